@@ -1,0 +1,43 @@
+// Package activities holds everything the Offboarding workflow does to the outside world:
+// Genesys Cloud, the export store and the notification webhook. Every method is idempotent.
+package activities
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/offboard/offboard/activities/bundle"
+	"github.com/offboard/offboard/genesys"
+)
+
+// Activities holds the dependencies of every activity. Register a *Activities with the worker;
+// workflows refer to its methods through a nil pointer so that names stay type-checked.
+type Activities struct {
+	Genesys genesys.Client
+	Store   *bundle.Store
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// WebhookURL receives Notify events; empty disables notifications.
+	WebhookURL string
+	// HTTP posts notifications; nil means a client with a 10 s timeout.
+	HTTP *http.Client
+	// Export tunes ExportInteractions.
+	Export ExportOptions
+}
+
+// ExportOptions tunes the export; zero values mean the defaults.
+type ExportOptions struct {
+	PageSize     int           // results per cursor page (default 1000)
+	QueryPage    int           // page size of the counting query (default 100)
+	PollInterval time.Duration // first job poll delay, doubled up to 30 s (default 1 s)
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+var _ = context.Background

@@ -1,0 +1,160 @@
+package activities
+
+import (
+	"time"
+
+	"github.com/offboard/offboard/genesys"
+)
+
+// Application error types that the activities return. Callers match them with
+// temporal.ApplicationError.Type(); the retry policies name the non-retryable ones.
+const (
+	ErrMissingPermissions = "MissingPermissions" // the credentials lack permissions this run needs
+	ErrUserNotFound       = "UserNotFound"       // no such Genesys user
+	ErrProtectedUser      = "ProtectedUser"      // the policy forbids offboarding this user
+	ErrInvalidInput       = "InvalidInput"       // the activity input is wrong
+	ErrCountMismatch      = "CountMismatch"      // the export or re-count disagrees with Genesys
+	ErrUnexpectedState    = "UnexpectedState"    // the user is not in the state the step requires
+)
+
+// CheckAccessInput lists the permissions a run will need.
+type CheckAccessInput struct {
+	Permissions []string `json:"permissions"`
+}
+
+// AccessReport says which OAuth client was checked and what it was found to hold.
+type AccessReport struct {
+	ClientID string   `json:"clientId"`
+	Checked  []string `json:"checked"`
+}
+
+// SnapshotInput names the user to snapshot and the IDs the policy protects.
+type SnapshotInput struct {
+	UserID           string   `json:"userId"`
+	ProtectedUserIDs []string `json:"protectedUserIds,omitempty"`
+}
+
+// UserRef names a user.
+type UserRef struct {
+	UserID string `json:"userId"`
+}
+
+// RestoreInput says which state to bring a user back to (the state the snapshot recorded).
+type RestoreInput struct {
+	UserID string            `json:"userId"`
+	State  genesys.UserState `json:"state"`
+}
+
+// StateChange reports a user state transition. Changed is false when the user was already there.
+type StateChange struct {
+	UserID   string            `json:"userId"`
+	Previous genesys.UserState `json:"previous"`
+	State    genesys.UserState `json:"state"`
+	Version  int               `json:"version"`
+	Changed  bool              `json:"changed"`
+}
+
+// ExportInput asks for every conversation of UserID that started within Window to be written to
+// the bundle under Bundle ("<userId>/<runId>"), in job windows of WindowSize.
+type ExportInput struct {
+	UserID string           `json:"userId"`
+	Bundle string           `json:"bundle"`
+	User   genesys.User     `json:"user"`
+	Window genesys.Interval `json:"window"`
+	// WindowSize is the span of one analytics job; zero means the default (30 days).
+	WindowSize time.Duration `json:"windowSize,omitempty"`
+}
+
+// ExportSummary describes a written, verified bundle.
+type ExportSummary struct {
+	Bundle         string `json:"bundle"`
+	ManifestURL    string `json:"manifestUrl"`
+	ManifestSHA256 string `json:"manifestSha256"`
+	Parts          int    `json:"parts"`
+	Conversations  int    `json:"conversations"`
+	Bytes          int64  `json:"bytes"`
+	Windows        int    `json:"windows"`
+}
+
+// CountInput asks how many conversations of UserID started within Window.
+type CountInput struct {
+	UserID string           `json:"userId"`
+	Window genesys.Interval `json:"window"`
+}
+
+// VerifyInput is what VerifyOutcome checks after the final state change.
+type VerifyInput struct {
+	UserID        string            `json:"userId"`
+	ExpectedState genesys.UserState `json:"expectedState"`
+	Window        genesys.Interval  `json:"window"`
+	// ManifestCount is the conversation count in the export manifest.
+	ManifestCount int `json:"manifestCount"`
+}
+
+// Verification is the proof that the user's history is still linked.
+type Verification struct {
+	State         genesys.UserState `json:"state"`
+	Count         int               `json:"count"`
+	ManifestCount int               `json:"manifestCount"`
+	Linked        bool              `json:"linked"`
+	CheckedAt     time.Time         `json:"checkedAt"`
+}
+
+// Decision is one approver's approve or reject.
+type Decision struct {
+	Approver string    `json:"approver"`
+	Approve  bool      `json:"approve"`
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+	// Via is "update" or "signal".
+	Via string `json:"via,omitempty"`
+}
+
+// Transition is one stage change of an offboarding.
+type Transition struct {
+	Stage  string    `json:"stage"`
+	At     time.Time `json:"at"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// AuditRecord is audit.json: who asked, who decided, what happened and when.
+type AuditRecord struct {
+	Bundle       string         `json:"bundle"`
+	WorkflowID   string         `json:"workflowId"`
+	RunID        string         `json:"runId"`
+	UserID       string         `json:"userId"`
+	Disposition  string         `json:"disposition"`
+	Reason       string         `json:"reason,omitempty"`
+	RequestedBy  string         `json:"requestedBy"`
+	HREventID    string         `json:"hrEventId,omitempty"`
+	RequestedAt  time.Time      `json:"requestedAt"`
+	DryRun       bool           `json:"dryRun,omitempty"`
+	Decisions    []Decision     `json:"decisions,omitempty"`
+	Transitions  []Transition   `json:"transitions"`
+	Outcome      string         `json:"outcome"`
+	Error        string         `json:"error,omitempty"`
+	Export       *ExportSummary `json:"export,omitempty"`
+	Verification *Verification  `json:"verification,omitempty"`
+	// Notes records events worth an auditor's attention, such as ignored invalid signals.
+	Notes     []string  `json:"notes,omitempty"`
+	WrittenAt time.Time `json:"writtenAt"`
+}
+
+// AuditRef points at a written audit record.
+type AuditRef struct {
+	URL    string `json:"url"`
+	SHA256 string `json:"sha256"`
+}
+
+// Notification is a JSON event POSTed to the configured webhook.
+type Notification struct {
+	// Event is e.g. "approval.requested", "approval.reminder", "approval.escalated", "offboarding.completed".
+	Event      string    `json:"event"`
+	WorkflowID string    `json:"workflowId"`
+	UserID     string    `json:"userId"`
+	Stage      string    `json:"stage"`
+	Message    string    `json:"message"`
+	At         time.Time `json:"at"`
+	// Recipients are approver identities to notify, when the event is for them.
+	Recipients []string `json:"recipients,omitempty"`
+}

@@ -1,0 +1,193 @@
+// Package genesys is the small, typed slice of the Genesys Cloud Platform API that Offboard uses.
+//
+// Client is what the activities depend on. The production implementation (New) sits on the
+// official Go SDK v157 with its own HTTP client, so that 429s, 5xx responses and error bodies
+// reach the caller classified instead of swallowed (see shared/GENESYS.md).
+package genesys
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// UserState is a Genesys user's state. There is no "archived" state: archiving a user in
+// Offboard means setting it to StateInactive.
+type UserState string
+
+// The states a Genesys user can be in.
+const (
+	StateActive   UserState = "active"
+	StateInactive UserState = "inactive"
+	StateDeleted  UserState = "deleted"
+)
+
+// Permissions that Offboard's operations need, as Genesys names them (domain:entity:action).
+const (
+	PermUserEdit           = "directory:user:edit"
+	PermUserDelete         = "directory:user:delete"
+	PermConversationDetail = "analytics:conversationDetail:view"
+	PermGDPRRequest        = "gdpr:request:add"
+)
+
+// User is the part of a Genesys user that an offboarding records and acts on.
+type User struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Email        string    `json:"email"`
+	DivisionID   string    `json:"divisionId,omitempty"`
+	DivisionName string    `json:"divisionName,omitempty"`
+	State        UserState `json:"state"`
+	Version      int       `json:"version"`
+	// Roles are the role IDs and names granted to the user (expand=authorization).
+	Roles []Role `json:"roles,omitempty"`
+}
+
+// Role is a role granted to a user or an OAuth client.
+type Role struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// Grants is the set of permissions the client credentials hold, from their OAuth client's roles.
+type Grants struct {
+	ClientID string `json:"clientId"`
+	// Permissions are domain:entity:action triples, any part of which may be "*".
+	Permissions []string `json:"permissions"`
+}
+
+// Has reports whether the grants include perm (domain:entity:action), honouring "*" wildcards.
+func (g Grants) Has(perm string) bool {
+	want := strings.SplitN(perm, ":", 3)
+	if len(want) != 3 {
+		return false
+	}
+	for _, p := range g.Permissions {
+		have := strings.SplitN(p, ":", 3)
+		if len(have) != 3 {
+			continue
+		}
+		ok := true
+		for i := range 3 {
+			if have[i] != "*" && !strings.EqualFold(have[i], want[i]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Missing returns the permissions in required that the grants lack, in the order given.
+func (g Grants) Missing(required ...string) []string {
+	var missing []string
+	for _, p := range required {
+		if !g.Has(p) {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
+
+// Interval is a half-open time range [Start, End), always expressed in UTC on the wire.
+type Interval struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// JobState is the state of an analytics conversation-details job.
+type JobState string
+
+// The states an analytics job moves through.
+const (
+	JobQueued    JobState = "QUEUED"
+	JobPending   JobState = "PENDING"
+	JobFulfilled JobState = "FULFILLED"
+	JobFailed    JobState = "FAILED"
+	JobCancelled JobState = "CANCELLED"
+	JobExpired   JobState = "EXPIRED"
+)
+
+// JobStatus is what polling an analytics job returns.
+type JobStatus struct {
+	State          JobState  `json:"state"`
+	ErrorMessage   string    `json:"errorMessage,omitempty"`
+	SubmissionDate time.Time `json:"submissionDate"`
+	ExpirationDate time.Time `json:"expirationDate"`
+}
+
+// Conversation is one conversation as Genesys returned it. Raw holds the exact JSON object, which
+// is what the export bundle stores; ID, Start and End are parsed from it for bookkeeping.
+type Conversation struct {
+	ID    string
+	Start time.Time
+	End   time.Time // zero while the conversation is still ongoing
+	Raw   json.RawMessage
+}
+
+// ResultsPage is one cursor page of an analytics job's results.
+type ResultsPage struct {
+	Conversations []Conversation
+	// Cursor is empty on the last page.
+	Cursor               string
+	DataAvailabilityDate time.Time
+}
+
+// QueryPage is one page of the synchronous conversation-details query.
+type QueryPage struct {
+	Conversations []Conversation
+	TotalHits     int
+}
+
+// GDPRStatus is the status of a GDPR request.
+type GDPRStatus string
+
+// GDPRRequest is a GDPR delete request and its progress.
+type GDPRRequest struct {
+	ID          string     `json:"id"`
+	Status      GDPRStatus `json:"status"`
+	CreatedDate time.Time  `json:"createdDate"`
+}
+
+// Client is the Genesys Cloud API surface that Offboard needs. Every method returns a *Error
+// (use errors.As or KindOf) for API failures, so callers can decide whether to retry.
+type Client interface {
+	// Grants returns the permissions the client credentials hold:
+	// tokens/me, then the OAuth client, then each of its roles.
+	Grants(ctx context.Context) (Grants, error)
+
+	// GetUser returns the user in any state, including deleted. An unknown ID is KindNotFound.
+	GetUser(ctx context.Context, userID string) (User, error)
+	// SetUserState moves the user to state, reading the current version first and re-reading
+	// and retrying on a version conflict. Setting the state the user already has is a no-op.
+	SetUserState(ctx context.Context, userID string, state UserState) (User, error)
+	// DeleteUser soft-deletes the user. Deleting a user that is already deleted succeeds.
+	DeleteUser(ctx context.Context, userID string) error
+	// RestoreUser brings a deleted or inactive user back to active.
+	RestoreUser(ctx context.Context, userID string) (User, error)
+
+	// CreateConversationJob starts an async conversation-details job for the conversations
+	// whose segments have userID and whose lifetime overlaps the interval; it returns the job ID.
+	CreateConversationJob(ctx context.Context, userID string, interval Interval) (string, error)
+	// ConversationJob polls a job.
+	ConversationJob(ctx context.Context, jobID string) (JobStatus, error)
+	// ConversationJobResults reads one page of a fulfilled job's results; cursor "" is the first page.
+	ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int) (ResultsPage, error)
+	// DeleteConversationJob discards a job. Deleting an unknown job succeeds.
+	DeleteConversationJob(ctx context.Context, jobID string) error
+	// DataAvailability is the time up to which the jobs store holds complete data.
+	DataAvailability(ctx context.Context) (time.Time, error)
+
+	// QueryConversations reads one page (1-based) of the synchronous conversation-details query
+	// for userID over the interval, oldest first.
+	QueryConversations(ctx context.Context, userID string, interval Interval, pageSize, pageNumber int) (QueryPage, error)
+
+	// RequestGDPRDelete files an irreversible GDPR_DELETE request for the user.
+	RequestGDPRDelete(ctx context.Context, userID string) (GDPRRequest, error)
+	// GDPRRequest polls a GDPR request.
+	GDPRRequest(ctx context.Context, requestID string) (GDPRRequest, error)
+}

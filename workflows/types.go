@@ -1,0 +1,251 @@
+// Package workflows holds the Offboarding workflow, its messages and its types.
+// It is deterministic and does no I/O: everything external happens in package activities.
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sosodev/duration"
+
+	"github.com/offboard/offboard/activities"
+)
+
+// Names shared by the worker, the starter and the Temporal UI.
+const (
+	TaskQueue    = "offboarding"
+	WorkflowType = "Offboarding"
+	idPrefix     = "offboarding-"
+)
+
+// Message names. Approve and reject are both updates (validated, answered) and signals (for the
+// Temporal UI and `temporal workflow signal`); the other controls are likewise both.
+const (
+	QueryStatus           = "status"
+	UpdateApprove         = "approve"
+	UpdateReject          = "reject"
+	UpdateCancel          = "cancel"
+	UpdateHold            = "hold"
+	UpdateRelease         = "release"
+	UpdateExtendRetention = "extendRetention"
+	SignalApprove         = UpdateApprove
+	SignalReject          = UpdateReject
+	SignalCancel          = UpdateCancel
+	SignalHold            = UpdateHold
+	SignalRelease         = UpdateRelease
+	SignalExtendRetention = UpdateExtendRetention
+)
+
+// Search attribute names. Only IDs and enums go into them, never names or emails.
+const (
+	SAGenesysUserID  = "GenesysUserId"
+	SAStage          = "OffboardingStage"
+	SADisposition    = "OffboardingDisposition"
+	SARequestedBy    = "OffboardingRequestedBy"
+	SARetentionUntil = "OffboardingRetentionUntil"
+)
+
+// WorkflowID is the ID of the offboarding of userID: one user has at most one in flight.
+func WorkflowID(userID string) string { return idPrefix + userID }
+
+// UserIDFromWorkflowID parses a WorkflowID back to the Genesys user ID.
+func UserIDFromWorkflowID(id string) (string, bool) {
+	userID, ok := strings.CutPrefix(id, idPrefix)
+	return userID, ok && userID != ""
+}
+
+// Disposition is what happens to the user in the end.
+type Disposition string
+
+// Dispositions.
+const (
+	// DispositionArchive leaves the user inactive for good.
+	DispositionArchive Disposition = "archive"
+	// DispositionDelete deletes the user after approval and retention.
+	DispositionDelete Disposition = "delete"
+)
+
+// Stage is where an offboarding is; the final stages are its outcome.
+type Stage string
+
+// Stages in order, then outcomes.
+const (
+	StageChecking         Stage = "checking"
+	StageScheduled        Stage = "scheduled"
+	StageArchiving        Stage = "archiving"
+	StageExporting        Stage = "exporting"
+	StageAwaitingApproval Stage = "awaiting-approval"
+	StageRetention        Stage = "retention"
+	StageDeleting         Stage = "deleting"
+	StageVerifying        Stage = "verifying"
+
+	OutcomeArchived  Stage = "archived"
+	OutcomeDeleted   Stage = "deleted"
+	OutcomeCancelled Stage = "cancelled"
+	OutcomeRejected  Stage = "rejected"
+	OutcomeFailed    Stage = "failed"
+)
+
+// Final reports whether s is an outcome.
+func (s Stage) Final() bool {
+	switch s {
+	case OutcomeArchived, OutcomeDeleted, OutcomeCancelled, OutcomeRejected, OutcomeFailed:
+		return true
+	}
+	return false
+}
+
+// Duration is a time.Duration that travels as ISO-8601 ("P30D", "PT15S") in JSON.
+type Duration time.Duration
+
+// ParseDuration parses an ISO-8601 duration. Years and months are not accepted, because their
+// length depends on the calendar: use days or weeks.
+func ParseDuration(s string) (Duration, error) {
+	d, err := duration.Parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an ISO-8601 duration such as P30D or PT15S", s)
+	}
+	if d.Years != 0 || d.Months != 0 {
+		return 0, fmt.Errorf("%q uses years or months, whose length varies: use days (P30D) or weeks (P4W)", s)
+	}
+	if d.Negative {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return Duration(d.ToTimeDuration()), nil
+}
+
+// String formats d as ISO-8601.
+func (d Duration) String() string {
+	return duration.Format(time.Duration(d))
+}
+
+// MarshalJSON writes d as an ISO-8601 string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads an ISO-8601 string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be an ISO-8601 string such as \"P30D\"")
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// Request is the input of an offboarding, as HR or an operator asked for it.
+type Request struct {
+	UserID      string      `json:"userId"`
+	Disposition Disposition `json:"disposition"`
+	// EffectiveAt is when access must end; zero means now.
+	EffectiveAt time.Time `json:"effectiveAt,omitzero"`
+	// Retention is how long a user to be deleted stays inactive first; zero means the policy default.
+	Retention Duration `json:"retention,omitempty"`
+	// ExportFrom starts the export window; zero means RequestedAt minus the policy lookback.
+	ExportFrom  time.Time `json:"exportFrom,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+	RequestedBy string    `json:"requestedBy"`
+	HREventID   string    `json:"hrEventId,omitempty"`
+	DryRun      bool      `json:"dryRun,omitempty"`
+	// RequestedAt is when the request was accepted; deadlines count from it, not from when a
+	// worker picked the task up. Zero means the workflow's start time.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+}
+
+// Policy is the worker's offboarding policy. It comes from worker configuration, never from the
+// request, so a caller cannot weaken it; the workflow records it when it starts.
+type Policy struct {
+	// ApprovalsRequired is how many distinct approvers must approve a deletion (default 1).
+	ApprovalsRequired int `json:"approvalsRequired"`
+	// ApproveArchive makes archive offboardings wait for approval too.
+	ApproveArchive bool `json:"approveArchive,omitempty"`
+	// RequesterMayApprove lets the requester approve their own request (default false).
+	RequesterMayApprove bool `json:"requesterMayApprove,omitempty"`
+	// Approvers is the allow-list of approver identities; empty allows anyone but the requester.
+	Approvers []string `json:"approvers,omitempty"`
+	// ApprovalTimeout bounds the wait for approvals; on expiry the run ends archived.
+	ApprovalTimeout time.Duration `json:"approvalTimeout"`
+	// EscalationFraction of ApprovalTimeout is when a reminder and escalation are sent (default 0.5).
+	EscalationFraction float64 `json:"escalationFraction"`
+	// EscalateTo are identities notified at escalation.
+	EscalateTo []string `json:"escalateTo,omitempty"`
+
+	DefaultRetention time.Duration `json:"defaultRetention"`
+	MinRetention     time.Duration `json:"minRetention"`
+	MaxRetention     time.Duration `json:"maxRetention"`
+
+	// ExportLookback is the default export window length before the request.
+	ExportLookback time.Duration `json:"exportLookback"`
+	// ExportWindow is the span of one analytics job.
+	ExportWindow time.Duration `json:"exportWindow"`
+
+	// ProtectedUserIDs are never offboarded.
+	ProtectedUserIDs []string `json:"protectedUserIds,omitempty"`
+}
+
+// DefaultPolicy is the policy when the worker configures nothing.
+func DefaultPolicy() Policy {
+	return Policy{
+		ApprovalsRequired:  1,
+		ApprovalTimeout:    7 * 24 * time.Hour,
+		EscalationFraction: 0.5,
+		DefaultRetention:   30 * 24 * time.Hour,
+		MinRetention:       0,
+		MaxRetention:       400 * 24 * time.Hour,
+		ExportLookback:     3 * 365 * 24 * time.Hour,
+		ExportWindow:       30 * 24 * time.Hour,
+	}
+}
+
+// DecisionInput is the payload of the approve and reject updates and signals.
+type DecisionInput struct {
+	Approver string `json:"approver"`
+	Comment  string `json:"comment,omitempty"`
+}
+
+// ControlInput is the payload of cancel, hold and release.
+type ControlInput struct {
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RetentionInput is the payload of extendRetention: the new end of retention. An end earlier
+// than the current one shortens retention and needs Approver, who is subject to the same rules
+// as a deletion approver.
+type RetentionInput struct {
+	Until    time.Time `json:"until"`
+	By       string    `json:"by"`
+	Approver string    `json:"approver,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// Status is what the status query returns: everything an operator needs.
+type Status struct {
+	WorkflowID        string                    `json:"workflowId"`
+	UserID            string                    `json:"userId"`
+	Disposition       Disposition               `json:"disposition"`
+	Stage             Stage                     `json:"stage"`
+	Outcome           Stage                     `json:"outcome,omitempty"`
+	DryRun            bool                      `json:"dryRun,omitempty"`
+	RequestedBy       string                    `json:"requestedBy"`
+	RequestedAt       time.Time                 `json:"requestedAt"`
+	EffectiveAt       time.Time                 `json:"effectiveAt,omitzero"`
+	ApprovalsRequired int                       `json:"approvalsRequired"`
+	Decisions         []activities.Decision     `json:"decisions,omitempty"`
+	ApprovalDeadline  time.Time                 `json:"approvalDeadline,omitzero"`
+	RetentionUntil    time.Time                 `json:"retentionUntil,omitzero"`
+	OnHold            bool                      `json:"onHold,omitempty"`
+	Deactivated       bool                      `json:"deactivated,omitempty"`
+	Export            *activities.ExportSummary `json:"export,omitempty"`
+	Verification      *activities.Verification  `json:"verification,omitempty"`
+	// WouldHappen is the dry run's report of what a real run would do.
+	WouldHappen []string                `json:"wouldHappen,omitempty"`
+	Errors      []string                `json:"errors,omitempty"`
+	History     []activities.Transition `json:"history"`
+	Audit       *activities.AuditRef    `json:"audit,omitempty"`
+}
