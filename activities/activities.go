@@ -3,7 +3,6 @@
 package activities
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -39,5 +38,3 @@ func (a *Activities) now() time.Time {
 	}
 	return time.Now().UTC()
 }
-
-var _ = context.Background

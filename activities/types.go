@@ -34,6 +34,12 @@ type SnapshotInput struct {
 	ProtectedUserIDs []string `json:"protectedUserIds,omitempty"`
 }
 
+// UserSnapshot is the user as found before any change, for the audit record and for restore.
+type UserSnapshot struct {
+	User    genesys.User `json:"user"`
+	TakenAt time.Time    `json:"takenAt"`
+}
+
 // UserRef names a user.
 type UserRef struct {
 	UserID string `json:"userId"`
