@@ -26,6 +26,9 @@ type CheckAccessInput struct {
 type AccessReport struct {
 	ClientID string   `json:"clientId"`
 	Checked  []string `json:"checked"`
+	// Note is set when the permissions could not be verified (the client may not read its own
+	// roles) and says why; the run then relies on the first 403 naming what is missing.
+	Note string `json:"note,omitempty"`
 }
 
 // SnapshotInput names the user to snapshot and the IDs the policy protects.
