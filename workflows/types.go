@@ -5,6 +5,7 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,9 +117,39 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(d.ToTimeDuration()), nil
 }
 
-// String formats d as ISO-8601.
+// String formats d as ISO-8601 in days and smaller units ("P30D", "P1DT2H", "PT15S"), never
+// in years or months, so that ParseDuration accepts what String writes.
 func (d Duration) String() string {
-	return duration.Format(time.Duration(d))
+	t := time.Duration(d)
+	if t == 0 {
+		return "PT0S"
+	}
+	var b strings.Builder
+	if t < 0 {
+		b.WriteByte('-')
+		t = -t
+	}
+	b.WriteByte('P')
+	if days := t / (24 * time.Hour); days > 0 {
+		fmt.Fprintf(&b, "%dD", days)
+		t -= days * 24 * time.Hour
+	}
+	if t > 0 {
+		b.WriteByte('T')
+		if h := t / time.Hour; h > 0 {
+			fmt.Fprintf(&b, "%dH", h)
+			t -= h * time.Hour
+		}
+		if m := t / time.Minute; m > 0 {
+			fmt.Fprintf(&b, "%dM", m)
+			t -= m * time.Minute
+		}
+		if t > 0 {
+			b.WriteString(strconv.FormatFloat(t.Seconds(), 'f', -1, 64))
+			b.WriteByte('S')
+		}
+	}
+	return b.String()
 }
 
 // MarshalJSON writes d as an ISO-8601 string.
@@ -155,6 +186,9 @@ type Request struct {
 	// RequestedAt is when the request was accepted; deadlines count from it, not from when a
 	// worker picked the task up. Zero means the workflow's start time.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	// Resume is the state a run carries over when it continues as new. Only the workflow sets
+	// it; ValidateRequest rejects it and a first run that carries it fails.
+	Resume *Carried `json:"resume,omitempty"`
 }
 
 // Policy is the worker's offboarding policy. It comes from worker configuration, never from the
@@ -248,4 +282,6 @@ type Status struct {
 	Errors      []string                `json:"errors,omitempty"`
 	History     []activities.Transition `json:"history"`
 	Audit       *activities.AuditRef    `json:"audit,omitempty"`
+	// Summary is the human summary also shown as the run's current details in the Temporal UI.
+	Summary string `json:"summary,omitempty"`
 }

@@ -1,0 +1,322 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/workflows"
+)
+
+const (
+	userID    = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+	requester = "hr-workday"
+	// The snapshot's PII, which must never reach search attributes or current details.
+	userName  = "Ada Lovelace"
+	userEmail = "ada.lovelace@example.com"
+	// testRunID is the run ID the test environment gives every run.
+	testRunID = "default-test-run-id"
+)
+
+var (
+	acts  *activities.Activities
+	start = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	day   = 24 * time.Hour
+)
+
+// testPolicy is a policy with an allow-list of three approvers and round numbers.
+func testPolicy() workflows.Policy {
+	p := workflows.DefaultPolicy()
+	p.Approvers = []string{"alice", "bob", "carol"}
+	p.EscalateTo = []string{"hr-lead"}
+	p.ApprovalTimeout = 4 * day
+	p.MinRetention = 7 * day
+	return p
+}
+
+func deleteRequest() workflows.Request {
+	return workflows.Request{
+		UserID:      userID,
+		Disposition: workflows.DispositionDelete,
+		Retention:   workflows.Duration(30 * day),
+		Reason:      "left the company",
+		RequestedBy: requester,
+		HREventID:   "evt-1",
+		RequestedAt: start,
+	}
+}
+
+func archiveRequest() workflows.Request {
+	req := deleteRequest()
+	req.Disposition = workflows.DispositionArchive
+	req.Retention = 0
+	return req
+}
+
+// call is one activity call as the fake saw it, at workflow time.
+type call struct {
+	name string
+	at   time.Time
+	in   any
+}
+
+// fixture is a test environment whose activities are fakes that record their calls. Replace
+// a behaviour field before run; name an activity in never to mock it with .Never().
+type fixture struct {
+	t      testing.TB
+	env    *testsuite.TestWorkflowEnvironment
+	policy workflows.Policy
+	never  map[string]bool
+
+	checkAccess func(activities.CheckAccessInput) (activities.AccessReport, error)
+	snapshot    func(activities.SnapshotInput) (activities.UserSnapshot, error)
+	deactivate  func(activities.UserRef) (activities.StateChange, error)
+	export      func(activities.ExportInput) (activities.ExportSummary, error)
+	deleteUser  func(activities.UserRef) (activities.StateChange, error)
+	restore     func(activities.RestoreInput) (activities.StateChange, error)
+	count       func(activities.CountInput) (int, error)
+	verify      func(activities.VerifyInput) (activities.Verification, error)
+	notify      func(activities.Notification) error
+	// exportDelay and deleteDelay keep those activities running for a while of workflow time.
+	exportDelay, deleteDelay time.Duration
+
+	calls         []call
+	audits        []activities.AuditRecord
+	notifications []activities.Notification
+	stages        []string
+	retentionSA   []time.Time
+	startSA       map[string]string
+}
+
+func newFixture(t testing.TB, policy workflows.Policy) *fixture {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	if _, ok := t.(*testing.B); ok {
+		suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	}
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(userID), TaskQueue: workflows.TaskQueue})
+	f := &fixture{t: t, env: env, policy: policy, never: map[string]bool{}, startSA: map[string]string{}}
+	f.checkAccess = func(in activities.CheckAccessInput) (activities.AccessReport, error) {
+		return activities.AccessReport{ClientID: "client-1", Checked: in.Permissions}, nil
+	}
+	f.snapshot = func(in activities.SnapshotInput) (activities.UserSnapshot, error) {
+		return activities.UserSnapshot{User: genesys.User{
+			ID: in.UserID, Name: userName, Email: userEmail, State: genesys.StateActive, Version: 3,
+		}, TakenAt: start}, nil
+	}
+	f.deactivate = func(in activities.UserRef) (activities.StateChange, error) {
+		return activities.StateChange{UserID: in.UserID, Previous: genesys.StateActive, State: genesys.StateInactive, Version: 4, Changed: true}, nil
+	}
+	f.export = func(in activities.ExportInput) (activities.ExportSummary, error) {
+		return activities.ExportSummary{Bundle: in.Bundle, ManifestURL: "mem://" + in.Bundle + "/manifest.json", Parts: 2, Conversations: 1234, Bytes: 99, Windows: 3}, nil
+	}
+	f.deleteUser = func(in activities.UserRef) (activities.StateChange, error) {
+		return activities.StateChange{UserID: in.UserID, Previous: genesys.StateInactive, State: genesys.StateDeleted, Version: 5, Changed: true}, nil
+	}
+	f.restore = func(in activities.RestoreInput) (activities.StateChange, error) {
+		return activities.StateChange{UserID: in.UserID, Previous: genesys.StateInactive, State: in.State, Version: 5, Changed: true}, nil
+	}
+	f.count = func(activities.CountInput) (int, error) { return 1234, nil }
+	f.verify = func(in activities.VerifyInput) (activities.Verification, error) {
+		return activities.Verification{State: in.ExpectedState, Count: in.ManifestCount, ManifestCount: in.ManifestCount, Linked: true, CheckedAt: start}, nil
+	}
+	f.notify = func(activities.Notification) error { return nil }
+	return f
+}
+
+// forbid marks activities that must not run.
+func (f *fixture) forbid(names ...string) *fixture {
+	for _, n := range names {
+		f.never[n] = true
+	}
+	return f
+}
+
+// forbidChanges forbids every activity that changes the user.
+func (f *fixture) forbidChanges() *fixture {
+	return f.forbid("DeactivateUser", "DeleteUser", "RestoreUser")
+}
+
+func (f *fixture) record(name string, in any) {
+	f.calls = append(f.calls, call{name: name, at: f.env.Now().UTC(), in: in})
+}
+
+// mock registers every activity: a fake, or .Never() when forbidden.
+func (f *fixture) mock() {
+	type entry struct {
+		fn    any
+		fake  any
+		delay *time.Duration
+	}
+	entries := map[string]entry{
+		"CheckAccess": {acts.CheckAccess, func(_ context.Context, in activities.CheckAccessInput) (activities.AccessReport, error) {
+			f.record("CheckAccess", in)
+			return f.checkAccess(in)
+		}, nil},
+		"SnapshotUser": {acts.SnapshotUser, func(_ context.Context, in activities.SnapshotInput) (activities.UserSnapshot, error) {
+			f.record("SnapshotUser", in)
+			return f.snapshot(in)
+		}, nil},
+		"DeactivateUser": {acts.DeactivateUser, func(_ context.Context, in activities.UserRef) (activities.StateChange, error) {
+			f.record("DeactivateUser", in)
+			return f.deactivate(in)
+		}, nil},
+		"ExportInteractions": {acts.ExportInteractions, func(_ context.Context, in activities.ExportInput) (activities.ExportSummary, error) {
+			f.record("ExportInteractions", in)
+			return f.export(in)
+		}, &f.exportDelay},
+		"DeleteUser": {acts.DeleteUser, func(_ context.Context, in activities.UserRef) (activities.StateChange, error) {
+			f.record("DeleteUser", in)
+			return f.deleteUser(in)
+		}, &f.deleteDelay},
+		"RestoreUser": {acts.RestoreUser, func(_ context.Context, in activities.RestoreInput) (activities.StateChange, error) {
+			f.record("RestoreUser", in)
+			return f.restore(in)
+		}, nil},
+		"CountInteractions": {acts.CountInteractions, func(_ context.Context, in activities.CountInput) (int, error) {
+			f.record("CountInteractions", in)
+			return f.count(in)
+		}, nil},
+		"VerifyOutcome": {acts.VerifyOutcome, func(_ context.Context, in activities.VerifyInput) (activities.Verification, error) {
+			f.record("VerifyOutcome", in)
+			return f.verify(in)
+		}, nil},
+		"WriteAudit": {acts.WriteAudit, func(_ context.Context, rec activities.AuditRecord) (activities.AuditRef, error) {
+			f.record("WriteAudit", rec)
+			f.audits = append(f.audits, rec)
+			return activities.AuditRef{URL: "mem://" + rec.Bundle + "/audit.json", SHA256: "feed"}, nil
+		}, nil},
+		"Notify": {acts.Notify, func(_ context.Context, n activities.Notification) error {
+			f.record("Notify", n)
+			f.notifications = append(f.notifications, n)
+			return f.notify(n)
+		}, nil},
+	}
+	for name, e := range entries {
+		m := f.env.OnActivity(e.fn, mock.Anything, mock.Anything)
+		if f.never[name] {
+			m.Never()
+			continue
+		}
+		m.Return(e.fake).Maybe()
+		if e.delay != nil {
+			d := e.delay
+			m.AfterFn(func() time.Duration { return *d })
+		}
+	}
+	f.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		if v, ok := sa.GetKeyword(workflows.KeyStage); ok {
+			f.stages = append(f.stages, v)
+		}
+		if v, ok := sa.GetTime(workflows.KeyRetentionUntil); ok {
+			f.retentionSA = append(f.retentionSA, v)
+		}
+		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.KeyGenesysUserID, workflows.KeyDisposition, workflows.KeyRequestedBy} {
+			if v, ok := sa.GetKeyword(k); ok {
+				f.startSA[k.GetName()] = v
+			}
+		}
+		for _, v := range sa.GetUntypedValues() {
+			if s, ok := v.(string); ok && (strings.Contains(s, userName) || strings.Contains(s, userEmail)) {
+				f.t.Errorf("search attribute holds PII: %q", s)
+			}
+		}
+	}).Maybe()
+}
+
+// run executes the workflow with req and returns its result and error.
+func (f *fixture) run(req workflows.Request) (workflows.Result, error) {
+	f.t.Helper()
+	(&workflows.Workflows{Policy: f.policy}).Register(f.env)
+	f.mock()
+	f.env.ExecuteWorkflow(workflows.WorkflowType, req)
+	require.True(f.t, f.env.IsWorkflowCompleted(), "the workflow did not complete")
+	f.env.AssertExpectations(f.t)
+	var res workflows.Result
+	err := f.env.GetWorkflowError()
+	if err == nil {
+		require.NoError(f.t, f.env.GetWorkflowResult(&res))
+	}
+	return res, err
+}
+
+// status queries the status of the running or finished workflow.
+func (f *fixture) status() workflows.Status {
+	f.t.Helper()
+	v, err := f.env.QueryWorkflow(workflows.QueryStatus)
+	require.NoError(f.t, err)
+	var s workflows.Status
+	require.NoError(f.t, v.Get(&s))
+	return s
+}
+
+// at schedules fn at offset d of workflow time from the start.
+func (f *fixture) at(d time.Duration, fn func()) { f.env.RegisterDelayedCallback(fn, d) }
+
+// update sends an update and returns a pointer to its rejection, set once it is answered.
+func (f *fixture) update(name string, arg any) *updateResult {
+	res := &updateResult{}
+	f.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnAccept: func() { res.accepted = true },
+		OnReject: func(err error) { res.rejected = err },
+		OnComplete: func(v any, err error) {
+			res.completed = true
+			res.err = err
+		},
+	}, arg)
+	return res
+}
+
+type updateResult struct {
+	accepted, completed bool
+	rejected, err       error
+}
+
+func (f *fixture) callsOf(name string) []call {
+	var out []call
+	for _, c := range f.calls {
+		if c.name == name {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fixture) lastAudit() activities.AuditRecord {
+	f.t.Helper()
+	require.Len(f.t, f.audits, 1, "exactly one audit record")
+	return f.audits[0]
+}
+
+// requireAppError asserts that err carries an application error of type typ.
+func requireAppError(t *testing.T, err error, typ string) *temporal.ApplicationError {
+	t.Helper()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
+	require.Equal(t, typ, appErr.Type(), "error: %v", err)
+	return appErr
+}
+
+func decide(approver string) workflows.DecisionInput {
+	return workflows.DecisionInput{Approver: approver, Comment: "ok"}
+}
+
+func clientOptions(id string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}
+}

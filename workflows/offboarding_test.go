@@ -1,0 +1,758 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/workflows"
+)
+
+func Test_GivenArchiveRequest_ShouldDeactivateExportVerifyAndArchive(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser", "CountInteractions")
+
+	res, err := f.run(archiveRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeArchived, res.Outcome)
+	assert.Equal(t, []string{"checking", "archiving", "exporting", "verifying", "archived"}, f.stages)
+	perms := f.callsOf("CheckAccess")[0].in.(activities.CheckAccessInput).Permissions
+	assert.ElementsMatch(t, []string{genesys.PermUserEdit, genesys.PermConversationDetail}, perms)
+	exp := f.callsOf("ExportInteractions")[0].in.(activities.ExportInput)
+	assert.Equal(t, userID+"/"+testRunID, exp.Bundle)
+	assert.Equal(t, start.Add(-workflows.DefaultPolicy().ExportLookback), exp.Window.Start)
+	assert.Equal(t, start, exp.Window.End, "the window ends when access ended")
+	assert.Equal(t, testPolicy().ExportWindow, exp.WindowSize)
+	ver := f.callsOf("VerifyOutcome")[0].in.(activities.VerifyInput)
+	assert.Equal(t, genesys.StateInactive, ver.ExpectedState)
+	assert.Equal(t, 1234, ver.ManifestCount)
+	audit := f.lastAudit()
+	assert.Equal(t, "archived", audit.Outcome)
+	assert.Equal(t, requester, audit.RequestedBy)
+	assert.Len(t, audit.Transitions, 5)
+	require.NotNil(t, res.Audit)
+	assert.Equal(t, "deactivated; export 1,234 conversations verified; outcome archived", res.Summary)
+	assert.Equal(t, map[string]string{workflows.SAGenesysUserID: userID, workflows.SADisposition: "archive", workflows.SARequestedBy: requester}, f.startSA)
+}
+
+func Test_GivenFutureEffectiveAt_ShouldDeactivateAtThatTimeNotAtPickup(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	req := archiveRequest()
+	req.EffectiveAt = start.Add(3 * day)
+	f.at(day, func() {
+		s := f.status()
+		assert.Equal(t, workflows.StageScheduled, s.Stage)
+		assert.Contains(t, s.Summary, "access ends 2026-11-05 09:00 UTC")
+	})
+
+	res, err := f.run(req)
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeArchived, res.Outcome)
+	assert.Equal(t, start.Add(3*day), f.callsOf("DeactivateUser")[0].at)
+	assert.Equal(t, []string{"checking", "scheduled", "archiving", "exporting", "verifying", "archived"}, f.stages)
+}
+
+func Test_GivenDeleteWith30DayRetention_ShouldDeleteAfterApprovalAndRetention(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	var approval *updateResult
+	f.at(time.Hour, func() {
+		s := f.status()
+		assert.Equal(t, workflows.StageAwaitingApproval, s.Stage)
+		assert.Equal(t, "deactivated; export 1,234 conversations verified; waiting for 1 more approval until 2026-11-06 09:00 UTC", s.Summary)
+		approval = f.update(workflows.UpdateApprove, decide("alice"))
+	})
+	f.at(10*day, func() {
+		s := f.status()
+		assert.Equal(t, workflows.StageRetention, s.Stage)
+		assert.Equal(t, start.Add(30*day), s.RetentionUntil)
+		assert.Contains(t, s.Summary, "retained until 2026-12-02 09:00 UTC")
+	})
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	require.True(t, approval.completed)
+	assert.NoError(t, approval.rejected)
+	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+	assert.Equal(t, []string{"checking", "archiving", "exporting", "awaiting-approval", "retention", "deleting", "verifying", "deleted"}, f.stages)
+	assert.Equal(t, start.Add(30*day), f.callsOf("DeleteUser")[0].at, "deletion waits out the retention counted from the request")
+	assert.Equal(t, []time.Time{start.Add(30 * day)}, f.retentionSA)
+	assert.ElementsMatch(t, []string{genesys.PermUserEdit, genesys.PermConversationDetail, genesys.PermUserDelete},
+		f.callsOf("CheckAccess")[0].in.(activities.CheckAccessInput).Permissions)
+	ver := f.callsOf("VerifyOutcome")[0].in.(activities.VerifyInput)
+	assert.Equal(t, genesys.StateDeleted, ver.ExpectedState)
+	assert.Equal(t, 1234, ver.ManifestCount)
+	audit := f.lastAudit()
+	assert.Equal(t, "deleted", audit.Outcome)
+	require.Len(t, audit.Decisions, 1)
+	assert.Equal(t, "alice", audit.Decisions[0].Approver)
+	assert.Equal(t, "update", audit.Decisions[0].Via)
+	assert.Equal(t, start.Add(30*day), res.RetentionUntil)
+	require.NotNil(t, res.Verification)
+	assert.True(t, res.Verification.Linked)
+	events := make([]string, 0, len(f.notifications))
+	for _, n := range f.notifications {
+		events = append(events, n.Event)
+	}
+	assert.Equal(t, []string{"approval.requested", "offboarding.completed"}, events)
+}
+
+func Test_GivenFailureBeforeAnyChange_ShouldStopWithTypedErrorAndAudit(t *testing.T) {
+	cases := []struct {
+		name     string
+		setup    func(f *fixture)
+		wantType string
+		wantMsg  string
+	}{
+		{
+			name: "missing permission",
+			setup: func(f *fixture) {
+				f.checkAccess = func(activities.CheckAccessInput) (activities.AccessReport, error) {
+					return activities.AccessReport{}, temporal.NewNonRetryableApplicationError(
+						"the OAuth client lacks directory:user:delete", activities.ErrMissingPermissions, nil)
+				}
+				f.forbid("SnapshotUser")
+			},
+			wantType: activities.ErrMissingPermissions,
+			wantMsg:  "directory:user:delete",
+		},
+		{
+			name: "unknown user",
+			setup: func(f *fixture) {
+				f.snapshot = func(activities.SnapshotInput) (activities.UserSnapshot, error) {
+					return activities.UserSnapshot{}, temporal.NewNonRetryableApplicationError("no user "+userID, activities.ErrUserNotFound, nil)
+				}
+			},
+			wantType: activities.ErrUserNotFound,
+			wantMsg:  "no user",
+		},
+		{
+			name: "protected user reported by Genesys check",
+			setup: func(f *fixture) {
+				f.snapshot = func(activities.SnapshotInput) (activities.UserSnapshot, error) {
+					return activities.UserSnapshot{}, temporal.NewNonRetryableApplicationError("user is protected", activities.ErrProtectedUser, nil)
+				}
+			},
+			wantType: activities.ErrProtectedUser,
+			wantMsg:  "protected",
+		},
+		{
+			name: "user already deleted",
+			setup: func(f *fixture) {
+				f.snapshot = func(in activities.SnapshotInput) (activities.UserSnapshot, error) {
+					return activities.UserSnapshot{User: genesys.User{ID: in.UserID, State: genesys.StateDeleted}}, nil
+				}
+			},
+			wantType: activities.ErrUnexpectedState,
+			wantMsg:  "already deleted",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbidChanges().forbid("ExportInteractions")
+			tc.setup(f)
+
+			_, err := f.run(deleteRequest())
+
+			appErr := requireAppError(t, err, tc.wantType)
+			assert.True(t, appErr.NonRetryable())
+			assert.Contains(t, err.Error(), tc.wantMsg)
+			assert.Equal(t, "failed", f.lastAudit().Outcome)
+			assert.Contains(t, f.lastAudit().Error, tc.wantMsg)
+			assert.Equal(t, []string{"checking", "failed"}, f.stages)
+			assert.Equal(t, workflows.OutcomeFailed, f.status().Outcome)
+		})
+	}
+}
+
+func Test_GivenPolicyProtectedUser_ShouldRefuseBeforeCallingGenesys(t *testing.T) {
+	p := testPolicy()
+	p.ProtectedUserIDs = []string{strings.ToUpper(userID)}
+	f := newFixture(t, p).forbidChanges().forbid("CheckAccess", "SnapshotUser", "ExportInteractions", "WriteAudit")
+
+	_, err := f.run(deleteRequest())
+
+	requireAppError(t, err, activities.ErrProtectedUser)
+}
+
+func Test_GivenApproval_ShouldAcceptUpdateOrSignal(t *testing.T) {
+	for _, via := range []string{"update", "signal"} {
+		t.Run(via, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbid("RestoreUser")
+			f.at(time.Hour, func() {
+				if via == "update" {
+					f.update(workflows.UpdateApprove, decide("bob"))
+				} else {
+					f.env.SignalWorkflow(workflows.SignalApprove, decide("bob"))
+				}
+			})
+
+			res, err := f.run(deleteRequest())
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+			d := f.lastAudit().Decisions
+			require.Len(t, d, 1)
+			assert.Equal(t, activities.Decision{Approver: "bob", Approve: true, Comment: "ok", At: start.Add(time.Hour), Via: via}, d[0])
+		})
+	}
+}
+
+func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
+	cases := []struct {
+		name   string
+		policy func(*workflows.Policy)
+		first  string // an approver who decides validly first, if any
+		who    string
+		at     time.Duration
+		want   string
+	}{
+		{name: "requester self-approval", who: requester, want: "may not decide"},
+		{name: "requester self-approval in other case", who: strings.ToUpper(requester), want: "may not decide"},
+		{name: "duplicate approver", policy: func(p *workflows.Policy) { p.ApprovalsRequired = 2 }, first: "alice", who: "alice", want: "already decided"},
+		{name: "approver off the allow-list", who: "mallory", want: "allow-list"},
+		{name: "empty identity", who: "  ", want: "empty"},
+		{name: "wrong stage", who: "alice", at: 30 * time.Minute, want: "no decision is taken at stage \"exporting\""},
+	}
+	for _, tc := range cases {
+		for _, via := range []string{"update", "signal"} {
+			t.Run(tc.name+" via "+via, func(t *testing.T) {
+				p := testPolicy()
+				p.Approvers = append(p.Approvers, strings.ToUpper(requester))
+				if tc.policy != nil {
+					tc.policy(&p)
+				}
+				f := newFixture(t, p).forbid("DeleteUser", "RestoreUser")
+				f.exportDelay = time.Hour
+				at := tc.at
+				if at == 0 {
+					at = 2 * time.Hour
+				}
+				if tc.first != "" {
+					f.at(at-time.Minute, func() { f.update(workflows.UpdateApprove, decide(tc.first)) })
+				}
+				var res *updateResult
+				f.at(at, func() {
+					if via == "update" {
+						res = f.update(workflows.UpdateApprove, decide(tc.who))
+					} else {
+						f.env.SignalWorkflow(workflows.SignalApprove, decide(tc.who))
+					}
+				})
+
+				out, err := f.run(deleteRequest())
+
+				require.NoError(t, err)
+				assert.Equal(t, workflows.OutcomeArchived, out.Outcome, "without a valid approval the approval times out")
+				audit := f.lastAudit()
+				if tc.first != "" {
+					require.Len(t, audit.Decisions, 1)
+				} else {
+					assert.Empty(t, audit.Decisions)
+				}
+				if via == "update" {
+					require.NotNil(t, res)
+					require.Error(t, res.rejected)
+					assert.Contains(t, res.rejected.Error(), tc.want)
+					assert.False(t, res.accepted)
+				} else {
+					require.Len(t, audit.Notes, 1)
+					assert.Contains(t, audit.Notes[0], "ignored approve signal")
+					assert.Contains(t, audit.Notes[0], tc.want)
+					assert.Equal(t, audit.Notes, f.status().Errors)
+				}
+			})
+		}
+	}
+}
+
+func Test_GivenTwoApproverPolicy_ShouldDeleteOnlyAfterBothApprove(t *testing.T) {
+	p := testPolicy()
+	p.ApprovalsRequired = 2
+	f := newFixture(t, p).forbid("RestoreUser")
+	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+	f.at(2*time.Hour, func() {
+		s := f.status()
+		assert.Equal(t, workflows.StageAwaitingApproval, s.Stage)
+		assert.Equal(t, 2, s.ApprovalsRequired)
+		assert.Contains(t, s.Summary, "waiting for 1 more approval")
+	})
+	f.at(40*day, func() { f.env.SignalWorkflow(workflows.SignalApprove, decide("carol")) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeArchived, res.Outcome, "the second approval came after the 4-day timeout")
+	assert.Empty(t, f.callsOf("DeleteUser"))
+}
+
+func Test_GivenTwoApproverPolicy_ShouldProceedWhenBothApproveInTime(t *testing.T) {
+	p := testPolicy()
+	p.ApprovalsRequired = 2
+	f := newFixture(t, p).forbid("RestoreUser")
+	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+	f.at(2*day, func() { f.env.SignalWorkflow(workflows.SignalApprove, decide("carol")) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+	assert.Len(t, f.lastAudit().Decisions, 2)
+}
+
+func Test_GivenRejection_ShouldEndRejectedWithUserInactiveAndLinked(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	f.at(time.Hour, func() {
+		f.update(workflows.UpdateReject, workflows.DecisionInput{Approver: "carol", Comment: "pending litigation"})
+	})
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeRejected, res.Outcome)
+	ver := f.callsOf("VerifyOutcome")[0].in.(activities.VerifyInput)
+	assert.Equal(t, genesys.StateInactive, ver.ExpectedState)
+	assert.Equal(t, "rejected", f.lastAudit().Outcome)
+	assert.False(t, f.lastAudit().Decisions[0].Approve)
+	assert.Equal(t, "rejected", f.stages[len(f.stages)-1])
+}
+
+func Test_GivenApprovalTimesOut_ShouldEscalateThenArchiveWithoutDeleting(t *testing.T) {
+	for _, notifyFails := range []bool{false, true} {
+		name := "notifications delivered"
+		if notifyFails {
+			name = "notifications failing"
+		}
+		t.Run(name, func(t *testing.T) {
+			p := testPolicy()
+			p.ApprovalsRequired = 2
+			f := newFixture(t, p).forbid("DeleteUser", "RestoreUser")
+			if notifyFails {
+				f.notify = func(activities.Notification) error {
+					return temporal.NewNonRetryableApplicationError("webhook down", "WebhookFailed", nil)
+				}
+			}
+			f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) }) // one of the two needed
+
+			res, err := f.run(deleteRequest())
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeArchived, res.Outcome)
+			byEvent := map[string]activities.Notification{}
+			for _, n := range f.notifications {
+				byEvent[n.Event] = n
+			}
+			entered := byEvent["approval.requested"].At
+			assert.Equal(t, start, entered)
+			assert.Equal(t, entered.Add(2*day), byEvent["approval.reminder"].At, "reminder at half the 4-day timeout")
+			assert.Equal(t, []string{"bob", "carol"}, byEvent["approval.reminder"].Recipients, "only approvers who have not decided")
+			assert.Equal(t, []string{"hr-lead"}, byEvent["approval.escalated"].Recipients)
+			assert.Equal(t, entered.Add(2*day), byEvent["approval.escalated"].At)
+			assert.Equal(t, entered.Add(4*day), f.callsOf("VerifyOutcome")[0].at, "archived at the deadline")
+			audit := f.lastAudit()
+			if notifyFails {
+				assert.Len(t, audit.Notes, 3, "requested, reminder and escalated failures are noted")
+				assert.Contains(t, audit.Notes[0], "WebhookFailed")
+			} else {
+				assert.Empty(t, audit.Notes)
+			}
+		})
+	}
+}
+
+func Test_GivenCancelBeforeArchiving_ShouldChangeNothing(t *testing.T) {
+	for _, via := range []string{"update", "signal"} {
+		t.Run(via, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbidChanges().forbid("ExportInteractions")
+			req := deleteRequest()
+			req.EffectiveAt = start.Add(7 * day)
+			in := workflows.ControlInput{By: "hr-workday", Reason: "rehired"}
+			f.at(day, func() {
+				if via == "update" {
+					f.update(workflows.UpdateCancel, in)
+				} else {
+					f.env.SignalWorkflow(workflows.SignalCancel, in)
+				}
+			})
+
+			res, err := f.run(req)
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+			assert.Equal(t, []string{"checking", "scheduled", "cancelled"}, f.stages)
+			audit := f.lastAudit()
+			assert.Equal(t, "cancelled", audit.Outcome)
+			assert.Contains(t, audit.Transitions[len(audit.Transitions)-1].Detail, "cancelled by hr-workday: rehired; nothing was changed")
+		})
+	}
+}
+
+func Test_GivenCancelDuringRetention_ShouldRestoreUserToSnapshotState(t *testing.T) {
+	for _, via := range []string{"update", "signal"} {
+		t.Run(via, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbid("DeleteUser")
+			f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+			in := workflows.ControlInput{By: "hr-workday", Reason: "rehired"}
+			f.at(5*day, func() {
+				if via == "update" {
+					f.update(workflows.UpdateCancel, in)
+				} else {
+					f.env.SignalWorkflow(workflows.SignalCancel, in)
+				}
+			})
+
+			res, err := f.run(deleteRequest())
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+			restores := f.callsOf("RestoreUser")
+			require.Len(t, restores, 1)
+			assert.Equal(t, activities.RestoreInput{UserID: userID, State: genesys.StateActive}, restores[0].in)
+			assert.Equal(t, start.Add(5*day), restores[0].at)
+			assert.Equal(t, "cancelled", f.lastAudit().Outcome)
+			assert.False(t, f.status().Deactivated)
+		})
+	}
+}
+
+func Test_GivenCancelDuringExport_ShouldStopExportAndRestore(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "VerifyOutcome")
+	f.exportDelay = 5 * time.Hour
+	f.at(time.Hour, func() { f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops"}) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+	require.Len(t, f.callsOf("RestoreUser"), 1)
+	assert.Equal(t, start.Add(time.Hour), f.callsOf("RestoreUser")[0].at, "the export is cancelled, not awaited")
+	assert.Nil(t, res.Export)
+}
+
+func Test_GivenCancelAfterDeletingStarted_ShouldRejectCancel(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f.deleteDelay = 10 * time.Minute
+	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+	var cancel *updateResult
+	f.at(30*day+5*time.Minute, func() {
+		cancel = f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops"})
+		f.env.SignalWorkflow(workflows.SignalCancel, workflows.ControlInput{By: "hr-ops"})
+	})
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+	require.NotNil(t, cancel)
+	require.Error(t, cancel.rejected)
+	assert.Contains(t, cancel.rejected.Error(), "deletion has started")
+	notes := f.lastAudit().Notes
+	require.Len(t, notes, 1)
+	assert.Contains(t, notes[0], "ignored cancel signal")
+}
+
+func Test_GivenLegalHold_ShouldPauseDeletionUntilRelease(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+	f.at(10*day, func() { f.update(workflows.UpdateHold, workflows.ControlInput{By: "legal", Reason: "case 42"}) })
+	f.at(45*day, func() {
+		s := f.status()
+		assert.True(t, s.OnHold)
+		assert.Equal(t, workflows.StageRetention, s.Stage)
+		assert.Contains(t, s.Summary, "on legal hold")
+		assert.Empty(t, f.callsOf("DeleteUser"), "nothing is deleted while on hold")
+	})
+	var second *updateResult
+	f.at(46*day, func() { second = f.update(workflows.UpdateHold, workflows.ControlInput{By: "legal"}) })
+	f.at(50*day, func() { f.env.SignalWorkflow(workflows.SignalRelease, workflows.ControlInput{By: "legal"}) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+	assert.Equal(t, start.Add(70*day), f.callsOf("DeleteUser")[0].at, "20 days remained at the hold and resume at release")
+	assert.Equal(t, []time.Time{start.Add(30 * day), start.Add(70 * day)}, f.retentionSA)
+	require.Error(t, second.rejected)
+	assert.Contains(t, second.rejected.Error(), "already on legal hold")
+}
+
+func Test_GivenRetentionChange_ShouldMoveDeletionWithinPolicy(t *testing.T) {
+	cases := []struct {
+		name       string
+		in         workflows.RetentionInput
+		wantDelete time.Duration
+		wantReject string
+	}{
+		{name: "extend", in: workflows.RetentionInput{Until: start.Add(45 * day), By: "legal"}, wantDelete: 45 * day},
+		{name: "shorten with approver", in: workflows.RetentionInput{Until: start.Add(10 * day), By: "hr-ops", Approver: "bob"}, wantDelete: 10 * day},
+		{name: "shorten without approver", in: workflows.RetentionInput{Until: start.Add(10 * day), By: "hr-ops"}, wantDelete: 30 * day, wantReject: "needs an approver"},
+		{name: "shorten approved by requester", in: workflows.RetentionInput{Until: start.Add(10 * day), By: "hr-ops", Approver: requester}, wantDelete: 30 * day, wantReject: "may not decide"},
+		{name: "shorten below minimum", in: workflows.RetentionInput{Until: start.Add(3 * day), By: "hr-ops", Approver: "bob"}, wantDelete: 30 * day, wantReject: "outside the policy's range"},
+		{name: "extend beyond maximum", in: workflows.RetentionInput{Until: start.Add(500 * day), By: "legal"}, wantDelete: 30 * day, wantReject: "outside the policy's range"},
+		{name: "empty by", in: workflows.RetentionInput{Until: start.Add(45 * day)}, wantDelete: 30 * day, wantReject: "by is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbid("RestoreUser")
+			f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+			var res *updateResult
+			f.at(2*day, func() { res = f.update(workflows.UpdateExtendRetention, tc.in) })
+
+			out, err := f.run(deleteRequest())
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeDeleted, out.Outcome)
+			assert.Equal(t, start.Add(tc.wantDelete), f.callsOf("DeleteUser")[0].at)
+			if tc.wantReject != "" {
+				require.Error(t, res.rejected)
+				assert.Contains(t, res.rejected.Error(), tc.wantReject)
+				assert.Equal(t, []time.Time{start.Add(30 * day)}, f.retentionSA)
+			} else {
+				require.NoError(t, res.rejected)
+				assert.Equal(t, []time.Time{start.Add(30 * day), start.Add(tc.wantDelete)}, f.retentionSA)
+			}
+		})
+	}
+}
+
+func Test_GivenRateLimited_ShouldRetryAfterTheRetryAfterDelay(t *testing.T) {
+	const retryAfter = 90 * time.Second
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	limited := true
+	ok := f.deactivate
+	f.deactivate = func(in activities.UserRef) (activities.StateChange, error) {
+		if limited {
+			limited = false
+			return activities.StateChange{}, temporal.NewApplicationErrorWithOptions("patch user: HTTP 429 too.many.requests.retry.after",
+				string(genesys.KindRateLimited), temporal.ApplicationErrorOptions{NextRetryDelay: retryAfter})
+		}
+		return ok(in)
+	}
+
+	res, err := f.run(archiveRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeArchived, res.Outcome)
+	calls := f.callsOf("DeactivateUser")
+	require.Len(t, calls, 2)
+	gap := calls[1].at.Sub(calls[0].at)
+	assert.GreaterOrEqual(t, gap, retryAfter)
+	assert.Less(t, gap, retryAfter+5*time.Second, "the retry follows Retry-After, not the 1 s initial backoff")
+}
+
+func Test_GivenDryRun_ShouldChangeNothingAndReportWhatWouldHappen(t *testing.T) {
+	cases := []struct {
+		disposition workflows.Disposition
+		want        workflows.Stage
+	}{
+		{workflows.DispositionArchive, workflows.OutcomeArchived},
+		{workflows.DispositionDelete, workflows.OutcomeDeleted},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.disposition), func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbidChanges().forbid("ExportInteractions", "VerifyOutcome")
+			req := deleteRequest()
+			req.Disposition = tc.disposition
+			if tc.disposition == workflows.DispositionArchive {
+				req.Retention = 0
+			}
+			req.DryRun = true
+
+			res, err := f.run(req)
+
+			require.NoError(t, err)
+			assert.True(t, res.DryRun)
+			assert.Equal(t, tc.want, res.Outcome)
+			require.Len(t, f.callsOf("CountInteractions"), 1)
+			assert.Contains(t, strings.Join(res.WouldHappen, "\n"), "export 1,234 conversations")
+			assert.True(t, strings.HasPrefix(res.Summary, "dry run: nothing changed"))
+			assert.True(t, f.lastAudit().DryRun)
+			assert.Empty(t, f.retentionSA, "a dry run sets no retention")
+			assert.Equal(t, res.WouldHappen, f.status().WouldHappen)
+		})
+	}
+}
+
+func Test_GivenAnyRun_ShouldKeepPIIOutOfSearchAttributesAndDetails(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	var summaries []string
+	for _, d := range []time.Duration{time.Minute, time.Hour, 2 * time.Hour, 10 * day, 31 * day} {
+		f.at(d, func() { summaries = append(summaries, f.status().Summary) })
+	}
+	f.at(90*time.Minute, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	summaries = append(summaries, res.Summary, workflows.StaticSummary(deleteRequest()))
+	for _, s := range summaries {
+		assert.NotContains(t, s, userName)
+		assert.NotContains(t, s, userEmail)
+	}
+	assert.Equal(t, "delete Genesys user "+userID+", retention P30D", workflows.StaticSummary(deleteRequest()))
+	assert.Len(t, f.stages, 8, "one stage upsert per transition")
+}
+
+func Test_GivenInvalidRequest_ShouldFailBeforeAnything(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*workflows.Request)
+		want   string
+	}{
+		{"bad UUID", func(r *workflows.Request) { r.UserID = "not-a-uuid" }, "userId"},
+		{"unknown disposition", func(r *workflows.Request) { r.Disposition = "erase" }, "disposition"},
+		{"retention below minimum", func(r *workflows.Request) { r.Retention = workflows.Duration(time.Hour) }, "retention"},
+		{"retention above maximum", func(r *workflows.Request) { r.Retention = workflows.Duration(1000 * day) }, "retention"},
+		{"retention on archive", func(r *workflows.Request) { r.Disposition = workflows.DispositionArchive }, "applies only to disposition"},
+		{"missing requester", func(r *workflows.Request) { r.RequestedBy = "" }, "requestedBy"},
+		{"email as requester", func(r *workflows.Request) { r.RequestedBy = "boss@example.com" }, "email"},
+		{"export window after access ends", func(r *workflows.Request) { r.ExportFrom = start.Add(day) }, "exportFrom"},
+		{"forged resume state", func(r *workflows.Request) { r.Resume = &workflows.Carried{Stage: workflows.StageRetention} }, "resume"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbidChanges().forbid("CheckAccess", "SnapshotUser", "ExportInteractions", "WriteAudit", "Notify")
+			req := deleteRequest()
+			tc.mutate(&req)
+			if !workflows.IsUUID(req.UserID) {
+				f.env.SetStartWorkflowOptions(clientOptions(workflows.WorkflowID(req.UserID)))
+			}
+
+			_, err := f.run(req)
+
+			appErr := requireAppError(t, err, workflows.ErrInvalidRequest)
+			assert.True(t, appErr.NonRetryable())
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func Test_GivenWorkflowIDForAnotherUser_ShouldFail(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbidChanges().forbid("CheckAccess")
+	f.env.SetStartWorkflowOptions(clientOptions(workflows.WorkflowID("00000000-0000-0000-0000-000000000000")))
+
+	_, err := f.run(deleteRequest())
+
+	requireAppError(t, err, workflows.ErrInvalidRequest)
+	assert.Contains(t, err.Error(), "workflow ID")
+}
+
+func Test_GivenInvalidPolicy_ShouldFailWithInvalidPolicy(t *testing.T) {
+	p := testPolicy()
+	p.ApprovalsRequired = 0
+	f := newFixture(t, p).forbidChanges().forbid("CheckAccess")
+
+	_, err := f.run(deleteRequest())
+
+	requireAppError(t, err, workflows.ErrInvalidPolicy)
+	assert.Contains(t, err.Error(), "approvalsRequired")
+}
+
+func Test_GivenVerificationMismatch_ShouldFailWithHistoryNotLinked(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	f.verify = func(in activities.VerifyInput) (activities.Verification, error) {
+		return activities.Verification{State: genesys.StateInactive, Count: 1000, ManifestCount: in.ManifestCount}, nil
+	}
+
+	_, err := f.run(archiveRequest())
+
+	requireAppError(t, err, workflows.ErrNotLinked)
+	assert.Equal(t, "failed", f.lastAudit().Outcome)
+	assert.Contains(t, f.lastAudit().Error, "1000 conversations")
+}
+
+func Test_GivenContinueAsNew_ShouldCarryStateIntoTheNextRun(t *testing.T) {
+	p := testPolicy()
+	p.ApprovalsRequired = 2
+	first := newFixture(t, p).forbid("DeleteUser", "RestoreUser", "WriteAudit")
+	first.at(time.Hour, func() { first.update(workflows.UpdateApprove, decide("alice")) })
+	first.at(2*time.Hour, func() { first.env.SignalWorkflow(workflows.SignalApprove, decide("mallory")) })
+	first.at(3*time.Hour, func() { first.env.SetContinueAsNewSuggested(true) })
+
+	_, err := first.run(deleteRequest())
+
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, err, &can)
+	assert.Equal(t, workflows.WorkflowType, can.WorkflowType.Name)
+	var next workflows.Request
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	carried := next.Resume
+	require.NotNil(t, carried)
+	assert.Equal(t, workflows.StageAwaitingApproval, carried.Stage)
+	assert.Equal(t, 2, carried.Policy.ApprovalsRequired)
+	require.Len(t, carried.Decisions, 1)
+	assert.Equal(t, "alice", carried.Decisions[0].Approver)
+	require.NotNil(t, carried.Export)
+	assert.Equal(t, 1234, carried.Export.Conversations)
+	require.NotNil(t, carried.Snapshot)
+	assert.Equal(t, start.Add(4*day), carried.ApprovalDeadline)
+	assert.Equal(t, start.Add(30*day), carried.RetentionUntil)
+	assert.True(t, carried.Deactivated)
+	require.Len(t, carried.Notes, 1, "the ignored signal is carried")
+	assert.Contains(t, carried.Notes[0], "mallory")
+
+	// The next run: a worker whose policy now needs one approval still honours the recorded two.
+	second := newFixture(t, testPolicy()).forbid("CheckAccess", "SnapshotUser", "DeactivateUser", "ExportInteractions", "RestoreUser")
+	second.env.SetStartTime(first.env.Now())
+	second.env.SetContinuedExecutionRunID(testRunID)
+	second.at(time.Hour, func() {
+		s := second.status()
+		assert.Equal(t, workflows.StageAwaitingApproval, s.Stage)
+		assert.Contains(t, s.Summary, "waiting for 1 more approval")
+		second.update(workflows.UpdateApprove, decide("bob"))
+	})
+
+	res, err := second.run(next)
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+	assert.Equal(t, start.Add(30*day), second.callsOf("DeleteUser")[0].at)
+	audit := second.lastAudit()
+	assert.Equal(t, userID+"/"+testRunID, audit.Bundle, "the bundle keeps the first run's ID")
+	require.Len(t, audit.Decisions, 2)
+	assert.Equal(t, "checking", audit.Transitions[0].Stage, "the history spans both runs")
+	assert.Equal(t, 1234, res.Export.Conversations)
+}
+
+func Test_GivenTemporalCancellation_ShouldRestoreAndAudit(t *testing.T) {
+	for _, at := range []time.Duration{day, 5 * day} {
+		t.Run(workflows.Duration(at).String(), func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbid("DeleteUser")
+			if at > day { // approved, so cancelled in retention; otherwise while awaiting approval
+				f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+			}
+			f.at(at, func() { f.env.CancelWorkflow() })
+
+			_, err := f.run(deleteRequest())
+
+			require.Error(t, err)
+			assert.True(t, temporal.IsCanceledError(err), "got %v", err)
+			require.Len(t, f.callsOf("RestoreUser"), 1)
+			assert.Equal(t, start.Add(at), f.callsOf("RestoreUser")[0].at)
+			assert.Equal(t, "cancelled", f.lastAudit().Outcome)
+		})
+	}
+}
+
+// BenchmarkDeleteRun measures one whole delete run, approval and retention included, in the
+// test environment: the workflow's own CPU and allocation cost per offboarding.
+func BenchmarkDeleteRun(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		f := newFixture(b, testPolicy())
+		f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+		res, err := f.run(deleteRequest())
+		if err != nil || res.Outcome != workflows.OutcomeDeleted {
+			b.Fatalf("outcome %s, error %v", res.Outcome, err)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys"
+)
+
+// Application error types that the workflow itself fails with. Activity failures keep the
+// activity's type (activities.Err*, genesys.Kind*), so callers match either with
+// temporal.ApplicationError.Type().
+const (
+	// ErrInvalidRequest: the request breaks ValidateRequest; fix it and start again.
+	ErrInvalidRequest = "InvalidRequest"
+	// ErrInvalidPolicy: the worker's policy breaks Policy.Validate; fix the worker configuration.
+	ErrInvalidPolicy = "InvalidPolicy"
+	// ErrNotLinked: after the final change, the user's conversation count no longer matches the manifest.
+	ErrNotLinked = "HistoryNotLinked"
+	// ErrOffboardingFailed: a step failed for a reason that carries no more specific type.
+	ErrOffboardingFailed = "OffboardingFailed"
+	// ErrAuditFailed: the run finished but its audit record could not be written.
+	ErrAuditFailed = "AuditFailed"
+)
+
+// StartSearchAttributes are the search attributes to set when starting req: IDs and enums
+// only. The workflow upserts the same values, so passing them at start is optional.
+func StartSearchAttributes(req Request) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		KeyGenesysUserID.ValueSet(req.UserID),
+		KeyDisposition.ValueSet(string(req.Disposition)),
+		KeyRequestedBy.ValueSet(req.RequestedBy),
+	)
+}
+
+// Result is what a finished offboarding returns.
+type Result struct {
+	WorkflowID string `json:"workflowId"`
+	UserID     string `json:"userId"`
+	Outcome    Stage  `json:"outcome"`
+	// DryRun marks a run that changed nothing; Outcome is then what a real run would end with.
+	DryRun         bool                      `json:"dryRun,omitempty"`
+	WouldHappen    []string                  `json:"wouldHappen,omitempty"`
+	RetentionUntil time.Time                 `json:"retentionUntil,omitzero"`
+	Export         *activities.ExportSummary `json:"export,omitempty"`
+	Verification   *activities.Verification  `json:"verification,omitempty"`
+	Audit          *activities.AuditRef      `json:"audit,omitempty"`
+	Summary        string                    `json:"summary"`
+}
+
+// Hold is an active legal hold.
+type Hold struct {
+	By     string    `json:"by"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
+	// Remaining is the retention time left when the hold began; it resumes on release.
+	Remaining time.Duration `json:"remaining"`
+}
+
+// Carried is the state of an offboarding: what the status query reports and what a run carries
+// over when it continues as new.
+type Carried struct {
+	Policy Policy `json:"policy"`
+	Stage  Stage  `json:"stage"`
+	// Runs counts the runs so far, including this one.
+	Runs        int       `json:"runs"`
+	FirstRunID  string    `json:"firstRunId"`
+	Bundle      string    `json:"bundle"`
+	RequestedAt time.Time `json:"requestedAt"`
+	// AccessEndAt is when access is due to end (EffectiveAt, else RequestedAt); retention counts from it.
+	AccessEndAt time.Time `json:"accessEndAt"`
+	// AccessEndedAt is when the user was found inactive after the archiving step.
+	AccessEndedAt time.Time `json:"accessEndedAt,omitzero"`
+	// Deactivated is set when this offboarding changed the user to inactive, so a cancel restores them.
+	Deactivated bool                      `json:"deactivated,omitempty"`
+	Snapshot    *activities.UserSnapshot  `json:"snapshot,omitempty"`
+	Window      genesys.Interval          `json:"window"`
+	Export      *activities.ExportSummary `json:"export,omitempty"`
+	Decisions   []activities.Decision     `json:"decisions,omitempty"`
+	// ApprovalDeadline and EscalateAt are set when awaiting-approval starts.
+	ApprovalDeadline time.Time `json:"approvalDeadline,omitzero"`
+	EscalateAt       time.Time `json:"escalateAt,omitzero"`
+	Escalated        bool      `json:"escalated,omitempty"`
+	// RetentionUntil is when deletion may start; zero for archive runs and while on hold.
+	RetentionUntil time.Time `json:"retentionUntil,omitzero"`
+	Hold           *Hold     `json:"hold,omitempty"`
+	// Cancel is a cancel request not yet acted on.
+	Cancel *ControlInput `json:"cancel,omitempty"`
+	// Verification is the final check of the user's state and history.
+	Verification *activities.Verification `json:"verification,omitempty"`
+	// Target is the outcome verifying leads to (archived or deleted).
+	Target  Stage                   `json:"target,omitempty"`
+	History []activities.Transition `json:"history"`
+	// Notes are events worth an auditor's attention: ignored signals, failed notifications.
+	Notes []string `json:"notes,omitempty"`
+}

@@ -1,0 +1,231 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/offboard/offboard/genesys"
+)
+
+// Limits on free-text request fields, so that one request cannot bloat workflow history.
+const (
+	maxIdentityLen = 200
+	maxReasonLen   = 2000
+	// maxClockSkew is how far RequestedAt may lie in the future of the validating clock.
+	maxClockSkew = 5 * time.Minute
+)
+
+// FieldError is one invalid field of a request or policy.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error formats the field and its problem.
+func (e FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// ValidationError lists every invalid field; its message names each one and how to fix it.
+type ValidationError struct {
+	What   string       `json:"what"`
+	Fields []FieldError `json:"fields"`
+}
+
+// Error lists every invalid field.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Error()
+	}
+	return "invalid " + e.What + ": " + strings.Join(parts, "; ")
+}
+
+func (e *ValidationError) add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (e *ValidationError) err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Validate checks that the policy is usable; a worker must refuse to start with an invalid one.
+func (p Policy) Validate() error {
+	v := &ValidationError{What: "policy"}
+	if p.ApprovalsRequired < 1 {
+		v.add("approvalsRequired", "must be at least 1, got %d: a deletion always needs an approval", p.ApprovalsRequired)
+	}
+	if len(p.Approvers) > 0 && p.ApprovalsRequired > len(p.Approvers) {
+		v.add("approvalsRequired", "%d approvals can never be reached with %d allowed approvers", p.ApprovalsRequired, len(p.Approvers))
+	}
+	for i, a := range p.Approvers {
+		if strings.TrimSpace(a) == "" {
+			v.add(fmt.Sprintf("approvers[%d]", i), "is empty")
+		}
+	}
+	for i, a := range p.EscalateTo {
+		if strings.TrimSpace(a) == "" {
+			v.add(fmt.Sprintf("escalateTo[%d]", i), "is empty")
+		}
+	}
+	if p.ApprovalTimeout <= 0 {
+		v.add("approvalTimeout", "must be positive, got %s", p.ApprovalTimeout)
+	}
+	if p.EscalationFraction <= 0 || p.EscalationFraction >= 1 {
+		v.add("escalationFraction", "must be between 0 and 1 exclusive, got %g", p.EscalationFraction)
+	}
+	if p.MinRetention < 0 {
+		v.add("minRetention", "must not be negative, got %s", p.MinRetention)
+	}
+	if p.MaxRetention <= 0 {
+		v.add("maxRetention", "must be positive, got %s", p.MaxRetention)
+	}
+	if p.MaxRetention < p.MinRetention {
+		v.add("maxRetention", "%s is below minRetention %s", p.MaxRetention, p.MinRetention)
+	}
+	if p.DefaultRetention < p.MinRetention || p.DefaultRetention > p.MaxRetention {
+		v.add("defaultRetention", "%s is outside [minRetention %s, maxRetention %s]", p.DefaultRetention, p.MinRetention, p.MaxRetention)
+	}
+	if p.ExportLookback <= 0 {
+		v.add("exportLookback", "must be positive, got %s", p.ExportLookback)
+	}
+	if p.ExportWindow <= 0 {
+		v.add("exportWindow", "must be positive, got %s", p.ExportWindow)
+	}
+	for i, id := range p.ProtectedUserIDs {
+		if !IsUUID(id) {
+			v.add(fmt.Sprintf("protectedUserIds[%d]", i), "%q is not a UUID", id)
+		}
+	}
+	return v.err()
+}
+
+// ValidateRequest checks req against the policy p at time now (the starter's clock, or the
+// workflow's). The error is a *ValidationError with one entry per invalid field.
+func ValidateRequest(req Request, p Policy, now time.Time) error {
+	v := &ValidationError{What: "request"}
+	if req.UserID == "" {
+		v.add("userId", "is required: the Genesys user ID")
+	} else if !IsUUID(req.UserID) {
+		v.add("userId", "%q is not a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301", truncate(req.UserID, 64))
+	}
+	switch req.Disposition {
+	case DispositionArchive:
+		if req.Retention != 0 {
+			v.add("retention", "applies only to disposition %q: an archived user is never deleted", DispositionDelete)
+		}
+	case DispositionDelete:
+		r := effectiveRetention(req, p)
+		if r < p.MinRetention || r > p.MaxRetention {
+			v.add("retention", "%s is outside the policy's range [%s, %s]", Duration(r), Duration(p.MinRetention), Duration(p.MaxRetention))
+		}
+	case "":
+		v.add("disposition", "is required: %q or %q", DispositionArchive, DispositionDelete)
+	default:
+		v.add("disposition", "%q is unknown: use %q or %q", truncate(string(req.Disposition), 32), DispositionArchive, DispositionDelete)
+	}
+	checkIdentity(v, "requestedBy", req.RequestedBy, true)
+	if len(req.Reason) > maxReasonLen {
+		v.add("reason", "is %d bytes; at most %d are allowed", len(req.Reason), maxReasonLen)
+	}
+	if len(req.HREventID) > maxIdentityLen {
+		v.add("hrEventId", "is %d bytes; at most %d are allowed", len(req.HREventID), maxIdentityLen)
+	}
+	if !req.RequestedAt.IsZero() && req.RequestedAt.After(now.Add(maxClockSkew)) {
+		v.add("requestedAt", "%s is in the future", req.RequestedAt.UTC().Format(time.RFC3339))
+	}
+	requestedAt := req.RequestedAt
+	if requestedAt.IsZero() {
+		requestedAt = now
+	}
+	accessEnd := accessEndAt(req, requestedAt)
+	if !req.ExportFrom.IsZero() && !req.ExportFrom.Before(accessEnd) {
+		v.add("exportFrom", "%s must be before access ends (%s)", req.ExportFrom.UTC().Format(time.RFC3339), accessEnd.UTC().Format(time.RFC3339))
+	}
+	if req.Resume != nil {
+		v.add("resume", "is set only by the workflow itself when it continues as new")
+	}
+	return v.err()
+}
+
+// checkIdentity validates an identity that may be shown in search attributes or the audit record.
+func checkIdentity(v *ValidationError, field, id string, required bool) {
+	switch {
+	case strings.TrimSpace(id) == "":
+		if required {
+			v.add(field, "is required: an identity such as a service or user ID")
+		}
+	case len(id) > maxIdentityLen:
+		v.add(field, "is %d bytes; at most %d are allowed", len(id), maxIdentityLen)
+	case strings.Contains(id, "@"):
+		v.add(field, "looks like an email address: use an ID, because identities appear in search attributes")
+	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		v.add(field, "contains control characters")
+	}
+}
+
+// effectiveRetention is the request's retention or the policy default.
+func effectiveRetention(req Request, p Policy) time.Duration {
+	if req.Retention != 0 {
+		return time.Duration(req.Retention)
+	}
+	return p.DefaultRetention
+}
+
+// accessEndAt is when access is due to end: EffectiveAt, else when the request was made.
+func accessEndAt(req Request, requestedAt time.Time) time.Time {
+	if !req.EffectiveAt.IsZero() {
+		return req.EffectiveAt.UTC()
+	}
+	return requestedAt.UTC()
+}
+
+// permissionsFor lists the Genesys permissions a run with this disposition needs. A dry run
+// checks the same ones, so it fails where the real run would.
+func permissionsFor(d Disposition) []string {
+	perms := []string{genesys.PermUserEdit, genesys.PermConversationDetail}
+	if d == DispositionDelete {
+		perms = append(perms, genesys.PermUserDelete)
+	}
+	return perms
+}
+
+// IsUUID reports whether s is a UUID in canonical 8-4-4-4-12 hexadecimal form.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// errorFields returns the field errors of err, if it is a *ValidationError.
+func errorFields(err error) []FieldError {
+	var v *ValidationError
+	if errors.As(err, &v) {
+		return v.Fields
+	}
+	return nil
+}
