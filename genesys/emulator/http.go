@@ -1,0 +1,377 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// apiError is the Genesys error body. The SDK loses the error object unless it is this JSON.
+type apiError struct {
+	Message           string            `json:"message"`
+	MessageWithParams string            `json:"messageWithParams,omitempty"`
+	MessageParams     map[string]string `json:"messageParams,omitempty"`
+	Code              string            `json:"code"`
+	Status            int               `json:"status"`
+	ContextID         string            `json:"contextId"`
+	Details           []any             `json:"details"`
+	Errors            []any             `json:"errors"`
+}
+
+// request is one Genesys request on its way through the middleware.
+type request struct {
+	w        *statusWriter
+	r        *http.Request
+	corrID   string
+	clientID string
+	client   *client
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (q *request) json(status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		q.fail(http.StatusInternalServerError, "internal.server.error", "The emulator could not render its response: "+err.Error())
+		return
+	}
+	q.w.Header().Set("Content-Type", "application/json")
+	q.w.WriteHeader(status)
+	_, _ = q.w.Write(body)
+}
+
+func (q *request) fail(status int, code, msg string) {
+	q.failWith(apiError{Message: msg, Code: code, Status: status})
+}
+
+func (q *request) failWith(ae apiError) {
+	ae.ContextID = q.corrID
+	if ae.Details == nil {
+		ae.Details = []any{}
+	}
+	if ae.Errors == nil {
+		ae.Errors = []any{}
+	}
+	q.json(ae.Status, ae)
+}
+
+func (q *request) notFound(what string) {
+	q.fail(http.StatusNotFound, "not.found", what+" not found")
+}
+
+func (q *request) badRequest(msg string) {
+	q.fail(http.StatusBadRequest, "bad.request", msg)
+}
+
+func (q *request) invalid(msg string) {
+	q.fail(http.StatusBadRequest, "invalid.value", msg)
+}
+
+// handler serves one Genesys endpoint once authentication and permission checks have passed.
+type handler func(q *request)
+
+// route registers a Genesys endpoint that needs a bearer token and every permission in perms.
+func (e *Emulator) route(pattern string, h handler, perms ...string) {
+	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		e.serveGenesys(w, r, true, perms, h)
+	})
+}
+
+func (e *Emulator) serveGenesys(w http.ResponseWriter, r *http.Request, needAuth bool, perms []string, h handler) {
+	start := e.opts.Now()
+	q := &request{w: &statusWriter{ResponseWriter: w}, r: r, corrID: newUUID()}
+	q.w.Header().Set("ININ-Correlation-Id", q.corrID)
+	defer func() {
+		e.record(Call{Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			Status: q.w.status, ClientID: q.clientID, CorrelationID: q.corrID})
+		e.opts.Logger.Debug("genesys request", "method", r.Method, "path", r.URL.Path,
+			"status", q.w.status, "client", q.clientID, "correlationId", q.corrID)
+	}()
+	if !needAuth {
+		if id, _, ok := r.BasicAuth(); ok {
+			q.clientID = id
+		}
+	}
+
+	if e.injectFault(q) {
+		return
+	}
+	if !needAuth {
+		h(q)
+		return
+	}
+	if !e.authenticate(q) || !e.rateLimit(q) || !e.authorize(q, perms) {
+		return
+	}
+	h(q)
+}
+
+// injectFault applies latency and answers the request itself when a fault fires.
+func (e *Emulator) injectFault(q *request) bool {
+	e.mu.Lock()
+	f := &e.faults
+	latency := f.Latency
+	var status int
+	retryAfter := max(f.RetryAfter, 1)
+	switch {
+	case f.RateLimitBurst > 0:
+		f.RateLimitBurst--
+		status = http.StatusTooManyRequests
+	case f.Burst5xx > 0:
+		f.Burst5xx--
+		status = http.StatusServiceUnavailable
+	case f.ErrorRate > 0 && e.rng.Float64() < f.ErrorRate:
+		status = http.StatusInternalServerError
+		if e.rng.IntN(2) == 0 {
+			status = http.StatusServiceUnavailable
+		}
+	}
+	e.mu.Unlock()
+
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-q.r.Context().Done():
+			t.Stop()
+		}
+	}
+	switch status {
+	case 0:
+		return false
+	case http.StatusTooManyRequests:
+		q.tooMany(retryAfter)
+	case http.StatusServiceUnavailable:
+		q.fail(status, "service.unavailable", "Service is currently unavailable (injected fault)")
+	default:
+		q.fail(status, "internal.server.error", "The server encountered an internal error (injected fault)")
+	}
+	return true
+}
+
+func (q *request) tooMany(seconds int) {
+	q.w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	q.failWith(apiError{
+		Status:            http.StatusTooManyRequests,
+		Code:              "too.many.requests.retry.after",
+		Message:           fmt.Sprintf("Rate limit exceeded the maximum. Retry the request in [%d] seconds", seconds),
+		MessageWithParams: "Rate limit exceeded the maximum. Retry the request in [{0}] seconds",
+		MessageParams:     map[string]string{"0": strconv.Itoa(seconds)},
+	})
+}
+
+// authenticate checks the bearer token and fills in the client.
+func (e *Emulator) authenticate(q *request) bool {
+	h := q.r.Header.Get("Authorization")
+	scheme, tok, _ := strings.Cut(h, " ")
+	if h == "" || !strings.EqualFold(scheme, "bearer") || tok == "" {
+		q.fail(http.StatusUnauthorized, "authentication.required", "No authentication bearer token specified in authorization header.")
+		return false
+	}
+	e.mu.Lock()
+	t, ok := e.tokens[tok]
+	var c *client
+	if ok && e.opts.Now().Before(t.expires) {
+		c = e.clients[t.clientID]
+	}
+	e.mu.Unlock()
+	if c == nil {
+		q.fail(http.StatusUnauthorized, "bad.credentials", "Invalid login credentials.")
+		return false
+	}
+	q.client, q.clientID = c, c.id
+	return true
+}
+
+// window is one client's fixed one-minute rate-limit window.
+type window struct {
+	start time.Time
+	count int
+}
+
+func (e *Emulator) rateLimit(q *request) bool {
+	now := e.opts.Now()
+	e.mu.Lock()
+	limit := e.opts.RequestsPerMinute
+	if e.faults.RequestsPerMinute != 0 {
+		limit = e.faults.RequestsPerMinute
+	}
+	if limit < 0 {
+		e.mu.Unlock()
+		return true
+	}
+	w := e.limits[q.clientID]
+	if w == nil || !now.Before(w.start.Add(time.Minute)) {
+		w = &window{start: now}
+		e.limits[q.clientID] = w
+	}
+	reset := int(math.Ceil(w.start.Add(time.Minute).Sub(now).Seconds()))
+	reset = max(reset, 1)
+	over := w.count >= limit
+	if !over {
+		w.count++
+	}
+	count := w.count
+	e.mu.Unlock()
+	if over {
+		q.tooMany(reset)
+		return false
+	}
+	hd := q.w.Header()
+	hd.Set("inin-ratelimit-count", strconv.Itoa(count))
+	hd.Set("inin-ratelimit-allowed", strconv.Itoa(limit))
+	hd.Set("inin-ratelimit-reset", strconv.Itoa(reset))
+	return true
+}
+
+func (e *Emulator) authorize(q *request, perms []string) bool {
+	e.mu.Lock()
+	var missing []string
+	for _, p := range perms {
+		if !e.clientHasLocked(q.client, p) {
+			missing = append(missing, p)
+		}
+	}
+	e.mu.Unlock()
+	if len(missing) == 0 {
+		return true
+	}
+	list := strings.Join(missing, ", ")
+	q.failWith(apiError{
+		Status:            http.StatusForbidden,
+		Code:              "missing.permissions",
+		Message:           "Unable to perform the requested action. You are missing the following permission(s): [" + list + "]",
+		MessageWithParams: "Unable to perform the requested action. You are missing the following permission(s): [{permissions}]",
+		MessageParams:     map[string]string{"permissions": list},
+	})
+	return false
+}
+
+// handleToken serves POST /oauth/token (client credentials with HTTP Basic authentication).
+func (e *Emulator) handleToken(q *request) {
+	authErr := func(status int, code, desc string) {
+		q.json(status, map[string]string{"error": code, "description": desc, "error_description": desc})
+	}
+	if err := q.r.ParseForm(); err != nil {
+		authErr(http.StatusBadRequest, "invalid_request", "the form body could not be parsed")
+		return
+	}
+	if gt := q.r.PostForm.Get("grant_type"); gt != "client_credentials" {
+		authErr(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
+		return
+	}
+	id, secret, ok := q.r.BasicAuth()
+	e.mu.Lock()
+	c := e.clients[id]
+	if !ok || c == nil || c.secret != secret {
+		e.mu.Unlock()
+		authErr(http.StatusUnauthorized, "invalid_client", "client not found or bad client secret")
+		return
+	}
+	ttl := e.opts.TokenTTL
+	if e.faults.TokenTTL > 0 {
+		ttl = e.faults.TokenTTL
+	}
+	tok := newToken()
+	e.tokens[tok] = &token{clientID: id, expires: e.opts.Now().Add(ttl)}
+	e.mu.Unlock()
+	q.json(http.StatusOK, map[string]any{
+		"access_token": tok,
+		"token_type":   "bearer",
+		"expires_in":   int(ttl / time.Second),
+	})
+}
+
+type token struct {
+	clientID string
+	expires  time.Time
+}
+
+func newToken() string {
+	b := make([]byte, 48)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return formatUUID(b)
+}
+
+func formatUUID(b [16]byte) string {
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// ts renders a time the way Genesys does: UTC, milliseconds, literal Z.
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// Call is one request to a Genesys path, as the call log records it. Tokens are never recorded.
+type Call struct {
+	Time          time.Time `json:"time"`
+	Method        string    `json:"method"`
+	Path          string    `json:"path"`
+	Query         string    `json:"query,omitempty"`
+	Status        int       `json:"status"`
+	ClientID      string    `json:"clientId,omitempty"`
+	CorrelationID string    `json:"correlationId"`
+}
+
+// maxCalls bounds the call log; older calls are dropped first.
+const maxCalls = 10000
+
+func (e *Emulator) record(c Call) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.calls) < maxCalls {
+		e.calls = append(e.calls, c)
+		return
+	}
+	e.calls[e.callNext] = c
+	e.callNext = (e.callNext + 1) % maxCalls
+}
+
+// Calls returns the call log of Genesys requests, oldest first (at most the last 10000).
+func (e *Emulator) Calls() []Call {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Call, 0, len(e.calls))
+	out = append(out, e.calls[e.callNext:]...)
+	return append(out, e.calls[:e.callNext]...)
+}
