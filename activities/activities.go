@@ -30,6 +30,10 @@ type ExportOptions struct {
 	PageSize     int           // results per cursor page (default 1000)
 	QueryPage    int           // page size of the counting query (default 100)
 	PollInterval time.Duration // first job poll delay, doubled up to 30 s (default 1 s)
+	// A part is closed at the first page boundary where it holds PartConversations conversations
+	// (default 10000) or PartBytes uncompressed bytes (default 64 MiB).
+	PartConversations int
+	PartBytes         int64
 }
 
 func (a *Activities) now() time.Time {

@@ -1,61 +1,359 @@
 package activities
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/offboard/offboard/activities/bundle"
+	"github.com/offboard/offboard/genesys"
 )
 
 // errUnbuilt marks an activity whose body is still being written; replaced before landing.
 var errUnbuilt = errors.New("activity not built yet")
 
 // CheckAccess fails non-retryably, naming each missing permission, unless the credentials
-// hold every permission in the input.
+// hold every permission in the input. When the OAuth client may not read its own client and
+// roles (oauth:client:view, authorization:role:view), the check cannot be made: the report says
+// so in Note and the run continues, since the first call that needs a missing permission fails
+// with a 403 naming it (GENESYS.md) before it changes anything.
+//
+// Retry: default policy; ErrMissingPermissions and Genesys permission/auth errors are final.
 func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) (AccessReport, error) {
-	return AccessReport{}, errUnbuilt
+	g, err := a.Genesys.Grants(ctx)
+	if genesys.KindOf(err) == genesys.KindPermissionDenied {
+		note := fmt.Sprintf("permissions not verified: the OAuth client may not read its own client and roles (%v); "+
+			"a missing permission will instead fail the first call that needs it, before that call changes anything", err)
+		activity.GetLogger(ctx).Warn("CheckAccess could not read the client's roles; continuing unverified", "error", err)
+		return AccessReport{Checked: in.Permissions, Note: note}, nil
+	}
+	if err != nil {
+		return AccessReport{}, asTemporalError(err)
+	}
+	if missing := g.Missing(in.Permissions...); len(missing) > 0 {
+		return AccessReport{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"OAuth client %s lacks Genesys Cloud permission(s) %s; add them to one of its roles and start again",
+			g.ClientID, strings.Join(missing, ", ")), ErrMissingPermissions, nil, missing)
+	}
+	return AccessReport{ClientID: g.ClientID, Checked: in.Permissions}, nil
 }
 
 // SnapshotUser reads the user in any state for the audit record. A protected or unknown
-// user fails non-retryably.
+// user fails non-retryably. A protected user is refused before Genesys is called.
+//
+// Retry: default policy; ErrProtectedUser, ErrUserNotFound and ErrInvalidInput are final.
 func (a *Activities) SnapshotUser(ctx context.Context, in SnapshotInput) (UserSnapshot, error) {
-	return UserSnapshot{}, errUnbuilt
+	if in.UserID == "" {
+		return UserSnapshot{}, nonRetryable(ErrInvalidInput, "snapshot: empty user ID")
+	}
+	for _, p := range in.ProtectedUserIDs {
+		if strings.EqualFold(strings.TrimSpace(p), in.UserID) {
+			return UserSnapshot{}, nonRetryable(ErrProtectedUser,
+				"user %s is protected by the worker's policy and is never offboarded; remove it from the protected IDs to proceed", in.UserID)
+		}
+	}
+	u, err := a.getUser(ctx, in.UserID)
+	if err != nil {
+		return UserSnapshot{}, err
+	}
+	return UserSnapshot{User: u, TakenAt: a.now()}, nil
 }
 
-// DeactivateUser sets the user inactive; a user already inactive is left as is.
+// getUser reads a user in any state; an unknown one is a non-retryable ErrUserNotFound.
+func (a *Activities) getUser(ctx context.Context, userID string) (genesys.User, error) {
+	u, err := a.Genesys.GetUser(ctx, userID)
+	if genesys.IsNotFound(err) {
+		return genesys.User{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"no Genesys Cloud user %s in any state (active, inactive or deleted); check the user ID", userID), ErrUserNotFound, err)
+	}
+	if err != nil {
+		return genesys.User{}, asTemporalError(err)
+	}
+	return u, nil
+}
+
+// setState moves a user to state through the version-aware client and reports the change.
+func (a *Activities) setState(ctx context.Context, userID string, prev genesys.UserState, state genesys.UserState) (genesys.User, error) {
+	u, err := a.Genesys.SetUserState(ctx, userID, state)
+	if err != nil {
+		return genesys.User{}, asTemporalError(fmt.Errorf("set user %s from %s to %s: %w", userID, prev, state, err))
+	}
+	if u.State != state {
+		return genesys.User{}, temporal.NewApplicationError(fmt.Sprintf(
+			"user %s is %s after setting it %s; Genesys may not have caught up yet", userID, u.State, state), ErrNotYetConsistent)
+	}
+	return u, nil
+}
+
+// DeactivateUser sets the user inactive; a user already inactive is left as is. A deleted
+// user is refused: making it inactive would restore it.
+//
+// Retry: default policy with backoff; conflicts are re-read inside the client, rate limits
+// wait for Retry-After; ErrUserNotFound and ErrUnexpectedState are final.
 func (a *Activities) DeactivateUser(ctx context.Context, in UserRef) (StateChange, error) {
-	return StateChange{}, errUnbuilt
+	u, err := a.getUser(ctx, in.UserID)
+	if err != nil {
+		return StateChange{}, err
+	}
+	change := StateChange{UserID: u.ID, Previous: u.State, State: u.State, Version: u.Version}
+	switch u.State {
+	case genesys.StateInactive:
+		return change, nil
+	case genesys.StateDeleted:
+		return StateChange{}, nonRetryable(ErrUnexpectedState,
+			"user %s is already deleted (perhaps by SCIM); Offboard will not restore it just to deactivate it", in.UserID)
+	}
+	after, err := a.setState(ctx, in.UserID, u.State, genesys.StateInactive)
+	if err != nil {
+		return StateChange{}, err
+	}
+	change.State, change.Version, change.Changed = after.State, after.Version, true
+	return change, nil
 }
 
 // DeleteUser soft-deletes the user and confirms the deleted state; a deleted user is left as is.
+//
+// Retry: default policy with backoff; ErrNotYetConsistent (the delete is not visible yet) is
+// retried; ErrUserNotFound is final.
 func (a *Activities) DeleteUser(ctx context.Context, in UserRef) (StateChange, error) {
-	return StateChange{}, errUnbuilt
+	u, err := a.getUser(ctx, in.UserID)
+	if err != nil {
+		return StateChange{}, err
+	}
+	change := StateChange{UserID: u.ID, Previous: u.State, State: u.State, Version: u.Version}
+	if u.State == genesys.StateDeleted {
+		return change, nil
+	}
+	if err := a.Genesys.DeleteUser(ctx, in.UserID); err != nil {
+		return StateChange{}, asTemporalError(fmt.Errorf("delete user %s: %w", in.UserID, err))
+	}
+	after, err := a.getUser(ctx, in.UserID)
+	if err != nil {
+		return StateChange{}, err
+	}
+	if after.State != genesys.StateDeleted {
+		return StateChange{}, temporal.NewApplicationError(fmt.Sprintf(
+			"user %s is still %s after DELETE; waiting for Genesys to show it deleted", in.UserID, after.State), ErrNotYetConsistent)
+	}
+	change.State, change.Version, change.Changed = after.State, after.Version, true
+	return change, nil
 }
 
-// RestoreUser brings the user back to the state the snapshot recorded.
+// RestoreUser brings the user back to the state the snapshot recorded (active or inactive).
+// A deleted user is restored with PATCH active (the only restore Genesys offers), then set
+// inactive if that is what the snapshot recorded.
+//
+// Retry: default policy with backoff; ErrInvalidInput and ErrUserNotFound are final.
 func (a *Activities) RestoreUser(ctx context.Context, in RestoreInput) (StateChange, error) {
-	return StateChange{}, errUnbuilt
+	if in.State != genesys.StateActive && in.State != genesys.StateInactive {
+		return StateChange{}, nonRetryable(ErrInvalidInput,
+			"restore user %s to %q: the target state must be active or inactive", in.UserID, in.State)
+	}
+	u, err := a.getUser(ctx, in.UserID)
+	if err != nil {
+		return StateChange{}, err
+	}
+	change := StateChange{UserID: u.ID, Previous: u.State, State: u.State, Version: u.Version}
+	if u.State == in.State {
+		return change, nil
+	}
+	cur := u
+	if cur.State == genesys.StateDeleted {
+		if cur, err = a.setState(ctx, in.UserID, cur.State, genesys.StateActive); err != nil {
+			return StateChange{}, err
+		}
+	}
+	if cur.State != in.State {
+		if cur, err = a.setState(ctx, in.UserID, cur.State, in.State); err != nil {
+			return StateChange{}, err
+		}
+	}
+	change.State, change.Version, change.Changed = cur.State, cur.Version, true
+	return change, nil
 }
 
-// ExportInteractions writes every conversation of the user in the window to the bundle.
-func (a *Activities) ExportInteractions(ctx context.Context, in ExportInput) (ExportSummary, error) {
-	return ExportSummary{}, errUnbuilt
-}
-
-// CountInteractions counts the user's conversations that started in the window.
+// CountInteractions counts the user's conversations that started in the window, paging the
+// conversation-details query (which matches whole UTC days, so starts outside the window are
+// dropped) and counting each conversation ID once.
+//
+// Retry: default policy; heartbeats once per page.
 func (a *Activities) CountInteractions(ctx context.Context, in CountInput) (int, error) {
-	return 0, errUnbuilt
+	return a.countInteractions(ctx, in.UserID, in.Window)
+}
+
+func (a *Activities) countInteractions(ctx context.Context, userID string, w genesys.Interval) (int, error) {
+	if userID == "" || w.Start.IsZero() || !w.End.After(w.Start) {
+		return 0, nonRetryable(ErrInvalidInput, "count conversations of user %q over %s..%s: need a user ID and a window whose end is after its start",
+			userID, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+	}
+	size := a.Export.QueryPage
+	if size <= 0 {
+		size = 100
+	}
+	seen := make(map[string]struct{})
+	for page := 1; ; page++ {
+		p, err := a.Genesys.QueryConversations(ctx, userID, w, size, page)
+		if err != nil {
+			return 0, asTemporalError(fmt.Errorf("count conversations of user %s, page %d: %w", userID, page, err))
+		}
+		for _, c := range p.Conversations {
+			if !c.Start.Before(w.Start) && c.Start.Before(w.End) {
+				seen[c.ID] = struct{}{}
+			}
+		}
+		activity.RecordHeartbeat(ctx, page)
+		if len(p.Conversations) < size {
+			return len(seen), nil
+		}
+	}
 }
 
 // VerifyOutcome re-reads the user and re-counts their conversations against the manifest.
+// A wrong state or count fails non-retryably, with the Verification as the error's details.
+//
+// Retry: default policy; ErrUnexpectedState, ErrCountMismatch and ErrUserNotFound are final.
 func (a *Activities) VerifyOutcome(ctx context.Context, in VerifyInput) (Verification, error) {
-	return Verification{}, errUnbuilt
+	u, err := a.getUser(ctx, in.UserID)
+	if err != nil {
+		return Verification{}, err
+	}
+	n, err := a.countInteractions(ctx, in.UserID, in.Window)
+	if err != nil {
+		return Verification{}, err
+	}
+	v := Verification{State: u.State, Count: n, ManifestCount: in.ManifestCount, CheckedAt: a.now()}
+	if u.State != in.ExpectedState {
+		return Verification{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"user %s is %s, expected %s: someone (an admin or SCIM) changed it during the offboarding", in.UserID, u.State, in.ExpectedState),
+			ErrUnexpectedState, nil, v)
+	}
+	if n != in.ManifestCount {
+		return Verification{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"Genesys now counts %d conversations of user %s in %s..%s but the export manifest has %d; the history is not provably linked",
+			n, in.UserID, in.Window.Start.UTC().Format(time.RFC3339), in.Window.End.UTC().Format(time.RFC3339), in.ManifestCount),
+			ErrCountMismatch, nil, v)
+	}
+	v.Linked = true
+	return v, nil
 }
 
-// WriteAudit writes audit.json beside the bundle, once.
+// WriteAudit writes audit.json beside the bundle, once. WrittenAt is set from the clock when
+// zero; a retry whose record differs only in WrittenAt finds the first write and returns it.
+//
+// Retry: default policy; ErrAuditExists (a different record is already there) is final.
 func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef, error) {
-	return AuditRef{}, errUnbuilt
+	if a.Store == nil {
+		return AuditRef{}, nonRetryable(ErrInvalidInput, "write audit: the worker has no export store configured")
+	}
+	bundleKey := strings.Trim(rec.Bundle, "/")
+	if bundleKey == "" || strings.Contains(bundleKey, "..") {
+		return AuditRef{}, nonRetryable(ErrInvalidInput, "write audit: bundle %q must be a relative path such as <userId>/<runId>", rec.Bundle)
+	}
+	key := bundleKey + "/audit.json"
+	if rec.WrittenAt.IsZero() {
+		rec.WrittenAt = a.now()
+	}
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return AuditRef{}, nonRetryable(ErrInvalidInput, "encode audit record: %v", err)
+	}
+	data = append(data, '\n')
+	err = a.Store.WriteOnce(ctx, key, data, "application/json")
+	if errors.Is(err, bundle.ErrObjectExists) {
+		existing, rerr := a.Store.ReadAll(ctx, key)
+		if rerr != nil {
+			return AuditRef{}, fmt.Errorf("read existing %s: %w", key, rerr)
+		}
+		var prev AuditRecord
+		if json.Unmarshal(existing, &prev) == nil {
+			prev.WrittenAt = rec.WrittenAt
+			if same, _ := json.MarshalIndent(prev, "", "  "); bytes.Equal(append(same, '\n'), data) {
+				return AuditRef{URL: a.Store.URL(key), SHA256: sha256Hex(existing)}, nil
+			}
+		}
+		return AuditRef{}, nonRetryable(ErrAuditExists, "%s already holds a different audit record; audit records are written once", a.Store.URL(key))
+	}
+	if err != nil {
+		return AuditRef{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	return AuditRef{URL: a.Store.URL(key), SHA256: sha256Hex(data)}, nil
 }
 
-// Notify posts the event to the webhook; without a webhook it does nothing.
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Notify posts the event to the webhook; without a webhook it does nothing. Each delivery
+// carries an Idempotency-Key that is the same on every retry of this activity, so a receiver
+// can drop duplicates. Errors name the webhook's host only: its path may hold a token.
+//
+// Retry: default policy; 5xx, 429 (after Retry-After) and transport errors are retried,
+// other 4xx (ErrWebhookRejected) are final.
 func (a *Activities) Notify(ctx context.Context, n Notification) error {
-	return errUnbuilt
+	if a.WebhookURL == "" {
+		return nil
+	}
+	u, err := url.Parse(a.WebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nonRetryable(ErrInvalidInput, "the notification webhook URL is not an absolute http(s) URL; fix the worker's webhook setting")
+	}
+	host := u.Scheme + "://" + u.Host
+	if n.At.IsZero() {
+		n.At = a.now()
+	}
+	body, err := json.Marshal(n)
+	if err != nil {
+		return nonRetryable(ErrInvalidInput, "encode notification: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		return nonRetryable(ErrInvalidInput, "build webhook request to %s: invalid URL", host)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "offboard")
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		req.Header.Set("Idempotency-Key", info.WorkflowExecution.RunID+"/"+info.ActivityID)
+	}
+	hc := a.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the full URL
+		}
+		return temporal.NewApplicationError(fmt.Sprintf("post %s event to webhook %s: %v", n.Event, host, err), ErrWebhookUnavailable)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		return nil
+	case s == http.StatusTooManyRequests || s >= 500 || s == http.StatusRequestTimeout:
+		var delay time.Duration
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			delay = time.Duration(secs) * time.Second
+		}
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("webhook %s answered %s to the %s event", host, resp.Status, n.Event),
+			ErrWebhookUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
+	default:
+		return nonRetryable(ErrWebhookRejected, "webhook %s rejected the %s event with %s; check the receiver", host, n.Event, resp.Status)
+	}
 }
