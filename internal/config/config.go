@@ -1,0 +1,313 @@
+// Package config reads Offboard's configuration from the environment, with command-line flags
+// that override it. Every setting is listed in Vars; the README's table is checked against it.
+//
+// Order of precedence, lowest first: built-in defaults, OFFBOARD_POLICY_FILE (policy only) and
+// TEMPORAL_CONFIG_FILE (Temporal only), environment variables, flags. A bad value is an error
+// that names the variable (and flag) to fix. Secret values never appear in errors or logs.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/workflows"
+)
+
+// Var documents one setting.
+type Var struct {
+	// Name is the environment variable.
+	Name string
+	// Flag is the overriding flag without dashes; empty when the setting has no flag (secrets
+	// have none, so that they stay out of shell history and process listings).
+	Flag string
+	// Default is the value used when the setting is unset; empty means none.
+	Default string
+	// Usage says what the setting does and what it accepts.
+	Usage string
+	// Secret marks a value that must never be printed.
+	Secret bool
+	// Used names the programs that read the setting.
+	Used string
+}
+
+// Names of Offboard's own variables. Temporal's and Genesys's are listed in Vars too.
+const (
+	EnvExportURL           = "OFFBOARD_EXPORT_URL"
+	EnvWebhookURL          = "OFFBOARD_WEBHOOK_URL"
+	EnvPolicyFile          = "OFFBOARD_POLICY_FILE"
+	EnvApprovalsRequired   = "OFFBOARD_APPROVALS_REQUIRED"
+	EnvApproveArchive      = "OFFBOARD_APPROVE_ARCHIVE"
+	EnvRequesterMayApprove = "OFFBOARD_REQUESTER_MAY_APPROVE"
+	EnvApprovers           = "OFFBOARD_APPROVERS"
+	EnvApprovalTimeout     = "OFFBOARD_APPROVAL_TIMEOUT"
+	EnvEscalationFraction  = "OFFBOARD_ESCALATION_FRACTION"
+	EnvEscalateTo          = "OFFBOARD_ESCALATE_TO"
+	EnvRetentionDefault    = "OFFBOARD_RETENTION_DEFAULT"
+	EnvRetentionMin        = "OFFBOARD_RETENTION_MIN"
+	EnvRetentionMax        = "OFFBOARD_RETENTION_MAX"
+	EnvExportLookback      = "OFFBOARD_EXPORT_LOOKBACK"
+	EnvExportWindow        = "OFFBOARD_EXPORT_WINDOW"
+	EnvProtectedUserIDs    = "OFFBOARD_PROTECTED_USER_IDS"
+	EnvFleetRequestsPerMin = "OFFBOARD_FLEET_REQUESTS_PER_MINUTE"
+	EnvWorkerReplicas      = "OFFBOARD_WORKER_REPLICAS"
+	EnvWorkerAddr          = "OFFBOARD_WORKER_ADDR"
+	EnvShutdownTimeout     = "OFFBOARD_SHUTDOWN_TIMEOUT"
+	EnvAPIAddr             = "OFFBOARD_API_ADDR"
+	EnvAPITokens           = "OFFBOARD_API_TOKENS"
+	EnvAPITokensFile       = "OFFBOARD_API_TOKENS_FILE"
+	EnvOperator            = "OFFBOARD_OPERATOR"
+	EnvLogLevel            = "OFFBOARD_LOG_LEVEL"
+	EnvLogFormat           = "OFFBOARD_LOG_FORMAT"
+)
+
+// Defaults of Offboard's own settings.
+const (
+	DefaultExportURL       = "file://./.offboard/exports"
+	DefaultWorkerAddr      = ":9464"
+	DefaultAPIAddr         = ":8080"
+	DefaultShutdownTimeout = 5 * time.Minute
+	DefaultTemporalAddress = "localhost:7233"
+	DefaultNamespace       = "default"
+)
+
+// Vars lists every setting Offboard reads, in the order of the README's table.
+func Vars() []Var {
+	d := workflows.DefaultPolicy()
+	iso := func(t time.Duration) string { return workflows.Duration(t).String() }
+	const all, w, s, ws = "worker, starter", "worker", "starter", "worker, starter serve"
+	return []Var{
+		{Name: "TEMPORAL_ADDRESS", Flag: "temporal-address", Default: DefaultTemporalAddress, Used: all, Usage: "Temporal frontend host:port (Temporal Cloud: <ns>.<acct>.tmprl.cloud:7233)."},
+		{Name: "TEMPORAL_NAMESPACE", Flag: "temporal-namespace", Default: DefaultNamespace, Used: all, Usage: "Temporal namespace."},
+		{Name: "TEMPORAL_API_KEY", Secret: true, Used: all, Usage: "Temporal Cloud API key; enables TLS."},
+		{Name: "TEMPORAL_TLS", Used: all, Usage: "true/false: force TLS on or off."},
+		{Name: "TEMPORAL_TLS_CLIENT_CERT_PATH", Used: all, Usage: "mTLS client certificate (PEM file)."},
+		{Name: "TEMPORAL_TLS_CLIENT_KEY_PATH", Secret: true, Used: all, Usage: "mTLS client key (PEM file)."},
+		{Name: "TEMPORAL_TLS_SERVER_CA_CERT_PATH", Used: all, Usage: "CA that signs the server certificate (PEM file)."},
+		{Name: "TEMPORAL_TLS_SERVER_NAME", Used: all, Usage: "TLS server name override."},
+		{Name: "TEMPORAL_CONFIG_FILE", Used: all, Usage: "Temporal client TOML profile file (envconfig); variables above override it."},
+		{Name: "TEMPORAL_PROFILE", Default: "default", Used: all, Usage: "Profile in TEMPORAL_CONFIG_FILE."},
+		{Name: genesys.EnvClientID, Used: w, Usage: "Genesys OAuth client-credentials client ID."},
+		{Name: genesys.EnvClientSecret, Secret: true, Used: w, Usage: "Secret of that OAuth client."},
+		{Name: genesys.EnvRegion, Used: w, Usage: "Genesys Cloud domain (mypurecloud.ie) or AWS region (eu-west-1)."},
+		{Name: genesys.EnvAPIURL, Used: w, Usage: "API base URL instead of the region, e.g. the emulator's."},
+		{Name: genesys.EnvRequestsPerMinute, Used: w, Usage: "Per-process client limiter; default: fleet budget / replicas."},
+		{Name: EnvFleetRequestsPerMin, Flag: "fleet-requests-per-minute", Default: strconv.Itoa(genesys.DefaultRequestsPerMinute), Used: w, Usage: "Genesys requests/minute for the whole worker fleet (one OAuth client)."},
+		{Name: EnvWorkerReplicas, Flag: "worker-replicas", Default: "1", Used: w, Usage: "How many worker processes share the fleet budget."},
+		{Name: EnvExportURL, Flag: "export-url", Default: DefaultExportURL, Used: w, Usage: "Export store URL: file://, s3://, gs:// or azblob://."},
+		{Name: EnvWebhookURL, Flag: "webhook-url", Used: w, Usage: "http(s) URL that receives notifications; empty disables them."},
+		{Name: EnvWorkerAddr, Flag: "worker-addr", Default: DefaultWorkerAddr, Used: w, Usage: "Listen address of /healthz and /metrics (Prometheus); \"off\" disables."},
+		{Name: EnvShutdownTimeout, Flag: "shutdown-timeout", Default: DefaultShutdownTimeout.String(), Used: w, Usage: "How long a stopping worker waits for in-flight activities (Go duration)."},
+		{Name: EnvPolicyFile, Flag: "policy-file", Used: all, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
+		{Name: EnvApprovalsRequired, Flag: "approvals-required", Default: strconv.Itoa(d.ApprovalsRequired), Used: all, Usage: "Distinct approvals a deletion needs (>= 1)."},
+		{Name: EnvApproveArchive, Flag: "approve-archive", Default: "false", Used: all, Usage: "Archive offboardings wait for approval too."},
+		{Name: EnvRequesterMayApprove, Flag: "requester-may-approve", Default: "false", Used: all, Usage: "Let the requester approve their own request."},
+		{Name: EnvApprovers, Flag: "approvers", Used: all, Usage: "Comma-separated approver allow-list; empty allows anyone but the requester."},
+		{Name: EnvApprovalTimeout, Flag: "approval-timeout", Default: iso(d.ApprovalTimeout), Used: all, Usage: "ISO-8601 wait for approvals; on expiry the run ends archived."},
+		{Name: EnvEscalationFraction, Flag: "escalation-fraction", Default: strconv.FormatFloat(d.EscalationFraction, 'g', -1, 64), Used: all, Usage: "Fraction of the approval timeout at which reminders escalate (0..1)."},
+		{Name: EnvEscalateTo, Flag: "escalate-to", Used: all, Usage: "Comma-separated identities notified on escalation."},
+		{Name: EnvRetentionDefault, Flag: "retention-default", Default: iso(d.DefaultRetention), Used: all, Usage: "ISO-8601 retention before deletion when the request gives none."},
+		{Name: EnvRetentionMin, Flag: "retention-min", Default: iso(d.MinRetention), Used: all, Usage: "Shortest retention a request may ask for."},
+		{Name: EnvRetentionMax, Flag: "retention-max", Default: iso(d.MaxRetention), Used: all, Usage: "Longest retention a request may ask for."},
+		{Name: EnvExportLookback, Flag: "export-lookback", Default: iso(d.ExportLookback), Used: all, Usage: "Default export window length before the request."},
+		{Name: EnvExportWindow, Flag: "export-window", Default: iso(d.ExportWindow), Used: all, Usage: "Span of one analytics export job."},
+		{Name: EnvProtectedUserIDs, Flag: "protected-user-ids", Used: all, Usage: "Comma-separated Genesys user IDs that are never offboarded."},
+		{Name: EnvAPIAddr, Flag: "addr", Default: DefaultAPIAddr, Used: s + " serve", Usage: "Listen address of the HR API."},
+		{Name: EnvAPITokens, Secret: true, Used: s + " serve", Usage: "Bearer tokens: token:role:identity,... (role hr, approver or auditor)."},
+		{Name: EnvAPITokensFile, Flag: "tokens-file", Used: s + " serve", Usage: "File of token:role:identity lines (# comments); adds to " + EnvAPITokens + "."},
+		{Name: EnvOperator, Flag: "as", Used: s, Usage: "Identity the CLI acts as (requestedBy, approver); default the OS user."},
+		{Name: EnvLogLevel, Flag: "log-level", Default: "info", Used: ws, Usage: "debug, info, warn or error."},
+		{Name: EnvLogFormat, Flag: "log-format", Default: "json", Used: ws, Usage: "json or text."},
+	}
+}
+
+// Env looks variables up; envconfig.EnvLookupOS is the process environment.
+type Env = envconfig.EnvLookup
+
+// MapEnv is an Env over a map, for tests.
+type MapEnv map[string]string
+
+// LookupEnv returns the value of key.
+func (m MapEnv) LookupEnv(key string) (string, bool) { v, ok := m[key]; return v, ok }
+
+// Environ lists the variables as KEY=value.
+func (m MapEnv) Environ() []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Source resolves a setting from flags first, then the environment.
+type Source struct {
+	Env   Env
+	Flags *pflag.FlagSet
+}
+
+// AddFlags registers the flag of every Var whose name is in names (all when names is empty).
+// Flags are strings without defaults so that an unset flag falls through to the environment.
+func AddFlags(fs *pflag.FlagSet, names ...string) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for _, v := range Vars() {
+		if v.Flag == "" || (len(want) > 0 && !want[v.Name]) || fs.Lookup(v.Flag) != nil {
+			continue
+		}
+		usage := v.Usage + " (env " + v.Name
+		if v.Default != "" {
+			usage += ", default " + v.Default
+		}
+		fs.String(v.Flag, "", usage+")")
+	}
+}
+
+// get returns the setting's value and its label for error messages ("--flag" or "ENV").
+func (s Source) get(name string) (string, string, bool) {
+	flag := ""
+	for _, v := range Vars() {
+		if v.Name == name {
+			flag = v.Flag
+		}
+	}
+	if s.Flags != nil && flag != "" {
+		if f := s.Flags.Lookup(flag); f != nil && f.Changed {
+			return strings.TrimSpace(f.Value.String()), "--" + flag, true
+		}
+	}
+	env := s.Env
+	if env == nil {
+		env = envconfig.EnvLookupOS
+	}
+	if v, ok := env.LookupEnv(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v), name, true
+	}
+	return "", name, false
+}
+
+// String returns the setting or def.
+func (s Source) String(name, def string) string {
+	if v, _, ok := s.get(name); ok {
+		return v
+	}
+	return def
+}
+
+// Temporal builds the Temporal client options: envconfig (TEMPORAL_CONFIG_FILE profile, then
+// TEMPORAL_* variables), then --temporal-address and --temporal-namespace.
+func (s Source) Temporal() (client.Options, error) {
+	env := s.Env
+	if env == nil {
+		env = envconfig.EnvLookupOS
+	}
+	prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{EnvLookup: env})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("load Temporal client settings (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE, TEMPORAL_*): %w", err)
+	}
+	if v, _, ok := s.get("TEMPORAL_ADDRESS"); ok {
+		prof.Address = v
+	}
+	if v, _, ok := s.get("TEMPORAL_NAMESPACE"); ok {
+		prof.Namespace = v
+	}
+	if prof.Address == "" {
+		prof.Address = DefaultTemporalAddress
+	}
+	if prof.Namespace == "" {
+		prof.Namespace = DefaultNamespace
+	}
+	if strings.Contains(prof.Address, "://") {
+		return client.Options{}, fmt.Errorf("TEMPORAL_ADDRESS=%q: want host:port without a scheme, e.g. localhost:7233", prof.Address)
+	}
+	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("Temporal TLS settings (TEMPORAL_TLS_*): %w", err)
+	}
+	return opts, nil
+}
+
+// Genesys reads the Genesys client configuration (GENESYSCLOUD_*). When
+// GENESYSCLOUD_REQUESTS_PER_MINUTE is unset, the process gets its share of the fleet budget.
+func (s Source) Genesys(budget Budget) (genesys.Config, error) {
+	cfg, err := genesys.ConfigFromEnv()
+	if err != nil {
+		return genesys.Config{}, err
+	}
+	if v, ok := os.LookupEnv(genesys.EnvRequestsPerMinute); !ok || strings.TrimSpace(v) == "" {
+		cfg.RequestsPerMinute = budget.PerProcess()
+	}
+	return cfg, nil
+}
+
+// Budget is the Genesys request budget of the worker fleet.
+type Budget struct {
+	// FleetRequestsPerMinute is the budget of every worker together.
+	FleetRequestsPerMinute int
+	// Replicas is how many worker processes share it.
+	Replicas int
+}
+
+// PerProcess is one worker's share, at least 1.
+func (b Budget) PerProcess() int { return max(1, b.FleetRequestsPerMinute/max(1, b.Replicas)) }
+
+// Budget reads the fleet budget.
+func (s Source) Budget() (Budget, error) {
+	var errs []error
+	b := Budget{
+		FleetRequestsPerMinute: s.positiveInt(EnvFleetRequestsPerMin, genesys.DefaultRequestsPerMinute, &errs),
+		Replicas:               s.positiveInt(EnvWorkerReplicas, 1, &errs),
+	}
+	return b, errors.Join(errs...)
+}
+
+func (s Source) positiveInt(name string, def int, errs *[]error) int {
+	v, label, ok := s.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		*errs = append(*errs, fmt.Errorf("%s=%q: want a positive whole number", label, v))
+		return def
+	}
+	return n
+}
+
+// Duration reads a Go duration (e.g. 90s, 5m).
+func (s Source) Duration(name string, def time.Duration) (time.Duration, error) {
+	v, label, ok := s.get(name)
+	if !ok {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return def, fmt.Errorf("%s=%q: want a non-negative duration such as 30s or 5m", label, v)
+	}
+	return d, nil
+}
+
+// URL reads an optional URL setting and checks it has one of the schemes.
+func (s Source) URL(name, def string, schemes ...string) (string, error) {
+	v, label, ok := s.get(name)
+	if !ok {
+		return def, nil
+	}
+	for _, sc := range schemes {
+		if strings.HasPrefix(v, sc+"://") && len(v) > len(sc)+3 {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s: want a URL starting with %s://", label, strings.Join(schemes, ":// or "))
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPolicyFromEnvFileAndFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("approvalsRequired: 2\napprovers: [alice, bob, carol]\nminRetention: P7D\n"), 0o600))
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	AddFlags(fs)
+	require.NoError(t, fs.Parse([]string{"--retention-max", "P90D"}))
+	src := Source{Flags: fs, Env: MapEnv{EnvPolicyFile: file, EnvApprovalTimeout: "P3D", EnvRetentionMax: "P10D", EnvProtectedUserIDs: " 3f2504e0-4f89-41d3-9a0c-0305e82c3301 ,"}}
+	p, err := src.Policy()
+	require.NoError(t, err)
+	assert.Equal(t, 2, p.ApprovalsRequired)
+	assert.Equal(t, []string{"alice", "bob", "carol"}, p.Approvers)
+	assert.Equal(t, 7*24*time.Hour, p.MinRetention)
+	assert.Equal(t, 3*24*time.Hour, p.ApprovalTimeout)
+	assert.Equal(t, 90*24*time.Hour, p.MaxRetention, "the flag overrides the variable")
+	assert.Equal(t, []string{"3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, p.ProtectedUserIDs)
+}
+
+func TestPolicyErrorsNameTheSetting(t *testing.T) {
+	for env, want := range map[string]string{
+		EnvApprovalsRequired: "OFFBOARD_APPROVALS_REQUIRED",
+		EnvApprovalTimeout:   "OFFBOARD_APPROVAL_TIMEOUT",
+		EnvRetentionMax:      "OFFBOARD_RETENTION_",
+		EnvProtectedUserIDs:  "OFFBOARD_PROTECTED_USER_IDS",
+		EnvApproveArchive:    "OFFBOARD_APPROVE_ARCHIVE",
+	} {
+		bad := map[string]string{EnvApprovalsRequired: "0", EnvApprovalTimeout: "soon", EnvRetentionMax: "P1D", EnvProtectedUserIDs: "bob", EnvApproveArchive: "maybe"}[env]
+		_, err := Source{Env: MapEnv{env: bad}}.Policy()
+		require.Error(t, err, env)
+		assert.Contains(t, err.Error(), want)
+	}
+	file := filepath.Join(t.TempDir(), "p.json")
+	require.NoError(t, os.WriteFile(file, []byte(`{"approvalz": 1}`), 0o600))
+	_, err := Source{Env: MapEnv{EnvPolicyFile: file}}.Policy()
+	require.ErrorContains(t, err, EnvPolicyFile)
+}
+
+func TestTokensNeverShowSecrets(t *testing.T) {
+	secret := "s3cr3t-s3cr3t-s3cr3t"
+	toks, err := Source{Env: MapEnv{EnvAPITokens: secret + ":hr:workday, " + secret + "x:approver:alice"}}.Tokens()
+	require.NoError(t, err)
+	require.Len(t, toks, 2)
+	assert.Equal(t, "hr:workday", toks[0].String())
+	assert.Equal(t, secret, toks[0].Secret())
+
+	file := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(file, []byte("# comment\n"+secret+"y:auditor:audit\n"), 0o600))
+	toks, err = Source{Env: MapEnv{EnvAPITokensFile: file}}.Tokens()
+	require.NoError(t, err)
+	require.Len(t, toks, 1)
+
+	for _, bad := range []string{"short:hr:x", secret + ":admin:x", secret + ":hr:", secret + ":hr:bob@example.com", secret, secret + ":hr:a," + secret + ":hr:b"} {
+		_, err := Source{Env: MapEnv{EnvAPITokens: bad}}.Tokens()
+		require.Error(t, err, bad)
+		assert.NotContains(t, err.Error(), secret, "errors never show a token")
+		assert.Contains(t, err.Error(), EnvAPITokens)
+	}
+}
+
+func TestTemporalAndBudget(t *testing.T) {
+	env := MapEnv{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "TEMPORAL_API_KEY": "key-abc", "TEMPORAL_CONFIG_FILE": "/nonexistent"}
+	opts, err := Source{Env: env}.Temporal()
+	require.NoError(t, err)
+	assert.Equal(t, "temporal:7233", opts.HostPort)
+	assert.Equal(t, "prod", opts.Namespace)
+	assert.NotNil(t, opts.ConnectionOptions.TLS, "an API key enables TLS")
+
+	_, err = Source{Env: MapEnv{"TEMPORAL_ADDRESS": "http://x:1", "TEMPORAL_CONFIG_FILE": "/nonexistent"}}.Temporal()
+	require.ErrorContains(t, err, "TEMPORAL_ADDRESS")
+
+	b, err := Source{Env: MapEnv{EnvFleetRequestsPerMin: "600", EnvWorkerReplicas: "4"}}.Budget()
+	require.NoError(t, err)
+	assert.Equal(t, 150, b.PerProcess())
+	_, err = Source{Env: MapEnv{EnvWorkerReplicas: "-1"}}.Budget()
+	require.ErrorContains(t, err, EnvWorkerReplicas)
+}
+
+func TestVarsAreDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range Vars() {
+		assert.False(t, seen[v.Name], "duplicate %s", v.Name)
+		seen[v.Name] = true
+		assert.NotEmpty(t, v.Usage, v.Name)
+		if v.Secret {
+			assert.Empty(t, v.Flag, "secret %s must have no flag", v.Name)
+		}
+		assert.True(t, strings.HasPrefix(v.Name, "OFFBOARD_") || strings.HasPrefix(v.Name, "TEMPORAL_") || strings.HasPrefix(v.Name, "GENESYSCLOUD_"), v.Name)
+	}
+}

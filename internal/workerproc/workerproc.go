@@ -1,0 +1,242 @@
+// Package workerproc runs an Offboard worker: the Temporal worker with the Offboarding workflow
+// and its activities, a Genesys request budget, health and Prometheus metrics, and a graceful
+// stop. The worker binary and devstack both call Run.
+package workerproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	prom "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/uber-go/tally/v4"
+	tallyprom "github.com/uber-go/tally/v4/prometheus"
+	"go.temporal.io/sdk/client"
+	sdktally "go.temporal.io/sdk/contrib/tally"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/activities/bundle"
+	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/workflows"
+)
+
+// Config is everything Run needs.
+type Config struct {
+	// Temporal are the client options; Logger and MetricsHandler are filled in by Run.
+	Temporal client.Options
+	// Genesys reaches the Genesys org. Ignored when GenesysClient is set.
+	Genesys genesys.Config
+	// GenesysClient, when set, is used instead of building one from Genesys (tests, devstack).
+	GenesysClient genesys.Client
+	// ExportURL is the export store URL.
+	ExportURL string
+	// WebhookURL receives notifications; empty disables them.
+	WebhookURL string
+	// Policy is the offboarding policy; Run refuses an invalid one.
+	Policy workflows.Policy
+	// Budget is the fleet's Genesys request budget.
+	Budget config.Budget
+	// Addr serves /healthz, /readyz and /metrics; empty or "off" disables it.
+	Addr string
+	// ShutdownTimeout is how long a stop waits for in-flight activities.
+	ShutdownTimeout time.Duration
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// OnListen, when set, is called with the health server's bound address (useful with ":0").
+	OnListen func(addr string)
+}
+
+// FromSource reads a worker Config from the environment and flags. Every error names its setting.
+func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
+	var errs []error
+	opts, err := src.Temporal()
+	errs = append(errs, err)
+	policy, err := src.Policy()
+	errs = append(errs, err)
+	budget, err := src.Budget()
+	errs = append(errs, err)
+	gcfg, err := src.Genesys(budget)
+	errs = append(errs, err)
+	export, err := src.URL(config.EnvExportURL, config.DefaultExportURL, "file", "s3", "gs", "azblob", "mem")
+	errs = append(errs, err)
+	webhook, err := src.URL(config.EnvWebhookURL, "", "http", "https")
+	errs = append(errs, err)
+	stop, err := src.Duration(config.EnvShutdownTimeout, config.DefaultShutdownTimeout)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return Config{
+		Temporal:        opts,
+		Genesys:         gcfg,
+		ExportURL:       export,
+		WebhookURL:      webhook,
+		Policy:          policy,
+		Budget:          budget,
+		Addr:            src.String(config.EnvWorkerAddr, config.DefaultWorkerAddr),
+		ShutdownTimeout: stop,
+		Logger:          logger,
+	}, nil
+}
+
+// Register registers the Offboarding workflow under workflows.WorkflowType and every activity
+// method of acts on r. Tests use it to build a worker of their own.
+func Register(r worker.Registry, policy workflows.Policy, acts *activities.Activities) {
+	wf := workflows.Workflows{Policy: policy}
+	r.RegisterWorkflowWithOptions(wf.Offboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	r.RegisterActivity(acts)
+}
+
+// WorkerOptions are the worker options for the budget and stop timeout. The task queue rate is
+// enforced by the server across every worker of the queue; the worker rate is this process's
+// share. Both count activity starts; the Genesys client's limiter bounds the requests inside them.
+func WorkerOptions(b config.Budget, stopTimeout time.Duration) worker.Options {
+	fleet := float64(b.FleetRequestsPerMinute) / 60
+	return worker.Options{
+		TaskQueueActivitiesPerSecond: fleet,
+		WorkerActivitiesPerSecond:    float64(b.PerProcess()) / 60,
+		WorkerStopTimeout:            stopTimeout,
+		// Export activities heartbeat; throttling keeps heartbeats cheap but timely.
+		MaxHeartbeatThrottleInterval: 10 * time.Second,
+	}
+}
+
+// Run connects to Temporal, runs the worker until ctx is done, then stops it gracefully:
+// polling stops, and in-flight activities get ShutdownTimeout to finish or heartbeat before
+// their contexts are cancelled (they are then retried by another worker, resuming from the
+// last heartbeat).
+func Run(ctx context.Context, cfg Config) error {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := cfg.Policy.Validate(); err != nil {
+		return fmt.Errorf("refusing to start with an invalid policy: %w", err)
+	}
+	if cfg.Budget.FleetRequestsPerMinute <= 0 {
+		cfg.Budget = config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1}
+	}
+
+	reg := prom.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reporter := tallyprom.NewReporter(tallyprom.Options{
+		Registerer:      reg,
+		OnRegisterError: func(err error) { logger.Warn("metric registration failed", "error", err) },
+	})
+	scope, closer := tally.NewRootScope(tally.ScopeOptions{
+		CachedReporter:  reporter,
+		Separator:       tallyprom.DefaultSeparator,
+		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+	}, time.Second)
+	defer closer.Close()
+
+	opts := cfg.Temporal
+	opts.Logger = tlog.NewStructuredLogger(logger)
+	opts.MetricsHandler = sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope))
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
+	}
+	defer c.Close()
+
+	gc := cfg.GenesysClient
+	if gc == nil {
+		g, err := genesys.New(ctx, cfg.Genesys)
+		if err != nil {
+			return fmt.Errorf("build the Genesys client: %w", err)
+		}
+		gc = g
+	}
+	store, err := bundle.Open(ctx, cfg.ExportURL)
+	if err != nil {
+		return fmt.Errorf("%s: %w", config.EnvExportURL, err)
+	}
+	defer store.Close()
+
+	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL}
+	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout))
+	Register(w, cfg.Policy, acts)
+
+	var running atomic.Bool
+	srv, addr, err := serveHealth(cfg.Addr, reg, c, &running, logger)
+	if err != nil {
+		return err
+	}
+	if srv != nil {
+		if cfg.OnListen != nil {
+			cfg.OnListen(addr)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on task queue %s: %w", workflows.TaskQueue, err)
+	}
+	running.Store(true)
+	logger.Info("worker started",
+		"taskQueue", workflows.TaskQueue, "namespace", opts.Namespace, "temporal", opts.HostPort,
+		"fleetRequestsPerMinute", cfg.Budget.FleetRequestsPerMinute, "processRequestsPerMinute", cfg.Budget.PerProcess(),
+		"healthAddr", addr)
+	<-ctx.Done()
+	running.Store(false)
+	logger.Info("stopping worker: waiting for in-flight activities", "timeout", cfg.ShutdownTimeout)
+	w.Stop()
+	logger.Info("worker stopped")
+	return nil
+}
+
+// serveHealth serves /healthz (process alive), /readyz (worker running and Temporal reachable)
+// and /metrics. It returns a nil server when addr is empty or "off".
+func serveHealth(addr string, reg *prom.Registry, c client.Client, running *atomic.Bool, logger *slog.Logger) (*http.Server, string, error) {
+	if addr == "" || addr == "off" {
+		return nil, "", nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if !running.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"worker not running"}`)
+			return
+		}
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"temporal unreachable"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ready"}`)
+	})
+	mux.Handle("GET /metrics", promhttpHandler(reg))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s=%s: listen: %w", config.EnvWorkerAddr, addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("health server stopped", "error", err)
+		}
+	}()
+	return srv, ln.Addr().String(), nil
+}

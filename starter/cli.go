@@ -1,0 +1,358 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offboard/offboard/activities/bundle"
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/workflows"
+)
+
+// cli carries the state shared by every command.
+type cli struct {
+	deps
+	json bool
+}
+
+func newRootCmd(d deps) *cobra.Command {
+	c := &cli{deps: d}
+	root := &cobra.Command{
+		Use:           "starter",
+		Short:         "Offboard's HR API (serve) and operator CLI",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.BoolVar(&c.json, "json", false, "print JSON instead of human-readable text")
+	config.AddFlags(pf, "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", config.EnvOperator)
+	var policyVars []string
+	for _, v := range config.Vars() {
+		if v.Used == "worker, starter" && !strings.HasPrefix(v.Name, "TEMPORAL_") {
+			policyVars = append(policyVars, v.Name)
+		}
+	}
+	config.AddFlags(pf, policyVars...)
+	root.AddCommand(c.serveCmd(), c.startCmd(), c.decideCmd(true), c.decideCmd(false),
+		c.controlCmd(workflows.UpdateCancel, "Cancel an offboarding; a user this run deactivated is restored"),
+		c.controlCmd(workflows.UpdateHold, "Place a legal hold: retention pauses"),
+		c.controlCmd(workflows.UpdateRelease, "Release a legal hold"),
+		c.statusCmd(), c.listCmd(), c.verifyCmd())
+	return root
+}
+
+func (c *cli) source(cmd *cobra.Command) config.Source {
+	return config.Source{Env: c.Env, Flags: cmd.Flags()}
+}
+
+// service dials Temporal and reads the policy; close releases the client.
+func (c *cli) service(cmd *cobra.Command) (*hrapi.Service, func(), error) {
+	src := c.source(cmd)
+	opts, err := src.Temporal()
+	if err != nil {
+		return nil, nil, err
+	}
+	policy, err := src.Policy()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.Logger = tlogDiscard()
+	tc, err := c.dial(cmd.Context(), opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
+	}
+	return &hrapi.Service{Client: tc, Policy: policy, Now: c.Now}, tc.Close, nil
+}
+
+// identity is who the CLI acts as: --as, OFFBOARD_OPERATOR, else the OS user.
+func (c *cli) identity(cmd *cobra.Command) (string, error) {
+	if id := c.source(cmd).String(config.EnvOperator, ""); id != "" {
+		return id, nil
+	}
+	u, err := user.Current()
+	if err != nil || u.Username == "" {
+		return "", errors.New("cannot tell who you are: pass --as <identity> or set " + config.EnvOperator)
+	}
+	return u.Username, nil
+}
+
+func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {
+	if c.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	human(w)
+	return nil
+}
+
+func (c *cli) startCmd() *cobra.Command {
+	var b hrapi.OffboardingRequest
+	cmd := &cobra.Command{
+		Use:   "start --user <id> --disposition archive|delete --reason <why>",
+		Short: "Start an offboarding",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, closeFn, err := c.service(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			who, err := c.identity(cmd)
+			if err != nil {
+				return err
+			}
+			if b.HREventID == "" {
+				b.HREventID = "cli-" + randomHex(8)
+			}
+			req, err := b.Request(who, c.now(), svc.Policy)
+			if err != nil {
+				return err
+			}
+			res, err := svc.Start(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			return c.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+				verb := "Started"
+				if res.Existing {
+					verb = "Already started by HR event " + req.HREventID + ":"
+				}
+				fmt.Fprintf(w, "%s %s (run %s)\n", verb, res.WorkflowID, res.RunID)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&b.UserID, "user", "", "Genesys user ID (UUID)")
+	f.StringVar(&b.Disposition, "disposition", "", "archive or delete")
+	f.StringVar(&b.EffectiveAt, "effective-at", "", "when access must end (RFC 3339); default now")
+	f.StringVar(&b.Retention, "retention", "", "delete only: ISO-8601 retention such as P30D; default the policy's")
+	f.StringVar(&b.ExportFrom, "export-from", "", "start of the export window (RFC 3339); default the policy lookback")
+	f.StringVar(&b.Reason, "reason", "", "why (required)")
+	f.StringVar(&b.HREventID, "hr-event-id", "", "idempotency key; the same key never starts a second run (default: random)")
+	f.BoolVar(&b.DryRun, "dry-run", false, "check and report what would happen, changing nothing")
+	return cmd
+}
+
+func (c *cli) decideCmd(approve bool) *cobra.Command {
+	name, short := "reject", "Reject a deletion"
+	if approve {
+		name, short = "approve", "Approve a deletion"
+	}
+	var comment string
+	cmd := &cobra.Command{
+		Use:   name + " <userId>",
+		Short: short + " (as --as / " + config.EnvOperator + ")",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, closeFn, err := c.service(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			who, err := c.identity(cmd)
+			if err != nil {
+				return err
+			}
+			st, err := svc.Decide(cmd.Context(), args[0], approve, workflows.DecisionInput{Approver: who, Comment: comment})
+			if err != nil {
+				return err
+			}
+			return c.printStatus(cmd.OutOrStdout(), st)
+		},
+	}
+	cmd.Flags().StringVar(&comment, "comment", "", "comment recorded with the decision")
+	return cmd
+}
+
+func (c *cli) controlCmd(update, short string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   update + " <userId>",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, closeFn, err := c.service(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			who, err := c.identity(cmd)
+			if err != nil {
+				return err
+			}
+			st, err := svc.Control(cmd.Context(), args[0], update, workflows.ControlInput{By: who, Reason: reason})
+			if err != nil {
+				return err
+			}
+			return c.printStatus(cmd.OutOrStdout(), st)
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "reason recorded in the audit record")
+	return cmd
+}
+
+func (c *cli) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status <userId>",
+		Short: "Show the status of the user's latest offboarding",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, closeFn, err := c.service(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			st, err := svc.Status(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return c.printStatus(cmd.OutOrStdout(), st)
+		},
+	}
+}
+
+func (c *cli) printStatus(w io.Writer, st workflows.Status) error {
+	return c.print(w, st, func(w io.Writer) {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		row := func(k, v string) {
+			if v != "" {
+				fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			}
+		}
+		ts := func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format(time.RFC3339)
+		}
+		row("Workflow", st.WorkflowID)
+		row("User", st.UserID)
+		row("Disposition", string(st.Disposition))
+		row("Stage", string(st.Stage))
+		row("Outcome", string(st.Outcome))
+		if st.DryRun {
+			row("Dry run", "yes")
+		}
+		row("Requested by", st.RequestedBy)
+		row("Requested at", ts(st.RequestedAt))
+		row("Effective at", ts(st.EffectiveAt))
+		if st.ApprovalsRequired > 0 {
+			row("Approvals", fmt.Sprintf("%d required, %d decisions", st.ApprovalsRequired, len(st.Decisions)))
+		}
+		for _, d := range st.Decisions {
+			verb := "rejected"
+			if d.Approve {
+				verb = "approved"
+			}
+			row("  "+d.Approver, verb+" "+ts(d.At))
+		}
+		row("Approval deadline", ts(st.ApprovalDeadline))
+		row("Retention until", ts(st.RetentionUntil))
+		if st.OnHold {
+			row("Legal hold", "yes")
+		}
+		if st.Export != nil {
+			row("Export", fmt.Sprintf("%d conversations in %d parts, %s", st.Export.Conversations, st.Export.Parts, st.Export.ManifestURL))
+		}
+		if st.Verification != nil {
+			row("Verified", fmt.Sprintf("state %s, %d/%d conversations, linked=%t", st.Verification.State, st.Verification.Count, st.Verification.ManifestCount, st.Verification.Linked))
+		}
+		for _, e := range st.Errors {
+			row("Error", e)
+		}
+		row("Summary", st.Summary)
+		_ = tw.Flush()
+	})
+}
+
+func (c *cli) listCmd() *cobra.Command {
+	var q hrapi.ListQuery
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List offboardings (from Temporal visibility)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, closeFn, err := c.service(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			page, err := svc.List(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			return c.print(cmd.OutOrStdout(), page, func(w io.Writer) {
+				if len(page.Items) == 0 {
+					fmt.Fprintln(w, "No offboardings.")
+					return
+				}
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USER\tDISPOSITION\tSTAGE\tSTATUS\tREQUESTED BY\tSTARTED")
+				for _, it := range page.Items {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.UserID, it.Disposition, it.Stage, it.Status, it.RequestedBy, it.StartTime.UTC().Format(time.RFC3339))
+				}
+				_ = tw.Flush()
+				if page.NextPageToken != "" {
+					fmt.Fprintf(w, "More: --page-token %s\n", page.NextPageToken)
+				}
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.Stage, "stage", "", "only this stage or outcome (e.g. awaiting-approval)")
+	f.StringVar(&q.Disposition, "disposition", "", "only archive or delete")
+	f.StringVar(&q.PageToken, "page-token", "", "continue from a previous page")
+	f.IntVar(&q.PageSize, "page-size", 0, fmt.Sprintf("items per page (default %d)", hrapi.DefaultPageSize))
+	return cmd
+}
+
+func (c *cli) verifyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify-bundle <url>",
+		Short: "Verify an export bundle's checksums, manifest digest and uniqueness (no Genesys access needed)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := bundle.VerifyURL(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("verify %s: %w", args[0], err)
+			}
+			if err := c.print(cmd.OutOrStdout(), rep, func(w io.Writer) {
+				fmt.Fprintf(w, "Bundle %s: %d parts, %d conversations, %d bytes\n", rep.Bundle, rep.Parts, rep.Conversations, rep.Bytes)
+				for _, n := range rep.Notes {
+					fmt.Fprintf(w, "note: %s\n", n)
+				}
+				if len(rep.Problems) == 0 {
+					fmt.Fprintln(w, "OK: every checksum, the manifest digest and the conversation IDs check out.")
+				}
+			}); err != nil {
+				return err
+			}
+			if len(rep.Problems) > 0 {
+				return fmt.Errorf("bundle %s has %d discrepancies:\n  - %s", rep.Bundle, len(rep.Problems), strings.Join(rep.Problems, "\n  - "))
+			}
+			return nil
+		},
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// slogDiscard is a logger that drops everything.
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }

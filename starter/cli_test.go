@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/workflows"
+)
+
+// runCLI runs the starter in-process against the test server, as the given identity.
+func runCLI(t *testing.T, as string, args ...string) (string, error) {
+	t.Helper()
+	envv := config.MapEnv{
+		"TEMPORAL_ADDRESS":       env.ts.GetFrontendHostPort(),
+		"TEMPORAL_NAMESPACE":     env.ts.GetDefaultNamespace(),
+		config.EnvApprovers:      strings.Join(env.policy.Approvers, ","),
+		config.EnvExportLookback: workflows.Duration(env.policy.ExportLookback).String(),
+		config.EnvOperator:       as,
+		"TEMPORAL_CONFIG_FILE":   "/nonexistent/temporal.toml",
+	}
+	cmd := newRootCmd(deps{Env: envv})
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestCLI_StartStatusListDecide(t *testing.T) {
+	user := nextUser(t)
+	out, err := runCLI(t, "ops-1", "start", "--json", "--user", user, "--disposition", "delete", "--reason", "left", "--hr-event-id", "cli-evt")
+	require.NoError(t, err, out)
+	var res hrapi.StartResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	assert.Equal(t, workflows.WorkflowID(user), res.WorkflowID)
+
+	out, err = runCLI(t, "ops-1", "start", "--user", user, "--disposition", "delete", "--reason", "left", "--hr-event-id", "cli-evt")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "Already started")
+	assert.Contains(t, out, res.RunID)
+
+	_, err = runCLI(t, "ops-1", "start", "--user", user, "--disposition", "archive", "--reason", "left", "--hr-event-id", "other")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "in flight")
+
+	waitStage(t, user, workflows.StageAwaitingApproval)
+	out, err = runCLI(t, "ops-1", "status", user)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "awaiting-approval")
+	assert.Contains(t, out, "ops-1")
+
+	out, err = runCLI(t, "ops-1", "status", "--json", user)
+	require.NoError(t, err, out)
+	var st workflows.Status
+	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
+	require.NotNil(t, st.Export, "exported before approval")
+
+	// The requester may not approve their own request; mallory is not on the allow-list.
+	_, err = runCLI(t, "ops-1", "approve", user)
+	require.Error(t, err)
+	_, err = runCLI(t, "mallory", "approve", user, "--comment", "sure")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rejected")
+
+	out, err = runCLI(t, "bob", "reject", "--json", user, "--comment", "not yet")
+	require.NoError(t, err, out)
+	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
+	require.Len(t, st.Decisions, 1)
+	assert.Equal(t, "bob", st.Decisions[0].Approver)
+	waitStage(t, user, workflows.OutcomeRejected)
+
+	// The bundle written before approval verifies.
+	bundleURL := "file://" + env.exportDir + "/" + st.Export.Bundle
+	out, err = runCLI(t, "auditor", "verify-bundle", bundleURL)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "OK")
+	out, err = runCLI(t, "auditor", "verify-bundle", "--json", bundleURL)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, `"conversations"`)
+
+	out, err = runCLI(t, "ops-1", "list", "--disposition", "delete")
+	require.NoError(t, err, out)
+	out, err = runCLI(t, "ops-1", "list", "--json", "--stage", "awaiting-approval")
+	require.NoError(t, err, out)
+	var page hrapi.ListPage
+	require.NoError(t, json.Unmarshal([]byte(out), &page), out)
+}
+
+func TestCLI_ControlsAndFailures(t *testing.T) {
+	user := nextUser(t)
+	_, err := runCLI(t, "ops-2", "start", "--user", user, "--disposition", "delete", "--reason", "left")
+	require.NoError(t, err)
+	waitStage(t, user, workflows.StageAwaitingApproval)
+	out, err := runCLI(t, "ops-2", "hold", user, "--reason", "litigation")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "Legal hold")
+	_, err = runCLI(t, "ops-2", "hold", user)
+	require.Error(t, err, "second hold is rejected")
+	out, err = runCLI(t, "ops-2", "release", user)
+	require.NoError(t, err, out)
+	out, err = runCLI(t, "ops-2", "cancel", "--json", user, "--reason", "rehired")
+	require.NoError(t, err, out)
+	waitStage(t, user, workflows.OutcomeCancelled)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start", "--user", "nope", "--disposition", "archive", "--reason", "x"}, "userId"},
+		{[]string{"start", "--user", user, "--disposition", "erase", "--reason", "x"}, "disposition"},
+		{[]string{"status", "not-a-uuid"}, "userId"},
+		{[]string{"status", nextUser(t)}, "not found"},
+		{[]string{"list", "--stage", "bogus"}, "stage"},
+		{[]string{"approve"}, "arg"},
+		{[]string{"verify-bundle", "file://" + t.TempDir() + "/none/run"}, ""},
+		{[]string{"cancel", user}, "finished"},
+		{[]string{"status", user, "--temporal-address", "http://x:1"}, "TEMPORAL_ADDRESS"},
+	} {
+		_, err := runCLI(t, "ops-2", tc.args...)
+		require.Error(t, err, "%v must fail", tc.args)
+		assert.Contains(t, strings.ToLower(err.Error()), strings.ToLower(tc.want), "%v", tc.args)
+	}
+}

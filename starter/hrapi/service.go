@@ -1,0 +1,389 @@
+package hrapi
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/offboard/offboard/workflows"
+)
+
+// MemoHREventID is the memo key holding the HR event that started a run; a redelivery of the
+// same event is recognised by it.
+const MemoHREventID = "hrEventId"
+
+// Service is what the HR API and the operator CLI do with Temporal. Its errors are *Problem
+// values whose Status says what went wrong.
+type Service struct {
+	Client client.Client
+	Policy workflows.Policy
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// StartResult names the run of an offboarding. Existing is set when the request was a
+// redelivery of the HR event that started the run, and nothing new was started.
+type StartResult struct {
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	Existing   bool   `json:"existing,omitempty"`
+}
+
+// Start starts the offboarding of a validated request. The same HREventID again returns the
+// existing run; another request for a user whose offboarding is in flight is a 409 Problem.
+func (s *Service) Start(ctx context.Context, req workflows.Request) (StartResult, error) {
+	if err := workflows.ValidateRequest(req, s.Policy, s.now()); err != nil {
+		var v *workflows.ValidationError
+		if errors.As(err, &v) {
+			return StartResult{}, invalid("the offboarding request is invalid; nothing was started", v.Fields...)
+		}
+		return StartResult{}, invalid(err.Error())
+	}
+	id := workflows.WorkflowID(req.UserID)
+	if res, done, err := s.existing(ctx, id, req.HREventID); done || err != nil {
+		return res, err
+	}
+	opts := client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     map[string]any{MemoHREventID: req.HREventID},
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.KeyGenesysUserID.ValueSet(req.UserID),
+			workflows.KeyDisposition.ValueSet(string(req.Disposition)),
+			workflows.KeyRequestedBy.ValueSet(req.RequestedBy),
+			workflows.KeyStage.ValueSet(string(workflows.StageChecking)),
+		),
+		StaticSummary: staticSummary(req),
+	}
+	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, req)
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			// Another delivery won the race: decide against what it started.
+			if res, done, err := s.existing(ctx, id, req.HREventID); done || err != nil {
+				return res, err
+			}
+			return StartResult{}, conflict(fmt.Sprintf("%s was started concurrently by another request; retry", id))
+		}
+		return StartResult{}, temporalProblem("start "+id, err)
+	}
+	return StartResult{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// staticSummary is the one-line summary shown in the Temporal UI: IDs and enums only.
+func staticSummary(req workflows.Request) string {
+	s := fmt.Sprintf("Offboard %s (%s) for %s", req.UserID, req.Disposition, req.RequestedBy)
+	if req.DryRun {
+		s += ", dry run"
+	}
+	return s
+}
+
+// existing decides a start against the latest run of id: the same HR event is that run
+// (done), a running run of another event is a conflict, and anything else lets a start proceed.
+func (s *Service) existing(ctx context.Context, id, hrEventID string) (StartResult, bool, error) {
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return StartResult{}, false, nil
+	}
+	if err != nil {
+		return StartResult{}, false, temporalProblem("describe "+id, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	var prev string
+	if p := info.GetMemo().GetFields()[MemoHREventID]; p != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &prev)
+	}
+	runID := info.GetFirstRunId()
+	if runID == "" {
+		runID = info.GetExecution().GetRunId()
+	}
+	if prev != "" && prev == hrEventID {
+		return StartResult{WorkflowID: id, RunID: runID, Existing: true}, true, nil
+	}
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		p := conflict(fmt.Sprintf("an offboarding of this user is already in flight (HR event %q); cancel it or wait for it to finish", prev))
+		p.WorkflowID = id
+		return StartResult{}, true, p
+	}
+	return StartResult{}, false, nil
+}
+
+// Status returns the status query of the user's latest offboarding.
+func (s *Service) Status(ctx context.Context, userID string) (workflows.Status, error) {
+	if p := checkUserID(userID); p != nil {
+		return workflows.Status{}, p
+	}
+	id := workflows.WorkflowID(userID)
+	v, err := s.Client.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	if err != nil {
+		return workflows.Status{}, temporalProblem("query "+id, err)
+	}
+	var st workflows.Status
+	if err := v.Get(&st); err != nil {
+		return workflows.Status{}, &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "decode the status of " + id + ": " + err.Error()}
+	}
+	return st, nil
+}
+
+// ListQuery filters and pages List.
+type ListQuery struct {
+	Stage       string
+	Disposition string
+	PageToken   string
+	PageSize    int
+}
+
+// ListItem is one offboarding in a list, from visibility (it may lag the status query).
+type ListItem struct {
+	WorkflowID  string    `json:"workflowId"`
+	RunID       string    `json:"runId"`
+	UserID      string    `json:"userId"`
+	Stage       string    `json:"stage,omitempty"`
+	Disposition string    `json:"disposition,omitempty"`
+	RequestedBy string    `json:"requestedBy,omitempty"`
+	Status      string    `json:"status"`
+	StartTime   time.Time `json:"startTime"`
+	CloseTime   time.Time `json:"closeTime,omitzero"`
+}
+
+// ListPage is a page of offboardings, newest first.
+type ListPage struct {
+	Items         []ListItem `json:"items"`
+	NextPageToken string     `json:"nextPageToken,omitempty"`
+}
+
+// Stages lists every stage and outcome a list may filter on.
+func Stages() []workflows.Stage {
+	return []workflows.Stage{
+		workflows.StageChecking, workflows.StageScheduled, workflows.StageArchiving, workflows.StageExporting,
+		workflows.StageAwaitingApproval, workflows.StageRetention, workflows.StageDeleting, workflows.StageVerifying,
+		workflows.OutcomeArchived, workflows.OutcomeDeleted, workflows.OutcomeCancelled, workflows.OutcomeRejected, workflows.OutcomeFailed,
+	}
+}
+
+// DefaultPageSize and MaxPageSize bound List pages.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// VisibilityQuery builds the visibility query for q. Values are checked against the known
+// stages and dispositions before they are quoted, so the query cannot be injected.
+func VisibilityQuery(q ListQuery) (string, error) {
+	var fields []workflows.FieldError
+	parts := []string{fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowType)}
+	if q.Stage != "" {
+		if !slices.Contains(Stages(), workflows.Stage(q.Stage)) {
+			names := make([]string, 0, len(Stages()))
+			for _, s := range Stages() {
+				names = append(names, string(s))
+			}
+			fields = append(fields, workflows.FieldError{Field: "stage", Message: fmt.Sprintf("%q is unknown: use one of %s", clip(q.Stage), strings.Join(names, ", "))})
+		} else {
+			parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.SAStage, q.Stage))
+		}
+	}
+	if q.Disposition != "" {
+		if q.Disposition != string(workflows.DispositionArchive) && q.Disposition != string(workflows.DispositionDelete) {
+			fields = append(fields, workflows.FieldError{Field: "disposition", Message: fmt.Sprintf("%q is unknown: use archive or delete", clip(q.Disposition))})
+		} else {
+			parts = append(parts, fmt.Sprintf("%s = '%s'", workflows.SADisposition, q.Disposition))
+		}
+	}
+	if q.PageSize < 0 || q.PageSize > MaxPageSize {
+		fields = append(fields, workflows.FieldError{Field: "pageSize", Message: fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
+	}
+	if len(fields) > 0 {
+		return "", invalid("the list query is invalid", fields...)
+	}
+	return strings.Join(parts, " AND "), nil
+}
+
+// List lists offboardings from visibility.
+func (s *Service) List(ctx context.Context, q ListQuery) (ListPage, error) {
+	query, err := VisibilityQuery(q)
+	if err != nil {
+		return ListPage{}, err
+	}
+	var token []byte
+	if q.PageToken != "" {
+		token, err = base64.RawURLEncoding.DecodeString(q.PageToken)
+		if err != nil {
+			return ListPage{}, invalid("the page token is invalid", workflows.FieldError{Field: "pageToken", Message: "is not a token this API returned; omit it to start from the first page"})
+		}
+	}
+	size := q.PageSize
+	if size == 0 {
+		size = DefaultPageSize
+	}
+	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		PageSize: int32(size), NextPageToken: token, Query: query,
+	})
+	if err != nil {
+		var ia *serviceerror.InvalidArgument
+		if errors.As(err, &ia) && token != nil {
+			return ListPage{}, invalid("the page token is invalid", workflows.FieldError{Field: "pageToken", Message: "was rejected by Temporal; omit it to start from the first page"})
+		}
+		return ListPage{}, temporalProblem("list offboardings", err)
+	}
+	page := ListPage{Items: []ListItem{}}
+	dc := converter.GetDefaultDataConverter()
+	for _, e := range resp.GetExecutions() {
+		sa := e.GetSearchAttributes().GetIndexedFields()
+		str := func(name string) string {
+			var v string
+			if p := sa[name]; p != nil {
+				_ = dc.FromPayload(p, &v)
+			}
+			return v
+		}
+		item := ListItem{
+			WorkflowID:  e.GetExecution().GetWorkflowId(),
+			RunID:       e.GetExecution().GetRunId(),
+			UserID:      str(workflows.SAGenesysUserID),
+			Stage:       str(workflows.SAStage),
+			Disposition: str(workflows.SADisposition),
+			RequestedBy: str(workflows.SARequestedBy),
+			Status:      statusName(e.GetStatus()),
+			StartTime:   e.GetStartTime().AsTime(),
+		}
+		if item.UserID == "" {
+			item.UserID, _ = workflows.UserIDFromWorkflowID(item.WorkflowID)
+		}
+		if e.GetCloseTime() != nil {
+			item.CloseTime = e.GetCloseTime().AsTime()
+		}
+		page.Items = append(page.Items, item)
+	}
+	if len(resp.GetNextPageToken()) > 0 {
+		page.NextPageToken = base64.RawURLEncoding.EncodeToString(resp.GetNextPageToken())
+	}
+	return page, nil
+}
+
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	name := strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_")
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// Decide sends an approve or reject update as approver and returns the status afterwards. A
+// validator rejection (second decision, own request, not on the allow-list, wrong stage) is a
+// 409 Problem with the workflow's reason.
+func (s *Service) Decide(ctx context.Context, userID string, approve bool, in workflows.DecisionInput) (workflows.Status, error) {
+	name := workflows.UpdateReject
+	if approve {
+		name = workflows.UpdateApprove
+	}
+	return s.update(ctx, userID, name, in)
+}
+
+// Control sends cancel, hold or release (update names from package workflows).
+func (s *Service) Control(ctx context.Context, userID, update string, in workflows.ControlInput) (workflows.Status, error) {
+	switch update {
+	case workflows.UpdateCancel, workflows.UpdateHold, workflows.UpdateRelease:
+	default:
+		return workflows.Status{}, invalid(fmt.Sprintf("%q is not a control: use cancel, hold or release", update))
+	}
+	return s.update(ctx, userID, update, in)
+}
+
+// ExtendRetention changes the end of retention.
+func (s *Service) ExtendRetention(ctx context.Context, userID string, in workflows.RetentionInput) (workflows.Status, error) {
+	if in.Until.IsZero() {
+		return workflows.Status{}, invalid("the retention change is invalid", workflows.FieldError{Field: "until", Message: "is required: the new end of retention (RFC 3339)"})
+	}
+	return s.update(ctx, userID, workflows.UpdateExtendRetention, in)
+}
+
+func (s *Service) update(ctx context.Context, userID, name string, arg any) (workflows.Status, error) {
+	if p := checkUserID(userID); p != nil {
+		return workflows.Status{}, p
+	}
+	id := workflows.WorkflowID(userID)
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return workflows.Status{}, temporalProblem("describe "+id, err)
+	}
+	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		p := conflict(fmt.Sprintf("the offboarding has already finished (%s): %s is no longer accepted", statusName(st), name))
+		p.WorkflowID = id
+		return workflows.Status{}, p
+	}
+	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil {
+		if p := rejection(id, name, err); p != nil {
+			return workflows.Status{}, p
+		}
+		return workflows.Status{}, temporalProblem(name+" "+id, err)
+	}
+	return s.Status(ctx, userID)
+}
+
+// rejection turns an update failure raised by the workflow (validator or handler) into a 409.
+func rejection(id, name string, err error) *Problem {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		return nil
+	}
+	msg := app.Message()
+	if msg == "" {
+		msg = app.Error()
+	}
+	return &Problem{Type: TypeRejected, Title: "Update rejected", Status: http.StatusConflict, Detail: name + " rejected: " + msg, WorkflowID: id}
+}
+
+func checkUserID(userID string) *Problem {
+	if !workflows.IsUUID(userID) {
+		return invalid("the user ID in the path is invalid", workflows.FieldError{Field: "userId", Message: fmt.Sprintf("%q is not a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301", clip(userID))})
+	}
+	return nil
+}
+
+// temporalProblem classifies a Temporal error: not found, unavailable or internal.
+func temporalProblem(what string, err error) *Problem {
+	var nf *serviceerror.NotFound
+	var unavailable *serviceerror.Unavailable
+	var dl *serviceerror.DeadlineExceeded
+	var ia *serviceerror.InvalidArgument
+	switch {
+	case errors.As(err, &nf):
+		return notFound("no offboarding found (" + what + ")")
+	case errors.As(err, &unavailable), errors.As(err, &dl), errors.Is(err, context.DeadlineExceeded):
+		return &Problem{Type: TypeUnavailable, Title: "Temporal unavailable", Status: http.StatusServiceUnavailable, Detail: what + ": " + err.Error() + "; retry later"}
+	case errors.As(err, &ia):
+		return invalid(what + ": " + ia.Error())
+	}
+	return &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: what + ": " + err.Error()}
+}

@@ -1,0 +1,54 @@
+// Command starter is Offboard's front door: `starter serve` runs the HR HTTP API, and the other
+// commands let operators and approvers start, decide, control, inspect and verify offboardings
+// by talking to Temporal directly. Configuration comes from the environment (see
+// internal/config.Vars), with flags overriding it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/offboard/offboard/internal/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cmd := newRootCmd(deps{})
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(1)
+	}
+}
+
+// deps are what the commands reach outside the process; tests replace them.
+type deps struct {
+	// Env is the environment; nil means the process environment.
+	Env config.Env
+	// Dial connects to Temporal; nil means client.DialContext.
+	Dial func(ctx context.Context, opts client.Options) (client.Client, error)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnListen is called with the HR API's bound address once serve listens.
+	OnListen func(addr string)
+}
+
+func (d deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d deps) dial(ctx context.Context, opts client.Options) (client.Client, error) {
+	if d.Dial != nil {
+		return d.Dial(ctx, opts)
+	}
+	return client.DialContext(ctx, opts)
+}

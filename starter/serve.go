@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/starter/hrapi"
+)
+
+func tlogDiscard() tlog.Logger { return tlog.NewStructuredLogger(slogDiscard()) }
+
+func (c *cli) serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HR HTTP API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			src := c.source(cmd)
+			logger, err := src.Logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			var errs []error
+			opts, err := src.Temporal()
+			errs = append(errs, err)
+			policy, err := src.Policy()
+			errs = append(errs, err)
+			tokens, err := src.Tokens()
+			errs = append(errs, err)
+			if err := errors.Join(errs...); err != nil {
+				return fmt.Errorf("configuration:\n%w", err)
+			}
+			opts.Logger = tlog.NewStructuredLogger(logger)
+			tc, err := c.dial(ctx, opts)
+			if err != nil {
+				return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
+			}
+			defer tc.Close()
+			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Logger: logger, Now: c.Now})
+			if err != nil {
+				return err
+			}
+			addr := src.String(config.EnvAPIAddr, config.DefaultAPIAddr)
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("%s=%s: listen: %w", config.EnvAPIAddr, addr, err)
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+			logger.Info("HR API listening", "addr", ln.Addr().String(), "tokens", len(tokens), "namespace", opts.Namespace)
+			if c.OnListen != nil {
+				c.OnListen(ln.Addr().String())
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(ln) }()
+			select {
+			case err := <-done:
+				return fmt.Errorf("HR API stopped: %w", err)
+			case <-ctx.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			logger.Info("HR API shutting down")
+			return srv.Shutdown(sctx)
+		},
+	}
+	config.AddFlags(cmd.Flags(), config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvLogLevel, config.EnvLogFormat)
+	return cmd
+}
