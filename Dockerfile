@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Offboard's binaries, built static (CGO_ENABLED=0) and run as a non-root user on distroless.
+#   worker    the Temporal worker
+#   starter   the HR API (starter serve) and the operator CLI
+#   devstack  the local stack; in docker-compose.yml it runs only the Genesys emulator
+# The Go version must satisfy go.mod's `go` line.
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION} AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOFLAGS=-trimpath
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    go build -ldflags="-s -w" -o /out/bin/ ./worker ./starter ./devstack \
+ && mkdir -p /out/exports
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/bin/ /usr/local/bin/
+# The export store of the compose stack; a named volume mounted here inherits this owner.
+COPY --from=build --chown=65532:65532 /out/exports /var/lib/offboard/exports
+USER 65532:65532
+WORKDIR /var/lib/offboard
+# Pick the binary with the command: ["worker"], ["starter", "serve"], ["devstack", "emulator"].
+CMD ["worker"]

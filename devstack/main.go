@@ -1,0 +1,194 @@
+// Command devstack runs Offboard locally in one process, with no Docker, no accounts and no
+// internet: a real Temporal server and its Web UI, the Genesys emulator, the worker and the HR API.
+//
+//	go run ./devstack            # everything, until Ctrl-C
+//	go run ./devstack demo       # everything, plus one delete offboarding end to end
+//	go run ./devstack temporal   # the Temporal server and UI alone
+//	go run ./devstack emulator   # the Genesys emulator alone
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offboard/offboard/devstack/defaults"
+	"github.com/offboard/offboard/devstack/stack"
+	"github.com/offboard/offboard/genesys/emulator"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+// flags are the options shared by the commands.
+type flags struct {
+	opts     stack.Options
+	logLevel string
+}
+
+func newRoot() *cobra.Command {
+	f := &flags{opts: stack.DefaultOptions()}
+	root := &cobra.Command{
+		Use:   "devstack",
+		Short: "Run Offboard locally: Temporal + Web UI + Genesys emulator + worker + HR API in one process",
+		Long: "devstack runs the whole Offboard stack in one process until interrupted.\n" +
+			"Temporal keeps its runs in SQLite under --data-dir, so a restart keeps every run.",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAll(cmd.Context(), f, cmd)
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.opts.DataDir, "data-dir", f.opts.DataDir, "directory of the Temporal database and the export bundles")
+	pf.StringVar(&f.opts.Host, "host", f.opts.Host, "IP address every listener binds")
+	pf.IntVar(&f.opts.TemporalPort, "temporal-port", f.opts.TemporalPort, "Temporal frontend gRPC port")
+	pf.IntVar(&f.opts.UIPort, "ui-port", f.opts.UIPort, "Temporal Web UI port")
+	pf.IntVar(&f.opts.EmulatorPort, "emulator-port", f.opts.EmulatorPort, "Genesys emulator port")
+	pf.IntVar(&f.opts.APIPort, "api-port", f.opts.APIPort, "HR API port")
+	pf.IntVar(&f.opts.MetricsPort, "metrics-port", f.opts.MetricsPort, "worker /metrics and /healthz port (0 turns it off)")
+	pf.Int64Var(&f.opts.Seed, "seed", f.opts.Seed, "seed of the emulator's dataset")
+	pf.IntVar(&f.opts.Users, "users", f.opts.Users, "number of seeded Genesys users")
+	pf.IntVar(&f.opts.Conversations, "conversations", f.opts.Conversations, "number of seeded conversations")
+	pf.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (the Temporal server itself logs warnings and above)")
+
+	root.AddCommand(newTemporal(f), newEmulator(f), newDemo(f))
+	return root
+}
+
+func (f *flags) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+func runAll(ctx context.Context, f *flags, cmd *cobra.Command) error {
+	logger, err := f.logger()
+	if err != nil {
+		return err
+	}
+	o := f.opts
+	o.Logger = logger
+	s, err := stack.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	stack.PrintBanner(cmd.OutOrStdout(), s)
+	return s.Wait()
+}
+
+func newTemporal(f *flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "temporal",
+		Short: "Run only the Temporal server (SQLite under --data-dir) and its Web UI",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := f.logger()
+			if err != nil {
+				return err
+			}
+			t, err := stack.StartTemporal(cmd.Context(), f.opts.TemporalOptions(logger))
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Temporal server:  %s (namespace %s, search attributes registered)\n", t.Address, t.Namespace)
+			fmt.Fprintf(out, "Temporal Web UI:  %s\n", t.UIURL)
+			fmt.Fprintf(out, "Persistence:      %s\n", t.DBPath)
+			fmt.Fprintln(out, "Press Ctrl-C to stop.")
+			<-cmd.Context().Done()
+			return t.Stop()
+		},
+	}
+}
+
+func newEmulator(f *flags) *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "emulator",
+		Short: "Run only the Genesys Cloud emulator, seeded",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := f.logger()
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("addr") {
+				addr = net.JoinHostPort(f.opts.Host, strconv.Itoa(f.opts.EmulatorPort))
+			}
+			em := emulator.New(emulator.Options{
+				Seed: f.opts.Seed, Users: f.opts.Users, Conversations: f.opts.Conversations, Logger: logger,
+			})
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Genesys emulator: http://%s (seed %d, %d users, %d conversations)\n", addr, f.opts.Seed, f.opts.Users, f.opts.Conversations)
+			fmt.Fprintf(out, "OAuth client:     %s / %s\n", emulator.DevClientID, emulator.DevClientSecret)
+			fmt.Fprintf(out, "Worker settings:  GENESYSCLOUD_API_URL=http://%s GENESYSCLOUD_OAUTHCLIENT_ID=%s GENESYSCLOUD_OAUTHCLIENT_SECRET=%s\n",
+				addr, emulator.DevClientID, emulator.DevClientSecret)
+			err = em.Serve(cmd.Context(), addr)
+			if err != nil && strings.Contains(err.Error(), "already in use") {
+				return fmt.Errorf("%w (choose another address with --addr)", err)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", net.JoinHostPort(defaults.Host, strconv.Itoa(defaults.EmulatorPort)),
+		"listen address of the emulator (default --host and --emulator-port)")
+	return cmd
+}
+
+func newDemo(f *flags) *cobra.Command {
+	var exit bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start the stack and run one delete offboarding through the HR API, end to end",
+		Long: "demo starts the stack, picks a seeded user with conversations and no offboarding yet,\n" +
+			"asks HR API for a delete with retention PT15S, approves it as alice, prints every stage,\n" +
+			"then the bundle, its verification, the proof that history is still linked and the UI link.\n" +
+			"It keeps serving afterwards unless --exit is given.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := f.logger()
+			if err != nil {
+				return err
+			}
+			o := f.opts
+			o.Logger = logger
+			s, err := stack.Start(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			stack.PrintBanner(out, s)
+			_, demoErr := stack.RunDemo(cmd.Context(), s, stack.DemoOptions{Out: out})
+			if demoErr != nil {
+				fmt.Fprintf(out, "\nDEMO FAILED: %v\n", demoErr)
+			}
+			if exit || demoErr != nil && errors.Is(cmd.Context().Err(), context.Canceled) {
+				return errors.Join(demoErr, s.Stop())
+			}
+			fmt.Fprintln(out, "\nThe stack keeps running for inspection. Press Ctrl-C to stop.")
+			return errors.Join(demoErr, s.Wait())
+		},
+	}
+	cmd.Flags().BoolVar(&exit, "exit", false, "exit after the demo: status 0 on success, non-zero on any failure")
+	return cmd
+}

@@ -1,0 +1,58 @@
+package stack
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/workflows"
+)
+
+// PrintBanner writes every address of s, the dev credentials and example commands.
+func PrintBanner(w io.Writer, s *Stack) {
+	t := s.Temporal
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	line := func(k, v string) { fmt.Fprintf(tw, "  %s\t%s\n", k, v) }
+	fmt.Fprintln(w, "\nOffboard devstack is running")
+	line("Temporal server", t.Address+"  (namespace "+t.Namespace+", SQLite "+t.DBPath+")")
+	if t.UIURL != "" {
+		line("Temporal Web UI", t.UIURL+"/namespaces/"+t.Namespace+"/workflows")
+	}
+	line("HR API", s.APIURL)
+	line("Genesys emulator", s.EmulatorURL+"  (OAuth client "+emulator.DevClientID+" / "+emulator.DevClientSecret+")")
+	if s.MetricsURL != "" {
+		line("Worker metrics", s.MetricsURL+"/metrics")
+	}
+	line("Export bundles", s.ExportDir)
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nDev tokens of the HR API (Authorization: Bearer <token>):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, tok := range DevTokens() {
+		fmt.Fprintf(tw, "  %s\trole %s\tidentity %s\n", tok.Secret(), tok.Role, tok.Identity)
+	}
+	tw.Flush()
+
+	user := "<userId>"
+	for _, u := range s.Emulator.SeedUsers() {
+		if u.State == "active" && u.Conversations > 0 {
+			user = u.ID
+			break
+		}
+	}
+	fmt.Fprintf(w, `
+Try it:
+  curl -s %[1]s/emulator/v1/users | head -c 400                       # seeded users
+  curl -s -H 'Authorization: Bearer %[2]s' -H 'Content-Type: application/json' \
+       -d '{"userId":"%[3]s","disposition":"delete","retention":"PT15S","reason":"left","hrEventId":"hr-1"}' \
+       %[4]s/v1/offboardings
+  curl -s -H 'Authorization: Bearer %[5]s' %[4]s/v1/offboardings/%[3]s
+  curl -s -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' \
+       -d '{"decision":"approve","comment":"ok"}' %[4]s/v1/offboardings/%[3]s/approvals
+  TEMPORAL_ADDRESS=%[7]s go run ./starter status %[3]s
+  temporal workflow signal --address %[7]s -w %[8]s --name approve --input '{"approver":"bob"}'
+
+Press Ctrl-C to stop. Runs survive a restart (data in %[9]s).
+`, s.EmulatorURL, TokenHR, user, s.APIURL, TokenAuditor, TokenAlice, t.Address, workflows.WorkflowID(user), t.DBPath)
+}

@@ -1,0 +1,21 @@
+package stack
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/workflows"
+)
+
+// newHRAPI builds the HR API handler with the dev tokens.
+func newHRAPI(c client.Client, policy workflows.Policy, logger *slog.Logger) (http.Handler, error) {
+	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: policy, Tokens: DevTokens(), Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("build the HR API: %w", err)
+	}
+	return h, nil
+}
