@@ -52,10 +52,10 @@ func newHarness(t *testing.T, clientID, secret string) *harness {
 	return h
 }
 
-func (h *harness) client(t *testing.T, id, secret string) *genesys.SDKClient {
+func (h *harness) client(t *testing.T, id, secret string, opts ...genesys.Option) *genesys.SDKClient {
 	t.Helper()
 	c, err := genesys.New(context.Background(), genesys.Config{ClientID: id, ClientSecret: genesys.Secret(secret),
-		APIURL: h.srv.URL, RequestsPerMinute: 60000, Timeout: 5 * time.Second})
+		APIURL: h.srv.URL, RequestsPerMinute: 60000, Timeout: 5 * time.Second}, opts...)
 	require.NoError(t, err)
 	return c
 }
@@ -372,6 +372,8 @@ func TestNotify(t *testing.T) {
 
 func TestRateLimitBecomesNextRetryDelay(t *testing.T) {
 	h := dev(t)
+	// Without the client's own retries, so that the 429 reaches the activity.
+	h.a.Genesys = h.client(t, emulator.DevClientID, emulator.DevClientSecret, genesys.WithTransientRetries(0))
 	u := h.userIn(t, "active", 0)
 	h.emu.SetFaults(emulator.Faults{RateLimitBurst: 1, RetryAfter: 3})
 	err := run(t, h, nil, h.a.SnapshotUser, activities.SnapshotInput{UserID: u.ID})
@@ -381,6 +383,7 @@ func TestRateLimitBecomesNextRetryDelay(t *testing.T) {
 
 func TestServerErrorIsRetryable(t *testing.T) {
 	h := dev(t)
+	h.a.Genesys = h.client(t, emulator.DevClientID, emulator.DevClientSecret, genesys.WithTransientRetries(0))
 	u := h.userIn(t, "active", 0)
 	h.emu.SetFaults(emulator.Faults{Burst5xx: 1})
 	err := run(t, h, nil, h.a.DeactivateUser, activities.UserRef{UserID: u.ID})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -31,6 +32,8 @@ type SDKClient struct {
 	log      *slog.Logger
 	maxWait  time.Duration
 	retries  int
+	// transientRetries bounds in-process retries of one call (see do).
+	transientRetries int
 
 	authMu    sync.Mutex // serialises logins
 	mu        sync.Mutex // guards token and refreshAt
@@ -56,11 +59,16 @@ func WithHTTPClient(h *http.Client) Option {
 // failing with KindRateLimited instead (default 5 s).
 func WithMaxRateLimitWait(d time.Duration) Option { return func(c *SDKClient) { c.maxWait = d } }
 
+// WithTransientRetries sets how often one call is retried in-process after a 5xx, a transport
+// error or a short 429 before the error reaches the caller (default 3; 0 surfaces every failure).
+func WithTransientRetries(n int) Option { return func(c *SDKClient) { c.transientRetries = n } }
+
 // WithConflictRetries sets how often SetUserState re-reads and retries after a version
 // conflict (default 5).
 func WithConflictRetries(n int) Option { return func(c *SDKClient) { c.retries = n } }
 
-// New validates cfg, builds a client and logs in with the client credentials.
+// New validates cfg, builds a client and logs in with the client credentials. Bad credentials
+// are an error; a rate-limited or failed login is retried by the first call.
 func New(ctx context.Context, cfg Config, opts ...Option) (*SDKClient, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("genesys config: %w", err)
@@ -85,12 +93,19 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*SDKClient, error) {
 		log:      slog.Default(),
 		maxWait:  5 * time.Second,
 		retries:  5,
+
+		transientRetries: 3,
 	}
 	for _, o := range opts {
 		o(c)
 	}
+	// Log in now so that wrong credentials stop a worker at start. A rate limit or an outage is
+	// no reason to stop: the first call logs in again.
 	if _, err := c.accessToken(ctx); err != nil {
-		return nil, err
+		if !KindOf(err).Retryable() {
+			return nil, err
+		}
+		c.log.Warn("genesys login deferred to the first call", "error", err)
 	}
 	return c, nil
 }
@@ -236,7 +251,49 @@ type sdkCall func(cfg *platformclientv2.Configuration) (*platformclientv2.APIRes
 
 // do runs fn under the rate limiter with a valid token, re-authorizes once on a 401, and
 // classifies any failure.
+// do makes a call that is safe to repeat. A 5xx, a transport error or a 429 whose Retry-After
+// fits the rate-limit wait is retried here a few times with backoff, so that one blip does not
+// fail an activity and grow its Temporal backoff; what remains reaches the caller classified.
 func (c *SDKClient) do(ctx context.Context, op string, fn sdkCall) (*platformclientv2.APIResponse, error) {
+	return c.retrying(ctx, op, fn, true)
+}
+
+// doUnsafe makes a call that may have taken effect despite a 5xx (creating a job, filing a
+// GDPR request): only a 429, which Genesys never acts on, is retried.
+func (c *SDKClient) doUnsafe(ctx context.Context, op string, fn sdkCall) (*platformclientv2.APIResponse, error) {
+	return c.retrying(ctx, op, fn, false)
+}
+
+func (c *SDKClient) retrying(ctx context.Context, op string, fn sdkCall, transient bool) (*platformclientv2.APIResponse, error) {
+	backoff := 100 * time.Millisecond
+	for try := 0; ; try++ {
+		resp, err := c.call(ctx, op, fn)
+		if err == nil || try >= c.transientRetries || ctx.Err() != nil {
+			return resp, err
+		}
+		switch KindOf(err) {
+		case KindRateLimited:
+			// The limiter holds the next call until Retry-After, or fails it at once when the
+			// wait is longer than the caller may wait.
+		case KindTransient:
+			if !transient {
+				return resp, err
+			}
+			wait := backoff + rand.N(backoff)
+			backoff *= 2
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return resp, err
+			}
+		default:
+			return resp, err
+		}
+	}
+}
+
+// call makes one call, re-authorizing once on a 401.
+func (c *SDKClient) call(ctx context.Context, op string, fn sdkCall) (*platformclientv2.APIResponse, error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, &Error{Kind: KindTransient, Op: op, Err: err}
@@ -625,7 +682,7 @@ func (c *SDKClient) CreateConversationJob(ctx context.Context, userID string, iv
 	interval, order, orderBy := wireInterval(iv), "asc", "conversationStart"
 	q := platformclientv2.Asyncconversationquery{Interval: &interval, SegmentFilters: userSegmentFilter(userID), Order: &order, OrderBy: &orderBy}
 	var res *platformclientv2.Asyncqueryresponse
-	if _, err := c.do(ctx, op, func(cfg *platformclientv2.Configuration) (r *platformclientv2.APIResponse, err error) {
+	if _, err := c.doUnsafe(ctx, op, func(cfg *platformclientv2.Configuration) (r *platformclientv2.APIResponse, err error) {
 		res, r, err = platformclientv2.NewAnalyticsApiWithConfig(cfg).PostAnalyticsConversationsDetailsJobs(q)
 		return r, err
 	}); err != nil {
@@ -782,7 +839,7 @@ func (c *SDKClient) RequestGDPRDelete(ctx context.Context, userID string) (GDPRR
 	typ, uid := "GDPR_DELETE", userID
 	body := platformclientv2.Gdprrequest{RequestType: &typ, Subject: &platformclientv2.Gdprsubject{UserId: &uid}}
 	var res *platformclientv2.Gdprrequest
-	if _, err := c.do(ctx, op, func(cfg *platformclientv2.Configuration) (r *platformclientv2.APIResponse, err error) {
+	if _, err := c.doUnsafe(ctx, op, func(cfg *platformclientv2.Configuration) (r *platformclientv2.APIResponse, err error) {
 		res, r, err = platformclientv2.NewGeneralDataProtectionRegulationApiWithConfig(cfg).PostGdprRequests(body, true)
 		return r, err
 	}); err != nil {

@@ -476,7 +476,7 @@ func TestQueryConversationsPaging(t *testing.T) {
 
 func TestRateLimitedCarriesRetryAfterAndPausesTheClient(t *testing.T) {
 	f := newFixture(t, emulator.Options{})
-	c := f.dev(t)
+	c := f.dev(t, genesys.WithTransientRetries(0))
 	u := f.userIn(t, "active", 0)
 	f.emu.SetFaults(emulator.Faults{RateLimitBurst: 1, RetryAfter: 2})
 
@@ -504,7 +504,7 @@ func TestRateLimitedCarriesRetryAfterAndPausesTheClient(t *testing.T) {
 
 func TestServerErrorsAreTransient(t *testing.T) {
 	f := newFixture(t, emulator.Options{})
-	c := f.dev(t)
+	c := f.dev(t, genesys.WithTransientRetries(0))
 	u := f.userIn(t, "active", 0)
 	f.emu.SetFaults(emulator.Faults{Burst5xx: 1})
 	_, err := c.GetUser(context.Background(), u.ID)
@@ -604,4 +604,49 @@ func BenchmarkGetUser(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 	})
+}
+
+func TestNew_GivenRateLimitedLogin_ShouldStartAndLogInOnFirstCall(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	f.emu.SetFaults(emulator.Faults{RateLimitBurst: 1, RetryAfter: 1})
+
+	c, err := genesys.New(context.Background(), f.config(emulator.DevClientID, emulator.DevClientSecret))
+	require.NoError(t, err, "a rate-limited login must not stop a worker from starting")
+
+	u := f.userIn(t, "active", 0)
+	got, err := c.GetUser(context.Background(), u.ID)
+	require.NoError(t, err)
+	require.Equal(t, u.ID, got.ID)
+}
+
+func TestNew_GivenWrongSecret_ShouldFailAtOnceWithoutTheSecret(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	_, err := genesys.New(context.Background(), f.config(emulator.DevClientID, "not-the-secret"))
+	require.Error(t, err)
+	require.Equal(t, genesys.KindUnauthenticated, genesys.KindOf(err))
+	require.NotContains(t, err.Error(), "not-the-secret")
+}
+
+func TestDo_GivenA5xxBlip_ShouldRetryInProcessAndSucceed(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	c := f.dev(t)
+	u := f.userIn(t, "active", 0)
+	f.emu.SetFaults(emulator.Faults{Burst5xx: 2})
+
+	got, err := c.GetUser(context.Background(), u.ID)
+	require.NoError(t, err, "two 5xx in a row are within the client's own retries")
+	require.Equal(t, u.ID, got.ID)
+	require.Len(t, f.calls(http.MethodGet, "/api/v2/users/"+u.ID), 3)
+}
+
+func TestDo_GivenA5xxOnJobCreation_ShouldNotRepeatTheUnsafeRequest(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	c := f.dev(t)
+	u := f.userIn(t, "active", 1)
+	f.emu.SetFaults(emulator.Faults{Burst5xx: 1})
+
+	_, err := c.CreateConversationJob(context.Background(), u.ID, genesys.Interval{
+		Start: time.Now().AddDate(-1, 0, 0).UTC().Truncate(24 * time.Hour), End: time.Now().UTC().Truncate(24 * time.Hour)})
+	require.Equal(t, genesys.KindTransient, genesys.KindOf(err), "a 5xx may hide a created job: the caller decides")
+	require.Len(t, f.calls(http.MethodPost, "/api/v2/analytics/conversations/details/jobs"), 1)
 }
