@@ -110,8 +110,39 @@ func (a *Activities) ExportInteractions(ctx context.Context, in ExportInput) (Ex
 	if err != nil {
 		return ExportSummary{}, err
 	}
+	ctx, stop := stopOnWorkerShutdown(ctx)
+	defer stop()
 	sum, err := x.run(ctx)
+	if errors.Is(context.Cause(ctx), errWorkerStopping) {
+		x.checkpoint(ctx)
+		return ExportSummary{}, temporal.NewApplicationError(
+			"the worker is stopping; the export resumes from its last checkpoint on another attempt", ErrWorkerStopping)
+	}
 	return sum, asTemporalError(err)
+}
+
+// ErrWorkerStopping is the retryable error of an export interrupted by its worker's shutdown.
+const ErrWorkerStopping = "WorkerStopping"
+
+var errWorkerStopping = errors.New("worker stopping")
+
+// stopOnWorkerShutdown cancels ctx as soon as the worker starts to shut down. The export then
+// stops at once while the worker can still report it, so the retry starts as soon as another
+// worker polls instead of after the heartbeat timeout.
+func stopOnWorkerShutdown(ctx context.Context) (context.Context, func()) {
+	if !activity.IsActivity(ctx) {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	shutdown := activity.GetWorkerStopChannel(ctx)
+	go func() {
+		select {
+		case <-shutdown:
+			cancel(errWorkerStopping)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }
 
 func (a *Activities) newExporter(in ExportInput) (*exporter, error) {
