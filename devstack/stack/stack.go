@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -75,6 +76,10 @@ type Options struct {
 	Seed          int64
 	Users         int
 	Conversations int
+	// PolicyEnv overrides variables of DevPolicyEnv, e.g. for tests of a stricter policy.
+	PolicyEnv map[string]string
+	// WebhookURL receives the worker's notifications; empty disables them.
+	WebhookURL string
 	// Logger receives every component's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -210,7 +215,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	})
 	serve(g, gctx, emLn, s.Emulator, "Genesys emulator")
 
-	policy, err := config.Source{Env: config.MapEnv(DevPolicyEnv())}.Policy()
+	policyEnv := DevPolicyEnv()
+	maps.Copy(policyEnv, o.PolicyEnv)
+	policy, err := config.Source{Env: config.MapEnv(policyEnv)}.Policy()
 	if err != nil {
 		return s, fmt.Errorf("the dev policy is invalid: %w", err)
 	}
@@ -221,6 +228,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			APIURL: s.EmulatorURL, RequestsPerMinute: genesys.DefaultRequestsPerMinute,
 		},
 		ExportURL:       s.ExportURL,
+		WebhookURL:      o.WebhookURL,
 		Policy:          policy,
 		Budget:          config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1},
 		Addr:            metricsAddr,

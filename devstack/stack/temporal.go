@@ -294,7 +294,10 @@ func serverOptions(o TemporalOptions, sqlConf *config.SQL, level *slog.LevelVar)
 	conf.PublicClient.HostPort = hostPort(o.Port)
 
 	dyn := dynamicconfig.StaticClient{
-		dynamicconfig.EnableServerVersionCheck.Key():                           false,
+		dynamicconfig.EnableServerVersionCheck.Key(): false,
+		// A search attribute or namespace added at run time is usable at once, as in the CLI's dev server.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key():            true,
+		dynamicconfig.NamespaceCacheRefreshInterval.Key():                      time.Second,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key():       100,

@@ -1,0 +1,31 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+)
+
+// recordHistory writes the run's history where the workflow package's replay test reads it.
+func recordHistory(t *testing.T, workflowID string) {
+	t.Helper()
+	iter := stk.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var h historypb.History
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
+	require.NoError(t, err)
+	path := filepath.Join("..", "workflows", "testdata", "offboarding-delete-history.json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, append(out, '\n'), 0o644))
+	t.Logf("recorded %d events to %s", len(h.Events), path)
+}

@@ -1,0 +1,284 @@
+// Package e2e drives Offboard end to end through its public surfaces (the HR API, the CLI and
+// Temporal signals) against the devstack: a real Temporal server in-process, the Genesys
+// emulator, the worker and the HR API. One stack serves the whole package.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/devstack/stack"
+	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/workflows"
+)
+
+// updateHistory re-records the workflow package's replay history from a real delete run.
+var updateHistory = flag.Bool("update-history", false, "rewrite ../workflows/testdata/offboarding-delete-history.json from a real run")
+
+// Timing of the e2e policy: short enough for tests, long enough to act within.
+const (
+	approvalTimeout = 15 * time.Second
+	retention       = "PT4S"
+)
+
+var (
+	stk     *stack.Stack
+	bins    string // directory of the built worker and starter binaries
+	hooks   *webhook
+	users   userPool
+	runWait = 90 * time.Second
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "offboard-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	bins = filepath.Join(dir, "bin")
+	if err := buildBinaries(ctx, bins); err != nil {
+		fmt.Fprintln(os.Stderr, "build the worker and starter binaries:", err)
+		return 1
+	}
+
+	hooks = newWebhook()
+	defer hooks.Close()
+
+	opts := stack.DefaultOptions()
+	opts.DataDir = filepath.Join(dir, "data")
+	opts.TemporalPort, opts.UIPort, opts.EmulatorPort, opts.APIPort, opts.MetricsPort = 0, 0, 0, 0, 0
+	opts.Users, opts.Conversations = 60, 3000
+	opts.WebhookURL = hooks.URL
+	opts.PolicyEnv = policyEnv()
+	logFile, err := os.Create(filepath.Join(dir, "stack.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer logFile.Close()
+	opts.Logger = slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	stk, err = stack.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start the stack:", err)
+		return 1
+	}
+	defer stk.Stop()
+	users.init(stk.Emulator.SeedUsers())
+	code := m.Run()
+	if code != 0 {
+		if logs, err := os.ReadFile(logFile.Name()); err == nil {
+			fmt.Fprintf(os.Stderr, "stack log (warnings and errors):\n%s\n", tail(logs, 200))
+		}
+		fmt.Fprintln(os.Stderr, "stack stopped with:", stk.Stop())
+	}
+	return code
+}
+
+// tail returns the last n lines of b.
+func tail(b []byte, n int) []byte {
+	lines := bytes.Split(b, []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return bytes.Join(lines, []byte("\n"))
+}
+
+// policyEnv is the e2e worker policy: the dev policy made four-eyes, with short waits.
+func policyEnv() map[string]string {
+	env := stack.DevPolicyEnv()
+	env[config.EnvApprovalsRequired] = "2"
+	env[config.EnvApprovers] = "alice,bob"
+	env[config.EnvApprovalTimeout] = workflows.Duration(approvalTimeout).String()
+	env[config.EnvEscalateTo] = "carol"
+	env[config.EnvRetentionDefault] = retention
+	return env
+}
+
+// buildBinaries builds the worker and starter commands, as an operator would run them.
+func buildBinaries(ctx context.Context, dir string) error {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./worker", "./starter")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
+// userPool hands each test its own seeded active user with conversations, most first.
+type userPool struct {
+	mu   sync.Mutex
+	free []emulator.UserSummary
+}
+
+func (p *userPool) init(all []emulator.UserSummary) {
+	for _, u := range all {
+		if u.State == "active" && u.Conversations > 0 {
+			p.free = append(p.free, u)
+		}
+	}
+	sort.Slice(p.free, func(i, j int) bool { return p.free[i].Conversations > p.free[j].Conversations })
+}
+
+func (p *userPool) take(t *testing.T) emulator.UserSummary {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.NotEmpty(t, p.free, "the e2e seed has run out of users with conversations; raise Users in TestMain")
+	u := p.free[0]
+	p.free = p.free[1:]
+	return u
+}
+
+// api is one HR API call as a bearer of token.
+func api(t *testing.T, token, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, stk.APIURL+path, r)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+// startOffboarding POSTs a request as dev-hr and requires 202.
+func startOffboarding(t *testing.T, body map[string]any) (workflowID, runID string) {
+	t.Helper()
+	code, out := api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings", body)
+	require.Equal(t, http.StatusAccepted, code, "start: %s", out)
+	var res struct{ WorkflowID, RunID string }
+	require.NoError(t, json.Unmarshal(out, &res))
+	require.Equal(t, workflows.WorkflowID(body["userId"].(string)), res.WorkflowID)
+	return res.WorkflowID, res.RunID
+}
+
+// status reads GET /v1/offboardings/{userId}.
+func status(t *testing.T, userID string) workflows.Status {
+	t.Helper()
+	code, out := api(t, stack.TokenAuditor, http.MethodGet, "/v1/offboardings/"+userID, nil)
+	require.Equal(t, http.StatusOK, code, "status: %s", out)
+	var st workflows.Status
+	require.NoError(t, json.Unmarshal(out, &st))
+	return st
+}
+
+// waitStage polls the status until the stage is want, failing on any other outcome.
+func waitStage(t *testing.T, userID string, want workflows.Stage) workflows.Status {
+	t.Helper()
+	deadline := time.Now().Add(runWait)
+	var st workflows.Status
+	for time.Now().Before(deadline) {
+		st = status(t, userID)
+		if st.Stage == want && (!want.Final() || closed(t, userID)) {
+			if want.Final() {
+				st = status(t, userID) // as it closed, with the audit record
+			}
+			return st
+		}
+		if st.Stage.Final() && st.Stage != want {
+			require.Failf(t, "unexpected outcome", "waiting for %s, the run ended %s: %v", want, st.Stage, st.Errors)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	require.Failf(t, "timed out", "waiting for stage %s; last status %+v", want, st)
+	return st
+}
+
+// closed reports whether the user's offboarding has finished, audit record included.
+func closed(t *testing.T, userID string) bool {
+	t.Helper()
+	d, err := stk.Client.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(userID), "")
+	require.NoError(t, err)
+	return d.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// decide posts an approval decision as token and returns the status code and body.
+func decide(t *testing.T, token, userID, decision string) (int, string) {
+	t.Helper()
+	code, out := api(t, token, http.MethodPost, "/v1/offboardings/"+userID+"/approvals",
+		map[string]any{"decision": decision, "comment": "e2e"})
+	return code, string(out)
+}
+
+// webhook records the notifications the worker posts.
+type webhook struct {
+	srv    *httptest.Server
+	URL    string
+	mu     sync.Mutex
+	events []activities.Notification
+}
+
+func newWebhook() *webhook {
+	h := &webhook{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n activities.Notification
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.events = append(h.events, n)
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	h.URL = h.srv.URL
+	return h
+}
+
+// Close stops the receiver.
+func (h *webhook) Close() { h.srv.Close() }
+
+// For returns the events received for a workflow.
+func (h *webhook) For(workflowID string) []activities.Notification {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []activities.Notification
+	for _, n := range h.events {
+		if n.WorkflowID == workflowID {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,232 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	operatorpb "go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/offboard/offboard/activities/bundle"
+	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/workflows"
+)
+
+// process is a binary running as a child process, with its output kept for failure messages.
+type process struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan error
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func startProcess(t *testing.T, env []string, name string, args ...string) *process {
+	t.Helper()
+	p := &process{done: make(chan error, 1)}
+	p.cmd = exec.Command(filepath.Join(bins, name), args...)
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// createNamespace registers a namespace with Offboard's search attributes, so that the test's
+// own worker process is the only one polling it.
+func createNamespace(t *testing.T, name string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := stk.Client.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: name, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	})
+	require.NoError(t, err)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, err := stk.Client.OperatorService().AddSearchAttributes(ctx, &operatorpb.AddSearchAttributesRequest{
+			Namespace: name, SearchAttributes: workflows.SearchAttributes(),
+		})
+		assert.NoError(c, err)
+	}, 20*time.Second, 250*time.Millisecond)
+}
+
+// The worker binary is stopped with SIGTERM while it exports; a restarted worker finishes the
+// run from the export's last heartbeat, and the bundle holds every conversation exactly once.
+func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(t *testing.T) {
+	// Its own emulator, slowed down so that the export is still running when the worker stops.
+	em := emulator.New(emulator.Options{Seed: 7, Users: 8, Conversations: 4000, JobPolls: -1})
+	gen := httptest.NewServer(em)
+	defer gen.Close()
+	var u emulator.UserSummary
+	for _, s := range em.SeedUsers() {
+		if s.State == "active" && s.Conversations > u.Conversations {
+			u = s
+		}
+	}
+	require.Positive(t, u.Conversations)
+	em.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
+
+	const ns = "process-e2e"
+	createNamespace(t, ns)
+	exportDir := t.TempDir()
+	apiAddr := freeAddr(t)
+	env := append(os.Environ(),
+		"TEMPORAL_ADDRESS="+stk.Temporal.Address,
+		"TEMPORAL_NAMESPACE="+ns,
+		"GENESYSCLOUD_API_URL="+gen.URL,
+		"GENESYSCLOUD_OAUTHCLIENT_ID="+emulator.DevClientID,
+		"GENESYSCLOUD_OAUTHCLIENT_SECRET="+emulator.DevClientSecret,
+		"OFFBOARD_EXPORT_URL=file://"+filepath.ToSlash(exportDir),
+		"OFFBOARD_EXPORT_WINDOW=P60D",
+		"OFFBOARD_WORKER_ADDR=off",
+		"OFFBOARD_SHUTDOWN_TIMEOUT=2s",
+		"OFFBOARD_API_ADDR="+apiAddr,
+		"OFFBOARD_API_TOKENS=proc-hr-token-0123456789:hr:hr-system",
+		"OFFBOARD_LOG_FORMAT=text",
+	)
+	worker := startProcess(t, env, "worker")
+	startProcess(t, env, "starter", "serve")
+	apiURL := "http://" + apiAddr
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(apiURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond, "starter serve never became ready")
+
+	call := func(method, path string, body any) (int, []byte) {
+		var b bytes.Buffer
+		if body != nil {
+			require.NoError(t, json.NewEncoder(&b).Encode(body))
+		}
+		req, err := http.NewRequest(method, apiURL+path, &b)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer proc-hr-token-0123456789")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out bytes.Buffer
+		_, _ = out.ReadFrom(resp.Body)
+		return resp.StatusCode, out.Bytes()
+	}
+	code, out := call(http.MethodPost, "/v1/offboardings", map[string]any{
+		"userId": u.ID, "disposition": "archive", "reason": "left", "hrEventId": "proc-1"})
+	require.Equal(t, http.StatusAccepted, code, string(out))
+
+	stageOf := func() workflows.Status {
+		code, out := call(http.MethodGet, "/v1/offboardings/"+u.ID, nil)
+		require.Equal(t, http.StatusOK, code, string(out))
+		var st workflows.Status
+		require.NoError(t, json.Unmarshal(out, &st))
+		return st
+	}
+	require.Eventually(t, func() bool { return stageOf().Stage == workflows.StageExporting }, 60*time.Second, 100*time.Millisecond)
+	time.Sleep(3 * time.Second) // some windows written and heartbeated
+
+	require.NoError(t, worker.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-worker.done:
+		require.NoError(t, err, "the worker must exit cleanly on SIGTERM:\n%s", worker.output())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the worker did not stop within 30 s of SIGTERM:\n%s", worker.output())
+	}
+	worker.done <- nil // for the cleanup's wait
+	// No worker runs now, so ask the server rather than the workflow: the export is pending.
+	desc, err := stk.Client.WorkflowService().DescribeWorkflowExecution(context.Background(),
+		&workflowservice.DescribeWorkflowExecutionRequest{Namespace: ns, Execution: &commonpb.WorkflowExecution{WorkflowId: workflows.WorkflowID(u.ID)}})
+	require.NoError(t, err)
+	var pending []string
+	for _, a := range desc.GetPendingActivities() {
+		pending = append(pending, a.GetActivityType().GetName())
+	}
+	require.Equal(t, []string{"ExportInteractions"}, pending, "the export must have been interrupted, not finished")
+	require.NotEmpty(t, desc.GetPendingActivities()[0].GetHeartbeatDetails().GetPayloads(), "the interrupted export must have heartbeated its progress")
+
+	startProcess(t, env, "worker")
+	var st workflows.Status
+	require.Eventually(t, func() bool {
+		st = stageOf()
+		return st.Stage.Final()
+	}, 120*time.Second, 250*time.Millisecond)
+	require.Equal(t, workflows.OutcomeArchived, st.Stage, "errors: %v", st.Errors)
+
+	rep, err := bundle.VerifyURL(context.Background(), "file://"+filepath.ToSlash(filepath.Join(exportDir, st.Export.Bundle)))
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "bundle problems: %v", rep.Problems)
+	assert.Equal(t, em.ConversationCount(u.ID, rep.Manifest.Window.Start, rep.Manifest.Window.End), rep.Conversations)
+	assert.Equal(t, "inactive", func() string { r, _ := em.User(u.ID); return r.State }())
+
+	// The export ran more than once, and the later attempt started from a heartbeat.
+	attempts := exportAttempts(t, ns, workflows.WorkflowID(u.ID))
+	assert.GreaterOrEqual(t, attempts, int32(2), "the export must have been retried after the SIGTERM")
+}
+
+// exportAttempts returns the attempt number of the ExportInteractions activity that completed.
+func exportAttempts(t *testing.T, ns, workflowID string) int32 {
+	t.Helper()
+	scheduled := map[int64]string{}
+	var token []byte
+	for {
+		resp, err := stk.Client.WorkflowService().GetWorkflowExecutionHistory(context.Background(),
+			&workflowservice.GetWorkflowExecutionHistoryRequest{
+				Namespace: ns, Execution: &commonpb.WorkflowExecution{WorkflowId: workflowID}, NextPageToken: token,
+			})
+		require.NoError(t, err)
+		for _, ev := range resp.GetHistory().GetEvents() {
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+				scheduled[ev.EventId] = a.GetActivityType().GetName()
+			}
+			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && scheduled[a.GetScheduledEventId()] == "ExportInteractions" {
+				return a.GetAttempt()
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	require.Fail(t, fmt.Sprintf("no ExportInteractions in the history of %s", workflowID))
+	return 0
+}
