@@ -100,3 +100,30 @@ func TestVarsAreDocumented(t *testing.T) {
 		assert.True(t, strings.HasPrefix(v.Name, "OFFBOARD_") || strings.HasPrefix(v.Name, "TEMPORAL_") || strings.HasPrefix(v.Name, "GENESYSCLOUD_"), v.Name)
 	}
 }
+
+// The README's configuration table is the operators' reference: every setting, its flag and its
+// default must be there as the code has them.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if name, ok := strings.CutPrefix(line, "| `"); ok {
+			if i := strings.Index(name, "`"); i > 0 {
+				rows[name[:i]] = line
+			}
+		}
+	}
+	for _, v := range Vars() {
+		row, ok := rows[v.Name]
+		if !assert.True(t, ok, "README.md has no row for %s", v.Name) {
+			continue
+		}
+		if v.Flag != "" {
+			assert.Contains(t, row, "`--"+v.Flag+"`", "README row of %s", v.Name)
+		}
+		if v.Default != "" {
+			assert.Contains(t, row, "`"+v.Default+"`", "README row of %s", v.Name)
+		}
+	}
+}
