@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -110,7 +111,7 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 	const ns = "process-e2e"
 	createNamespace(t, ns)
 	exportDir := t.TempDir()
-	apiAddr := freeAddr(t)
+	apiAddr, healthAddr := freeAddr(t), freeAddr(t)
 	env := append(os.Environ(),
 		"TEMPORAL_ADDRESS="+stk.Temporal.Address,
 		"TEMPORAL_NAMESPACE="+ns,
@@ -119,7 +120,7 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 		"GENESYSCLOUD_OAUTHCLIENT_SECRET="+emulator.DevClientSecret,
 		"OFFBOARD_EXPORT_URL=file://"+filepath.ToSlash(exportDir),
 		"OFFBOARD_EXPORT_WINDOW=P60D",
-		"OFFBOARD_WORKER_ADDR=off",
+		"OFFBOARD_WORKER_ADDR="+healthAddr,
 		"OFFBOARD_SHUTDOWN_TIMEOUT=2s",
 		"OFFBOARD_API_ADDR="+apiAddr,
 		"OFFBOARD_API_TOKENS=proc-hr-token-0123456789:hr:hr-system",
@@ -164,6 +165,17 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 		return st
 	}
 	require.Eventually(t, func() bool { return stageOf().Stage == workflows.StageExporting }, 60*time.Second, 100*time.Millisecond)
+
+	// The worker answers its health probe and exposes the SDK's metrics for Prometheus.
+	for path, want := range map[string]string{"/healthz": "", "/metrics": "temporal_"} {
+		resp, err := http.Get("http://" + healthAddr + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", path, body)
+		assert.Contains(t, string(body), want, path)
+	}
 	time.Sleep(3 * time.Second) // some windows written and heartbeated
 
 	require.NoError(t, worker.cmd.Process.Signal(syscall.SIGTERM))

@@ -38,6 +38,7 @@ type Error struct {
 	Err error
 }
 
+// Error describes the failure: operation, status, code, message, and what to do about it.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Op)
@@ -68,6 +69,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the transport error underneath, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the Kind of a *Error in err's chain, or "" if there is none.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -156,25 +157,33 @@ func (c *cli) decideCmd(approve bool) *cobra.Command {
 		Use:   name + " <userId>",
 		Short: short + " (as --as / " + config.EnvOperator + ")",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, closeFn, err := c.service(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			who, err := c.identity(cmd)
-			if err != nil {
-				return err
-			}
-			st, err := svc.Decide(cmd.Context(), args[0], approve, workflows.DecisionInput{Approver: who, Comment: comment})
-			if err != nil {
-				return err
-			}
-			return c.printStatus(cmd.OutOrStdout(), st)
-		},
+		RunE: c.actAs(func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error) {
+			return svc.Decide(ctx, userID, approve, workflows.DecisionInput{Approver: who, Comment: comment})
+		}),
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "comment recorded with the decision")
 	return cmd
+}
+
+// actAs runs act on the user named by the one argument, as the operator's identity, and
+// prints the resulting status.
+func (c *cli) actAs(act func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		svc, closeFn, err := c.service(cmd)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		who, err := c.identity(cmd)
+		if err != nil {
+			return err
+		}
+		st, err := act(cmd.Context(), svc, args[0], who)
+		if err != nil {
+			return err
+		}
+		return c.printStatus(cmd.OutOrStdout(), st)
+	}
 }
 
 func (c *cli) controlCmd(update, short string) *cobra.Command {
@@ -183,22 +192,9 @@ func (c *cli) controlCmd(update, short string) *cobra.Command {
 		Use:   update + " <userId>",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, closeFn, err := c.service(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			who, err := c.identity(cmd)
-			if err != nil {
-				return err
-			}
-			st, err := svc.Control(cmd.Context(), args[0], update, workflows.ControlInput{By: who, Reason: reason})
-			if err != nil {
-				return err
-			}
-			return c.printStatus(cmd.OutOrStdout(), st)
-		},
+		RunE: c.actAs(func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error) {
+			return svc.Control(ctx, userID, update, workflows.ControlInput{By: who, Reason: reason})
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "reason recorded in the audit record")
 	return cmd

@@ -41,6 +41,7 @@ const (
 	TypeInternal       = "/problems/internal"
 )
 
+// Error renders the problem as one line: title, detail and field errors.
 func (p *Problem) Error() string {
 	var b strings.Builder
 	b.WriteString(p.Title)
