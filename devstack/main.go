@@ -67,7 +67,7 @@ func newRoot() *cobra.Command {
 	pf.Int64Var(&f.opts.Seed, "seed", f.opts.Seed, "seed of the emulator's dataset")
 	pf.IntVar(&f.opts.Users, "users", f.opts.Users, "number of seeded Genesys users")
 	pf.IntVar(&f.opts.Conversations, "conversations", f.opts.Conversations, "number of seeded conversations")
-	pf.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (the Temporal server itself logs warnings and above)")
+	pf.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (the Temporal server itself logs warnings and above; the demo defaults to warn)")
 
 	root.AddCommand(newTemporal(f), newEmulator(f), newDemo(f))
 	return root
@@ -166,6 +166,10 @@ func newDemo(f *flags) *cobra.Command {
 			"It keeps serving afterwards unless --exit is given.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The demo narrates every stage itself; the components' logs would drown it.
+			if !cmd.Flags().Changed("log-level") {
+				f.logLevel = "warn"
+			}
 			logger, err := f.logger()
 			if err != nil {
 				return err

@@ -153,6 +153,14 @@ func RunDemo(ctx context.Context, s *Stack, o DemoOptions) (*DemoResult, error) 
 		case <-time.After(o.Poll):
 		}
 	}
+	// The outcome shows just before the audit record is written: wait for the run to close,
+	// then read the final status.
+	if err := s.Client.GetWorkflow(ctx, res.WorkflowID, res.RunID).Get(ctx, nil); err != nil {
+		return res, fmt.Errorf("the offboarding run failed: %w", err)
+	}
+	if code, err := api.do(ctx, http.MethodGet, "/v1/offboardings/"+userID, TokenAuditor, nil, &res.Status); err != nil || code != http.StatusOK {
+		return res, fmt.Errorf("read the final status: HTTP %d: %v", code, err)
+	}
 	st := res.Status
 	outcome := st.Outcome
 	if outcome == "" {
@@ -195,9 +203,10 @@ func RunDemo(ctx context.Context, s *Stack, o DemoOptions) (*DemoResult, error) 
 			v.State, v.Count, v.ManifestCount, ex.Conversations, v.Linked)
 	}
 	say("History:       still linked: user is %s, re-count %d == manifest %d", v.State, v.Count, v.ManifestCount)
-	if st.Audit != nil {
-		say("Audit record:  %s (sha256 %s)", st.Audit.URL, st.Audit.SHA256)
+	if st.Audit == nil {
+		return res, errors.New("the run closed without an audit record")
 	}
+	say("Audit record:  %s (sha256 %s)", st.Audit.URL, st.Audit.SHA256)
 	if res.RunURL != "" {
 		say("Temporal UI:   %s", res.RunURL)
 	}

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/devstack/defaults"
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/genesys/emulator"
@@ -227,8 +228,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			ClientID: emulator.DevClientID, ClientSecret: genesys.Secret(emulator.DevClientSecret),
 			APIURL: s.EmulatorURL, RequestsPerMinute: genesys.DefaultRequestsPerMinute,
 		},
-		ExportURL:       s.ExportURL,
-		WebhookURL:      o.WebhookURL,
+		ExportURL:  s.ExportURL,
+		WebhookURL: o.WebhookURL,
+		// The emulator fulfils jobs within a few polls; Genesys's own take seconds to minutes.
+		Export:          activities.ExportOptions{PollInterval: 200 * time.Millisecond},
 		Policy:          policy,
 		Budget:          config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1},
 		Addr:            metricsAddr,

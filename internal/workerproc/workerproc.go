@@ -43,6 +43,8 @@ type Config struct {
 	ExportURL string
 	// WebhookURL receives notifications; empty disables them.
 	WebhookURL string
+	// Export tunes the export activity; zero values are the defaults.
+	Export activities.ExportOptions
 	// Policy is the offboarding policy; Run refuses an invalid one.
 	Policy workflows.Policy
 	// Budget is the fleet's Genesys request budget.
@@ -164,7 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer store.Close()
 
-	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL}
+	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL, Export: cfg.Export}
 	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout))
 	Register(w, cfg.Policy, acts)
 
