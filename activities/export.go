@@ -96,8 +96,11 @@ type exporter struct {
 	poll                time.Duration
 	partConvs           int
 	partBytes           int64
-	// seen holds the IDs of the current window's stored conversations.
-	seen map[string]struct{}
+	// seen holds the IDs of the current window's stored conversations, with their
+	// conversationStart in Unix nanoseconds (for the count check).
+	seen map[string]int64
+	// ahead is the next window's job, prepared while the current window is written.
+	ahead *lookahead
 }
 
 // ExportInteractions writes every conversation of the user that started within the window to
@@ -223,6 +226,7 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 	if sum, done, err := x.existing(ctx); done || err != nil {
 		return sum, err
 	}
+	defer x.dropLookahead(ctx)
 	if err := x.resume(ctx); err != nil {
 		return ExportSummary{}, err
 	}
@@ -400,14 +404,14 @@ func (x *exporter) windowOf(t time.Time) int {
 
 // loadSeen reads the IDs of window w's stored conversations, checking each part against its record.
 func (x *exporter) loadSeen(ctx context.Context, w int) error {
-	x.seen = map[string]struct{}{}
+	x.seen = map[string]int64{}
 	for _, p := range x.p.Parts {
 		if p.Window != w {
 			continue
 		}
 		st, err := x.store.ReadPart(ctx, bundle.Key(x.prefix, p.Name), func(l bundle.Line) error {
 			if l.ID != "" {
-				x.seen[l.ID] = struct{}{}
+				x.seen[l.ID] = l.Start.UnixNano() // every line the export wrote has a valid start; the digest check below catches others
 			}
 			return nil
 		})
@@ -429,6 +433,8 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 	}
 	wp := &x.p.Windows[w]
 	var failures []string
+	// first is the job's first results page when a lookahead read it.
+	var first *genesys.ResultsPage
 	for {
 		if x.p.JobID == "" {
 			if len(failures) >= jobAttempts {
@@ -436,20 +442,32 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 					"%d analytics jobs for this window did not complete (%s); the activity will retry with a new job",
 					len(failures), strings.Join(failures, "; ")), ErrExportJobFailed)
 			}
-			if err := x.awaitAvailability(ctx, x.windows[w]); err != nil {
-				return err
-			}
-			id, err := x.g.CreateConversationJob(ctx, x.in.UserID, genesys.Interval(x.windows[w]))
+			la, err := x.takeLookahead(ctx, w)
 			if err != nil {
 				return err
+			}
+			var id string
+			if la != nil {
+				id, first = la.jobID, la.first
+			} else {
+				if err := x.awaitAvailability(ctx, x.windows[w]); err != nil {
+					return err
+				}
+				if id, err = x.g.CreateConversationJob(ctx, x.in.UserID, genesys.Interval(x.windows[w])); err != nil {
+					return err
+				}
 			}
 			x.p.JobID, x.p.Cursor = id, ""
 			wp.JobIDs = append(wp.JobIDs, id)
 			x.checkpoint(ctx)
 		}
-		st, err := x.awaitJob(ctx, x.p.JobID)
+		st, err := genesys.JobStatus{State: genesys.JobFulfilled}, error(nil)
+		if first == nil {
+			st, err = x.awaitJob(ctx, x.p.JobID)
+		}
 		if err == nil && st.State == genesys.JobFulfilled {
-			err = x.readResults(ctx, w)
+			err = x.readResults(ctx, w, first)
+			first = nil
 			if err == nil {
 				x.deleteJob(ctx, x.p.JobID)
 				return nil
@@ -470,6 +488,82 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 	}
 }
 
+// lookahead prepares the next window's job while the current window's last page is written, so
+// that creating and polling it and reading its first page overlap with compressing and storing
+// the previous results instead of following them. It checks availability and polls the job
+// once only, and gives up at any error: what it did not get ready, exportWindow does as usual.
+// It never writes to the bundle or the checkpoint, so exactly-once and resuming rest on
+// exportWindow alone; a job it created that the export does not use is deleted (or expires).
+type lookahead struct {
+	window int
+	done   chan struct{}
+	// Set before done is closed: the job, if one was created, and its first page, if the job
+	// was already fulfilled.
+	jobID string
+	first *genesys.ResultsPage
+}
+
+// startLookahead prepares window w's job, unless the window is done or has had a job.
+func (x *exporter) startLookahead(ctx context.Context, w int) {
+	if x.ahead != nil || w >= len(x.windows) || x.p.Windows[w].Exported || len(x.p.Windows[w].JobIDs) > 0 {
+		return
+	}
+	la := &lookahead{window: w, done: make(chan struct{})}
+	x.ahead = la
+	win, target := x.windows[w], x.availabilityTarget(x.windows[w])
+	go func() {
+		defer close(la.done)
+		if avail, err := x.g.DataAvailability(ctx); err != nil || avail.Before(target) {
+			return
+		}
+		id, err := x.g.CreateConversationJob(ctx, x.in.UserID, genesys.Interval(win))
+		if err != nil {
+			return
+		}
+		la.jobID = id
+		if st, err := x.g.ConversationJob(ctx, id); err != nil || st.State != genesys.JobFulfilled {
+			return
+		}
+		if p, err := x.g.ConversationJobResults(ctx, id, "", x.pageSize); err == nil {
+			la.first = &p
+		}
+	}()
+}
+
+// takeLookahead waits for the lookahead of window w, if there is one, and returns it if it
+// created a job.
+func (x *exporter) takeLookahead(ctx context.Context, w int) (*lookahead, error) {
+	la := x.ahead
+	if la == nil || la.window != w {
+		return nil, nil
+	}
+	select {
+	case <-la.done:
+	case <-ctx.Done():
+		return nil, ctx.Err() // dropLookahead deletes its job
+	}
+	x.ahead = nil
+	if la.jobID == "" {
+		return nil, nil
+	}
+	return la, nil
+}
+
+// dropLookahead deletes the job of a lookahead the export did not use.
+func (x *exporter) dropLookahead(ctx context.Context) {
+	la := x.ahead
+	if la == nil {
+		return
+	}
+	x.ahead = nil
+	<-la.done
+	if la.jobID != "" {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		x.deleteJob(ctx, la.jobID)
+	}
+}
+
 func (x *exporter) deleteJob(ctx context.Context, id string) {
 	if err := x.g.DeleteConversationJob(ctx, id); err != nil {
 		// An undeleted job expires on its own; this is not worth failing the export for.
@@ -480,10 +574,7 @@ func (x *exporter) deleteJob(ctx context.Context, id string) {
 // awaitAvailability waits until the jobs store holds complete data up to the window's end (or
 // now, if that is earlier): a job created before then would silently miss conversations.
 func (x *exporter) awaitAvailability(ctx context.Context, w bundle.Window) error {
-	target := w.End
-	if now := x.a.now(); now.Before(target) {
-		target = now
-	}
+	target := x.availabilityTarget(w)
 	delay := x.poll
 	for {
 		avail, err := x.g.DataAvailability(ctx)
@@ -499,6 +590,15 @@ func (x *exporter) awaitAvailability(ctx context.Context, w bundle.Window) error
 		}
 		delay = min(2*delay, maxPollInterval)
 	}
+}
+
+// availabilityTarget is the time up to which the jobs store must hold complete data before a
+// job over w is created: w's end, or now if that is earlier.
+func (x *exporter) availabilityTarget(w bundle.Window) time.Time {
+	if now := x.a.now(); now.Before(w.End) {
+		return now
+	}
+	return w.End
 }
 
 // awaitJob polls the job with backoff until it leaves QUEUED and PENDING.
@@ -549,20 +649,29 @@ type pageResult struct {
 	err  error
 }
 
-// readResults pages the current job from the checkpoint's cursor, keeps the conversations that
-// started in window w and are not stored yet, and writes them to parts. The next page is
-// fetched while the current one is written. The cursor is checkpointed only at page boundaries
-// where no part is open, so it never runs ahead of what is stored.
-func (x *exporter) readResults(ctx context.Context, w int) error {
+// readResults pages the current job from the checkpoint's cursor (starting with first, the
+// page at the empty cursor, if a lookahead read it), keeps the conversations that started in
+// window w and are not stored yet, and writes them to parts. The next page is fetched while the
+// current one is written, and once the last page is in, the next window's job is prepared. The
+// cursor is checkpointed only at page boundaries where no part is open, so it never runs ahead
+// of what is stored.
+func (x *exporter) readResults(ctx context.Context, w int, first *genesys.ResultsPage) error {
 	win := x.windows[w]
 	wp := &x.p.Windows[w]
 	fetchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan pageResult, 1)
+	// Unbuffered: one page is fetched ahead of the one being written, and no more is held.
+	pages := make(chan pageResult)
 	go func(jobID, cursor string) {
 		defer close(pages)
 		for {
-			p, err := x.g.ConversationJobResults(fetchCtx, jobID, cursor, x.pageSize)
+			var p genesys.ResultsPage
+			var err error
+			if first != nil {
+				p, first = *first, nil
+			} else {
+				p, err = x.g.ConversationJobResults(fetchCtx, jobID, cursor, x.pageSize)
+			}
 			select {
 			case pages <- pageResult{p, err}:
 			case <-fetchCtx.Done():
@@ -597,6 +706,9 @@ func (x *exporter) readResults(ctx context.Context, w int) error {
 		if r.err != nil {
 			return r.err
 		}
+		if r.page.Cursor == "" {
+			x.startLookahead(ctx, w+1)
+		}
 		for _, c := range r.page.Conversations {
 			if !win.Contains(c.Start) {
 				continue // started in another window, which keeps it
@@ -613,7 +725,7 @@ func (x *exporter) readResults(ctx context.Context, w int) error {
 			if err := part.Add(c.Raw); err != nil {
 				return err
 			}
-			x.seen[c.ID] = struct{}{}
+			x.seen[c.ID] = c.Start.UnixNano()
 			pending = append(pending, c.ID)
 		}
 		last := r.page.Cursor == ""
@@ -653,35 +765,20 @@ func (x *exporter) countWindow(ctx context.Context, w int) error {
 			return err
 		}
 	}
-	// An inner window covers whole UTC days, so the query's totalHits is exactly the number of
-	// conversations that started in it: when that equals the export's count, one small request
-	// settles it. Otherwise (a partial first or last day, or a disagreement) the conversations are
-	// paged and their distinct IDs compared, to name the ones that differ.
-	if utcMidnight(win.Start) && utcMidnight(win.End) {
-		qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(win), 1, 1)
+	if len(x.seen) == wp.Conversations {
+		agree, err := x.countsAgree(ctx, win)
 		if err != nil {
 			return err
 		}
-		if qp.TotalHits == wp.Conversations && len(x.seen) == wp.Conversations {
-			wp.Counted = qp.TotalHits
+		if agree {
+			wp.Counted = wp.Conversations
 			return nil
 		}
 	}
-	found := map[string]struct{}{}
-	for page := 1; ; page++ {
-		qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(win), x.queryPage, page)
-		if err != nil {
-			return err
-		}
-		for _, c := range qp.Conversations {
-			if win.Contains(c.Start) {
-				found[c.ID] = struct{}{}
-			}
-		}
-		x.checkpoint(ctx)
-		if len(qp.Conversations) < x.queryPage || page*x.queryPage >= qp.TotalHits {
-			break
-		}
+	// A disagreement: page the whole window and compare distinct IDs, to name the ones that differ.
+	found, err := x.queryIDs(ctx, win)
+	if err != nil {
+		return err
 	}
 	wp.Counted = len(found)
 	if wp.Counted != wp.Conversations || len(x.seen) != wp.Conversations {
@@ -701,6 +798,93 @@ func (x *exporter) countWindow(ctx context.Context, w int) error {
 		wp.Mismatch = fmt.Sprintf("exported %d, query counts %d%s%s", wp.Conversations, wp.Counted, idList(" (not exported: ", missing), idList(" (not in the query: ", extra))
 	}
 	return nil
+}
+
+// countsAgree reports whether the query counts, in every piece of win that dayPieces cuts, the
+// conversations the export stored there. The query matches conversations that started on any
+// UTC day its interval touches, so its totalHits is exact for whole days: one small request
+// settles them. A partial day at either end is paged, keeping the conversations that started in
+// the window, and those must be exactly the stored ones.
+func (x *exporter) countsAgree(ctx context.Context, win bundle.Window) (bool, error) {
+	pieces := dayPieces(win)
+	stored := make([]int, len(pieces))
+	for _, start := range x.seen {
+		t := time.Unix(0, start)
+		for i, p := range pieces {
+			if p.Contains(t) {
+				stored[i]++
+			}
+		}
+	}
+	for i, p := range pieces {
+		if utcMidnight(p.Start) && utcMidnight(p.End) {
+			qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(p), 1, 1)
+			if err != nil {
+				return false, err
+			}
+			if qp.TotalHits != stored[i] {
+				return false, nil
+			}
+			continue
+		}
+		found, err := x.queryIDs(ctx, p)
+		if err != nil {
+			return false, err
+		}
+		if len(found) != stored[i] {
+			return false, nil
+		}
+		for id := range found {
+			if _, ok := x.seen[id]; !ok {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// dayPieces cuts w at the first and last UTC midnight inside it: the partial day at its start,
+// the whole days, and the partial day at its end, leaving out empty pieces. A window without a
+// whole day in it is one piece.
+func dayPieces(w bundle.Window) []bundle.Window {
+	first := w.Start.Truncate(24 * time.Hour)
+	if first.Before(w.Start) {
+		first = first.Add(24 * time.Hour)
+	}
+	last := w.End.Truncate(24 * time.Hour)
+	if !first.Before(last) {
+		return []bundle.Window{w}
+	}
+	var out []bundle.Window
+	if w.Start.Before(first) {
+		out = append(out, bundle.Window{Start: w.Start, End: first})
+	}
+	out = append(out, bundle.Window{Start: first, End: last})
+	if last.Before(w.End) {
+		out = append(out, bundle.Window{Start: last, End: w.End})
+	}
+	return out
+}
+
+// queryIDs pages the conversation-details query over iv and returns the distinct IDs of the
+// conversations that started within it.
+func (x *exporter) queryIDs(ctx context.Context, iv bundle.Window) (map[string]struct{}, error) {
+	found := map[string]struct{}{}
+	for page := 1; ; page++ {
+		qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(iv), x.queryPage, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range qp.Conversations {
+			if iv.Contains(c.Start) {
+				found[c.ID] = struct{}{}
+			}
+		}
+		x.checkpoint(ctx)
+		if len(qp.Conversations) < x.queryPage || page*x.queryPage >= qp.TotalHits {
+			return found, nil
+		}
+	}
 }
 
 func utcMidnight(t time.Time) bool { return t.Equal(t.Truncate(24 * time.Hour)) }

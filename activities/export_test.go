@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -377,6 +378,66 @@ func TestExport_GivenACrashMidWindow_ShouldResumeWithoutDuplicatesToAnIdenticalM
 	}
 }
 
+// With jobs fulfilled at once, the next window's job is created and its first page read while
+// the current window is written. Every conversation is still stored once, and every job created,
+// used or not, is deleted, also when the attempt crashes with a prepared job outstanding.
+func TestExport_GivenJobsFulfilledAtOnce_ShouldPrepareTheNextWindowAndLeaveNoJobBehind(t *testing.T) {
+	opts := exportSeededOptions()
+	opts.JobPolls = -1
+	f := newExportFixture(t, opts)
+	start, end := exportSeededWindow()
+	jobCalls := func(method string) int {
+		n := 0
+		for _, c := range f.em.Calls() {
+			if c.Method == method && strings.HasPrefix(c.Path, "/api/v2/analytics/conversations/details/jobs") &&
+				(method == http.MethodPost || !strings.HasSuffix(c.Path, "/results")) && !strings.HasSuffix(c.Path, "/availability") {
+				n++
+			}
+		}
+		return n
+	}
+
+	in := f.input("ahead", start, end)
+	run := runExport(t, f.a, in, nil)
+	require.NoError(t, run.err)
+	want := f.em.ConversationCount(f.user, start, end)
+	assert.Equal(t, want, run.summary.Conversations)
+	ids := bundleIDs(t, f.dir, in.Bundle)
+	assert.Len(t, ids, want)
+	m := exportManifest(t, f.dir, in.Bundle)
+	for i, w := range m.Windows {
+		assert.Len(t, w.JobIDs, 1, "window %d uses one job", i)
+	}
+	requireExportVerified(t, f.dir, in.Bundle)
+	assert.Equal(t, len(m.Windows), jobCalls(http.MethodPost), "one job per window, none wasted")
+	assert.Equal(t, jobCalls(http.MethodPost), jobCalls(http.MethodDelete), "every job is deleted")
+
+	// A crash in the first window's count: the second window's job is prepared and never used.
+	crashing := *f.a
+	crashing.Genesys = countCrashClient{f.g}
+	in = f.input("ahead-crash", start, end)
+	first := runExport(t, &crashing, in, nil)
+	require.ErrorContains(t, first.err, errCrash.Error())
+	assert.Equal(t, jobCalls(http.MethodPost), jobCalls(http.MethodDelete), "the prepared job is deleted")
+	// A crash reading a page, after the first page of a prepared job could not be read.
+	crashing.Genesys = &crashingClient{Client: f.g, failAfter: 3}
+	second := runExport(t, &crashing, in, first.last())
+	require.ErrorContains(t, second.err, errCrash.Error())
+	assert.Equal(t, 1, jobCalls(http.MethodPost)-jobCalls(http.MethodDelete), "only the job the checkpoint names is left, for the retry")
+	third := runExport(t, f.a, in, second.last())
+	require.NoError(t, third.err)
+	assert.Equal(t, jobCalls(http.MethodPost), jobCalls(http.MethodDelete), "every job is deleted")
+	assert.ElementsMatch(t, ids, bundleIDs(t, f.dir, in.Bundle))
+	requireExportVerified(t, f.dir, in.Bundle)
+}
+
+// countCrashClient fails every conversation-details query, as if the worker crashed there.
+type countCrashClient struct{ genesys.Client }
+
+func (countCrashClient) QueryConversations(context.Context, string, genesys.Interval, int, int) (genesys.QueryPage, error) {
+	return genesys.QueryPage{}, errCrash
+}
+
 func TestExport_GivenReplayedPages_ShouldNeverWriteADuplicate(t *testing.T) {
 	f := newExportFixture(t, exportSeededOptions())
 	start, end := exportSeededWindow()
@@ -513,6 +574,34 @@ func TestExport_GivenTheQueryCountsMore_ShouldFailNamingTheWindow(t *testing.T) 
 	assert.Contains(t, msg, "2 window(s)")
 	_, err := os.Stat(filepath.Join(f.dir, in.Bundle, bundle.ManifestName))
 	assert.True(t, os.IsNotExist(err), "no manifest for a bundle that disagrees with Genesys")
+}
+
+// A window with a partial day at either end is checked piece by piece: the whole days by
+// totalHits, the partial days by paging. A late conversation in any piece must be caught.
+func TestExport_GivenLateConversationsInEveryPieceOfPartialWindows_ShouldFailNamingThem(t *testing.T) {
+	f := newExportFixture(t, exportSeededOptions())
+	start, end := exportSeededWindow()
+	firstEnd := start.AddDate(0, 0, 30).Truncate(24 * time.Hour)
+	var lateMiddle, lateTail string
+	a := *f.a
+	a.Genesys = &lateClient{Client: f.g, done: map[time.Time]bool{}, add: func(w time.Time) {
+		switch {
+		case w.Equal(start): // in the whole days of the first window
+			lateMiddle = f.em.AddConversation(emulator.ConversationSpec{Start: start.AddDate(0, 0, 5), End: start.AddDate(0, 0, 5).Add(time.Hour), UserIDs: []string{f.user}})
+		case lateTail == "" && w.After(end.AddDate(0, 0, -30)): // in the partial last day of the last window
+			lateTail = f.em.AddConversation(emulator.ConversationSpec{Start: end.Add(-2 * time.Hour), End: end.Add(-time.Hour), UserIDs: []string{f.user}})
+		}
+	}}
+	in := f.input("pieces", start, end)
+	run := runExport(t, &a, in, nil)
+	ae := exportAppError(t, run.err)
+	assert.Equal(t, activities.ErrCountMismatch, ae.Type())
+	msg := ae.Error()
+	require.NotEmpty(t, lateMiddle)
+	require.NotEmpty(t, lateTail)
+	assert.Contains(t, msg, "window "+bundle.Window{Start: start, End: firstEnd}.String()+": exported 0, query counts 1 (not exported: "+lateMiddle+")")
+	assert.Contains(t, msg, "(not exported: "+lateTail+")")
+	assert.Contains(t, msg, "2 window(s)")
 }
 
 func TestExport_GivenBadInput_ShouldFailNonRetryably(t *testing.T) {

@@ -140,6 +140,42 @@ func TestPart_DeterministicBytesAndRecord(t *testing.T) {
 		`{"conversationId":"c2","conversationStart":"2024-01-02T00:00:00.000Z"}`+"\n", string(plain))
 }
 
+// A store reuses compressors from part to part: what an earlier part wrote, or an aborted one
+// left behind, must not change the bytes of the next.
+func TestPart_ReusedCompressorWritesTheSameBytesAsAFreshOne(t *testing.T) {
+	ctx := context.Background()
+	big := func(i int) []byte { return conv(fmt.Sprintf("c%06d", i), t0.Add(time.Duration(i)*time.Minute)) }
+	write := func(s *bundle.Store, seq, from, to int) bundle.PartRecord {
+		p, err := s.CreatePart(ctx, "u/r", bundle.PartName(seq))
+		require.NoError(t, err)
+		for i := from; i < to; i++ {
+			require.NoError(t, p.Add(big(i)))
+		}
+		rec, err := p.Close(ctx)
+		require.NoError(t, err)
+		return rec
+	}
+	fresh, _ := openStore(t)
+	want := write(fresh, 1, 5000, 5100)
+
+	s, _ := openStore(t)
+	write(s, 0, 0, 5000) // several compressor blocks and output buffers
+	aborted, err := s.CreatePart(ctx, "u/r", bundle.PartName(9))
+	require.NoError(t, err)
+	for i := 0; i < 3000; i++ {
+		require.NoError(t, aborted.Add(big(i)))
+	}
+	aborted.Abort()
+	for range 3 {
+		got := write(s, 1, 5000, 5100)
+		assert.Equal(t, want, got)
+	}
+	require.Error(t, aborted.Add(big(0)), "an aborted part takes no more lines")
+	st, err := s.ReadPart(ctx, "u/r/"+bundle.PartName(0), func(bundle.Line) error { return nil })
+	require.NoError(t, err)
+	assert.Equal(t, 5000, st.Lines)
+}
+
 func TestManifestDigest_IsSHA256OfTheCanonicalForm(t *testing.T) {
 	raw := []byte(`{
 	  "z": "caf\u00e9 <&> \u0001\t",

@@ -24,20 +24,31 @@ const PartContentType = "application/gzip"
 // maxLine bounds one conversation's JSON when reading parts back.
 const maxLine = 64 << 20
 
+// partBuffer batches the compressor's small output writes (a few hundred bytes each) into
+// writes to the object: fileblob passes every write straight to a system call.
+const partBuffer = 64 << 10
+
 // PartWriter streams conversations into one part object. Nothing is buffered beyond the gzip
-// window and the store's upload buffer; the object appears only when Close succeeds.
+// window, partBuffer and the store's upload buffer; the object appears only when Close succeeds.
 type PartWriter struct {
 	store  *Store
 	key    string
 	name   string
 	cancel context.CancelFunc
 	w      *blob.Writer
-	gz     *gzip.Writer
+	enc    *encoder
 	sum    hash.Hash
 	n      int64
 	count  int
 	raw    int64
 	err    error
+}
+
+// encoder is a part's compressor and output buffer. Each holds about a megabyte of compressor
+// state, so the store reuses them from part to part.
+type encoder struct {
+	gz  *gzip.Writer
+	buf *bufio.Writer
 }
 
 // CreatePart starts writing the part called name under prefix ("<userId>/<runId>").
@@ -50,20 +61,38 @@ func (s *Store) CreatePart(ctx context.Context, prefix, name string) (*PartWrite
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
 	p := &PartWriter{store: s, key: key, name: name, cancel: cancel, w: w, sum: sha256.New()}
-	// The gzip header has no name, comment or modification time, so equal input gives equal bytes.
-	p.gz, _ = gzip.NewWriterLevel(sink{p}, gzip.BestSpeed)
+	out := io.MultiWriter(p.sum, (*objectWriter)(p))
+	if e, ok := s.encoders.Get().(*encoder); ok {
+		e.buf.Reset(out)
+		e.gz.Reset(e.buf)
+		p.enc = e
+	} else {
+		buf := bufio.NewWriterSize(out, partBuffer)
+		// The gzip header has no name, comment or modification time, so equal input gives equal
+		// bytes; Reset keeps it so.
+		gz, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed)
+		p.enc = &encoder{gz: gz, buf: buf}
+	}
 	return p, nil
 }
 
-// sink receives the compressed bytes, hashing and counting them on their way to the store.
-type sink struct{ p *PartWriter }
+// objectWriter counts the compressed bytes on their way to the store.
+type objectWriter PartWriter
 
-func (s sink) Write(b []byte) (int, error) {
-	p := s.p
-	p.sum.Write(b)
-	n, err := p.w.Write(b)
-	p.n += int64(n)
+func (o *objectWriter) Write(b []byte) (int, error) {
+	n, err := o.w.Write(b)
+	o.n += int64(n)
 	return n, err
+}
+
+// release returns the part's encoder to the store for the next part.
+func (p *PartWriter) release() {
+	if p.enc != nil {
+		p.enc.buf.Reset(io.Discard)
+		p.enc.gz.Reset(io.Discard)
+		p.store.encoders.Put(p.enc)
+		p.enc = nil
+	}
 }
 
 // Add appends one conversation's JSON as a line. A value spanning several lines is compacted
@@ -71,6 +100,9 @@ func (s sink) Write(b []byte) (int, error) {
 func (p *PartWriter) Add(raw []byte) error {
 	if p.err != nil {
 		return p.err
+	}
+	if p.enc == nil {
+		return fmt.Errorf("write %s: the part is already closed", p.key)
 	}
 	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
 		var c bytes.Buffer
@@ -80,11 +112,11 @@ func (p *PartWriter) Add(raw []byte) error {
 		}
 		raw = c.Bytes()
 	}
-	if _, err := p.gz.Write(raw); err != nil {
+	if _, err := p.enc.gz.Write(raw); err != nil {
 		p.err = fmt.Errorf("write %s: %w", p.key, err)
 		return p.err
 	}
-	if _, err := p.gz.Write([]byte{'\n'}); err != nil {
+	if _, err := p.enc.gz.Write([]byte{'\n'}); err != nil {
 		p.err = fmt.Errorf("write %s: %w", p.key, err)
 		return p.err
 	}
@@ -107,10 +139,18 @@ func (p *PartWriter) Close(ctx context.Context) (PartRecord, error) {
 		p.Abort()
 		return PartRecord{}, p.err
 	}
-	if err := p.gz.Close(); err != nil {
+	if p.enc == nil {
+		return PartRecord{}, fmt.Errorf("write %s: the part is already closed", p.key)
+	}
+	err := p.enc.gz.Close()
+	if err == nil {
+		err = p.enc.buf.Flush()
+	}
+	if err != nil {
 		p.Abort()
 		return PartRecord{}, fmt.Errorf("write %s: %w", p.key, err)
 	}
+	p.release()
 	sum := hex.EncodeToString(p.sum.Sum(nil))
 	if err := p.store.settle(ctx, p.key, sum, p.w.Close()); err != nil {
 		return PartRecord{}, err
@@ -121,7 +161,10 @@ func (p *PartWriter) Close(ctx context.Context) (PartRecord, error) {
 // Abort discards the part: the object is not created.
 func (p *PartWriter) Abort() {
 	p.cancel()
-	_ = p.w.Close()
+	if p.enc != nil {
+		p.release()
+		_ = p.w.Close()
+	}
 }
 
 // Key joins a bundle prefix and an object name.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob:// stores
@@ -27,6 +28,8 @@ type Store struct {
 	bucket *blob.Bucket
 	url    string
 	local  bool
+	// encoders holds the compressors of closed parts, for reuse by the next ones.
+	encoders sync.Pool
 }
 
 // ErrObjectExists is returned by WriteOnce when the object exists with different content.
