@@ -308,6 +308,11 @@ func (c *SDKClient) call(ctx context.Context, op string, fn sdkCall) (*platformc
 		}
 		cfg, t := c.sdkConfig(ctx, tok)
 		resp, err := fn(cfg)
+		if t.resp != nil {
+			// The SDK reads the body but never closes it, which holds the request's timer and
+			// context until the client timeout.
+			_ = t.resp.Body.Close()
+		}
 		if resp == nil && t.resp != nil && err != nil && t.resp.StatusCode >= 200 && t.resp.StatusCode < 300 {
 			// The SDK failed after a good response (e.g. its own decoding).
 			return nil, &Error{Kind: KindInvalid, Op: op, Status: t.resp.StatusCode, Message: "unreadable response: " + err.Error()}
