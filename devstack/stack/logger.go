@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"go.temporal.io/server/common/log"
@@ -23,8 +24,27 @@ func (s serverLogger) Info(msg string, tags ...tag.Tag)   { s.log(slog.LevelInfo
 func (s serverLogger) Warn(msg string, tags ...tag.Tag)   { s.log(slog.LevelWarn, msg, tags) }
 func (s serverLogger) Error(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
 func (s serverLogger) DPanic(msg string, tags ...tag.Tag) { s.log(slog.LevelError, msg, tags) }
-func (s serverLogger) Panic(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
-func (s serverLogger) Fatal(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
+
+// Panic and Fatal stop the server code that called them, as the server expects; buildServer
+// turns the panic into an error.
+func (s serverLogger) Panic(msg string, tags ...tag.Tag) { s.fatal(msg, tags) }
+
+// Fatal: see Panic.
+func (s serverLogger) Fatal(msg string, tags ...tag.Tag) { s.fatal(msg, tags) }
+
+func (s serverLogger) fatal(msg string, tags []tag.Tag) {
+	s.l.Error(msg, attrs(tags)...)
+	f := serverFatal{msg: msg}
+	for _, t := range tags {
+		f.msg += fmt.Sprintf(" %s=%v", t.Key(), t.Value())
+	}
+	panic(f)
+}
+
+// serverFatal is what a fatal log of the Temporal server panics with.
+type serverFatal struct{ msg string }
+
+func (f serverFatal) Error() string { return "temporal server: " + f.msg }
 
 // With returns a logger that prepends tags, so the server does not wrap us in its slow prepender.
 func (s serverLogger) With(tags ...tag.Tag) log.Logger {

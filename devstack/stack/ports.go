@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"syscall"
@@ -43,14 +44,19 @@ func checkPortFree(host string, port int, what, flag string) error {
 	return ln.Close()
 }
 
-// freePort asks the kernel for a free TCP port on host.
+// freePort finds a free TCP port on host below Linux's ephemeral range (32768 and up), so that
+// the kernel does not hand it to another process's outgoing connection or ":0" listener in the
+// window before the server binds it, or while a restarted server is down.
 func freePort(host string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			ln.Close()
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("find a free port on %s: 100 tries in 20000-31999 were all taken", host)
 }
 
 // listen binds host:port for an HTTP server, with the clear in-use message.

@@ -123,7 +123,7 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := temporal.NewServer(srvOpts...)
+	srv, err := buildServer(srvOpts)
 	if err != nil {
 		return nil, fmt.Errorf("build the Temporal server: %w", err)
 	}
@@ -398,4 +398,19 @@ func dial(ctx context.Context, address, namespace string, logger *slog.Logger) (
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// buildServer builds the server, turning a fatal log of the server (such as a gRPC port taken
+// between our check and its listen) into an error instead of the crash it causes later.
+func buildServer(opts []temporal.ServerOption) (srv temporal.Server, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(serverFatal)
+			if !ok {
+				panic(r)
+			}
+			err = f
+		}
+	}()
+	return temporal.NewServer(opts...)
 }
