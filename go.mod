@@ -6,6 +6,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/hashicorp/go-cleanhttp v0.5.2
 	github.com/hashicorp/go-retryablehttp v0.7.8
+	github.com/klauspost/compress v1.20.1
 	github.com/mypurecloud/platform-client-sdk-go/v157 v157.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sosodev/duration v1.4.0

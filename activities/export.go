@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -433,8 +435,8 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 	}
 	wp := &x.p.Windows[w]
 	var failures []string
-	// first is the job's first results page when a lookahead read it.
-	var first *genesys.ResultsPage
+	// stream reads the job's results from its first page when a lookahead started it.
+	var stream *resultStream
 	for {
 		if x.p.JobID == "" {
 			if len(failures) >= jobAttempts {
@@ -448,7 +450,7 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 			}
 			var id string
 			if la != nil {
-				id, first = la.jobID, la.first
+				id, stream = la.jobID, la.stream
 			} else {
 				if err := x.awaitAvailability(ctx, x.windows[w]); err != nil {
 					return err
@@ -462,12 +464,12 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 			x.checkpoint(ctx)
 		}
 		st, err := genesys.JobStatus{State: genesys.JobFulfilled}, error(nil)
-		if first == nil {
+		if stream == nil {
 			st, err = x.awaitJob(ctx, x.p.JobID)
 		}
 		if err == nil && st.State == genesys.JobFulfilled {
-			err = x.readResults(ctx, w, first)
-			first = nil
+			err = x.readResults(ctx, w, stream)
+			stream = nil
 			if err == nil {
 				x.deleteJob(ctx, x.p.JobID)
 				return nil
@@ -488,19 +490,22 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 	}
 }
 
-// lookahead prepares the next window's job while the current window's last page is written, so
-// that creating and polling it and reading its first page overlap with compressing and storing
-// the previous results instead of following them. It checks availability and polls the job
-// once only, and gives up at any error: what it did not get ready, exportWindow does as usual.
-// It never writes to the bundle or the checkpoint, so exactly-once and resuming rest on
+// lookahead prepares the next window's job while the current window is read, so that Genesys
+// runs it in the meantime: it checks availability, creates the job and polls it until it ends.
+// Once the current window's last page is read (release), it starts reading the job's results,
+// so that the next window's first conversations arrive while the current window's last ones are
+// written and counted. If anything fails it stops, and exportWindow does the rest as usual. It
+// never writes to the bundle or the checkpoint, so exactly-once and resuming rest on
 // exportWindow alone; a job it created that the export does not use is deleted (or expires).
 type lookahead struct {
-	window int
-	done   chan struct{}
-	// Set before done is closed: the job, if one was created, and its first page, if the job
-	// was already fulfilled.
-	jobID string
-	first *genesys.ResultsPage
+	window  int
+	cancel  context.CancelFunc
+	release func() // lets the lookahead start reading results
+	done    chan struct{}
+	// Set before done is closed: the job, if one was created, and the stream of its results,
+	// if the job was fulfilled.
+	jobID  string
+	stream *resultStream
 }
 
 // startLookahead prepares window w's job, unless the window is done or has had a job.
@@ -508,7 +513,9 @@ func (x *exporter) startLookahead(ctx context.Context, w int) {
 	if x.ahead != nil || w >= len(x.windows) || x.p.Windows[w].Exported || len(x.p.Windows[w].JobIDs) > 0 {
 		return
 	}
-	la := &lookahead{window: w, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	released := make(chan struct{})
+	la := &lookahead{window: w, cancel: cancel, release: sync.OnceFunc(func() { close(released) }), done: make(chan struct{})}
 	x.ahead = la
 	win, target := x.windows[w], x.availabilityTarget(x.windows[w])
 	go func() {
@@ -521,11 +528,24 @@ func (x *exporter) startLookahead(ctx context.Context, w int) {
 			return
 		}
 		la.jobID = id
-		if st, err := x.g.ConversationJob(ctx, id); err != nil || st.State != genesys.JobFulfilled {
-			return
+		for delay := x.poll; ; delay = min(2*delay, maxPollInterval) {
+			st, err := x.g.ConversationJob(ctx, id)
+			if err != nil || st.State != genesys.JobQueued && st.State != genesys.JobPending {
+				if err != nil || st.State != genesys.JobFulfilled {
+					return
+				}
+				break
+			}
+			select {
+			case <-time.After(delay):
+			case <-ctx.Done():
+				return
+			}
 		}
-		if p, err := x.g.ConversationJobResults(ctx, id, "", x.pageSize); err == nil {
-			la.first = &p
+		select {
+		case <-released:
+			la.stream = x.streamResults(ctx, id, "")
+		case <-ctx.Done():
 		}
 	}()
 }
@@ -537,26 +557,51 @@ func (x *exporter) takeLookahead(ctx context.Context, w int) (*lookahead, error)
 	if la == nil || la.window != w {
 		return nil, nil
 	}
-	select {
-	case <-la.done:
-	case <-ctx.Done():
-		return nil, ctx.Err() // dropLookahead deletes its job
+	la.release()
+	if err := x.await(ctx, la.done); err != nil {
+		return nil, err // dropLookahead deletes its job
 	}
 	x.ahead = nil
+	if la.stream == nil {
+		la.cancel()
+	} else {
+		stop := la.stream.cancel // the stream now outlives the lookahead and ends its context
+		la.stream.cancel = func() { stop(); la.cancel() }
+	}
 	if la.jobID == "" {
 		return nil, nil
 	}
 	return la, nil
 }
 
-// dropLookahead deletes the job of a lookahead the export did not use.
+// await waits until done is closed, heartbeating meanwhile.
+func (x *exporter) await(ctx context.Context, done <-chan struct{}) error {
+	t := time.NewTicker(x.heartbeatSlice(ctx))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			x.checkpoint(ctx)
+		}
+	}
+}
+
+// dropLookahead stops a lookahead the export did not use and deletes its job.
 func (x *exporter) dropLookahead(ctx context.Context) {
 	la := x.ahead
 	if la == nil {
 		return
 	}
 	x.ahead = nil
+	la.cancel()
 	<-la.done
+	if la.stream != nil {
+		la.stream.stop()
+	}
 	if la.jobID != "" {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -621,14 +666,19 @@ func (x *exporter) awaitJob(ctx context.Context, id string) (genesys.JobStatus, 
 	}
 }
 
-// sleep waits d, heartbeating often enough for the activity's heartbeat timeout.
-func (x *exporter) sleep(ctx context.Context, d time.Duration) error {
-	slice := 10 * time.Second
+// heartbeatSlice is how long the export may go without a heartbeat.
+func (x *exporter) heartbeatSlice(ctx context.Context) time.Duration {
 	if activity.IsActivity(ctx) {
 		if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
-			slice = max(hb/3, time.Millisecond)
+			return max(hb/3, time.Millisecond)
 		}
 	}
+	return 10 * time.Second
+}
+
+// sleep waits d, heartbeating often enough for the activity's heartbeat timeout.
+func (x *exporter) sleep(ctx context.Context, d time.Duration) error {
+	slice := x.heartbeatSlice(ctx)
 	for d > 0 {
 		x.checkpoint(ctx)
 		step := min(d, slice)
@@ -644,45 +694,107 @@ func (x *exporter) sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-type pageResult struct {
-	page genesys.ResultsPage
-	err  error
+// streamBuffer bounds the conversations read ahead of the ones being written: with the one
+// the writer holds and the one the decoder holds, the most the export keeps of a job's results.
+const streamBuffer = 16
+
+// resultItem is one conversation of a results page, whose Raw is in buf, or (end set) the end
+// of a page, with the next page's cursor or the error that ended the stream.
+type resultItem struct {
+	conv   genesys.Conversation
+	buf    *[]byte
+	end    bool
+	cursor string
+	err    error
 }
 
-// readResults pages the current job from the checkpoint's cursor (starting with first, the
-// page at the empty cursor, if a lookahead read it), keeps the conversations that started in
-// window w and are not stored yet, and writes them to parts. The next page is fetched while the
-// current one is written, and once the last page is in, the next window's job is prepared. The
-// cursor is checkpointed only at page boundaries where no part is open, so it never runs ahead
-// of what is stored.
-func (x *exporter) readResults(ctx context.Context, w int, first *genesys.ResultsPage) error {
+// rawBuffers recycles the buffers that carry conversations from the stream to the writer, so
+// that the export's garbage does not grow with every conversation it reads.
+var rawBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// resultStream reads a job's results pages from a cursor on, in its own goroutine, into a
+// channel that holds at most streamBuffer conversations. A page read again after a fault
+// repeats conversations already sent; the writer skips them by ID.
+type resultStream struct {
+	items  chan resultItem
+	cancel context.CancelFunc
+	done   chan struct{}
+	// lastRead is set once the last page is read; onLast is then called (see whenLastRead).
+	lastRead atomic.Bool
+	onLast   atomic.Pointer[func()]
+}
+
+// whenLastRead calls f once the stream has read its last page (at once if it has): f may be
+// called twice, from either goroutine.
+func (s *resultStream) whenLastRead(f func()) {
+	s.onLast.Store(&f)
+	if s.lastRead.Load() {
+		f()
+	}
+}
+
+// streamResults starts reading job jobID's results at cursor.
+func (x *exporter) streamResults(ctx context.Context, jobID, cursor string) *resultStream {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &resultStream{items: make(chan resultItem, streamBuffer), cancel: cancel, done: make(chan struct{})}
+	send := func(it resultItem) bool {
+		select {
+		case s.items <- it:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	go func() {
+		defer close(s.done)
+		for {
+			page, err := x.g.ConversationJobResults(ctx, jobID, cursor, x.pageSize, func(_ int, c genesys.Conversation) error {
+				buf := rawBuffers.Get().(*[]byte)
+				*buf = append((*buf)[:0], c.Raw...)
+				c.Raw = *buf
+				if !send(resultItem{conv: c, buf: buf}) {
+					return ctx.Err()
+				}
+				return nil
+			})
+			if err == nil && page.Cursor == "" {
+				s.lastRead.Store(true)
+				if f := s.onLast.Load(); f != nil {
+					(*f)()
+				}
+			}
+			if !send(resultItem{end: true, cursor: page.Cursor, err: err}) || err != nil || page.Cursor == "" {
+				return
+			}
+			cursor = page.Cursor
+		}
+	}()
+	return s
+}
+
+// stop ends the stream and waits for its goroutine.
+func (s *resultStream) stop() {
+	s.cancel()
+	<-s.done
+}
+
+// readResults writes the current job's results from the checkpoint's cursor (or those that s,
+// started by a lookahead, reads from the first page), keeping the conversations that started in
+// window w and are not stored yet. Pages stream through: no page is ever held whole, only
+// streamBuffer conversations read ahead. The next window's job is prepared meanwhile. The
+// cursor is checkpointed only at page ends where no part is open, so it never runs ahead of
+// what is stored.
+func (x *exporter) readResults(ctx context.Context, w int, s *resultStream) error {
 	win := x.windows[w]
 	wp := &x.p.Windows[w]
-	fetchCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Unbuffered: one page is fetched ahead of the one being written, and no more is held.
-	pages := make(chan pageResult)
-	go func(jobID, cursor string) {
-		defer close(pages)
-		for {
-			var p genesys.ResultsPage
-			var err error
-			if first != nil {
-				p, first = *first, nil
-			} else {
-				p, err = x.g.ConversationJobResults(fetchCtx, jobID, cursor, x.pageSize)
-			}
-			select {
-			case pages <- pageResult{p, err}:
-			case <-fetchCtx.Done():
-				return
-			}
-			if err != nil || p.Cursor == "" {
-				return
-			}
-			cursor = p.Cursor
-		}
-	}(x.p.JobID, x.p.Cursor)
+	if s == nil {
+		s = x.streamResults(ctx, x.p.JobID, x.p.Cursor)
+	}
+	defer s.stop()
+	x.startLookahead(ctx, w+1)
+	if la := x.ahead; la != nil && la.window == w+1 {
+		s.whenLastRead(la.release)
+	}
 
 	var part *bundle.PartWriter
 	var pending []string // IDs in the open part
@@ -696,39 +808,45 @@ func (x *exporter) readResults(ctx context.Context, w int, first *genesys.Result
 		}
 	}
 	defer abort()
+	add := func(c genesys.Conversation) error {
+		if !win.Contains(c.Start) {
+			return nil // started in another window, which keeps it
+		}
+		if _, dup := x.seen[c.ID]; dup {
+			return nil // already stored, or repeated by a page read again
+		}
+		if part == nil {
+			var err error
+			if part, err = x.store.CreatePart(ctx, x.prefix, bundle.PartName(len(x.p.Parts))); err != nil {
+				return err
+			}
+		}
+		if err := part.Add(c.Raw); err != nil {
+			return err
+		}
+		x.seen[c.ID] = c.Start.UnixNano()
+		pending = append(pending, c.ID)
+		return nil
+	}
 	for {
-		var r pageResult
+		var it resultItem
 		select {
-		case r = <-pages:
+		case it = <-s.items:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if r.err != nil {
-			return r.err
-		}
-		if r.page.Cursor == "" {
-			x.startLookahead(ctx, w+1)
-		}
-		for _, c := range r.page.Conversations {
-			if !win.Contains(c.Start) {
-				continue // started in another window, which keeps it
-			}
-			if _, dup := x.seen[c.ID]; dup {
-				continue // already stored, or repeated by a replayed page
-			}
-			if part == nil {
-				var err error
-				if part, err = x.store.CreatePart(ctx, x.prefix, bundle.PartName(len(x.p.Parts))); err != nil {
-					return err
-				}
-			}
-			if err := part.Add(c.Raw); err != nil {
+		if !it.end {
+			err := add(it.conv)
+			rawBuffers.Put(it.buf)
+			if err != nil {
 				return err
 			}
-			x.seen[c.ID] = c.Start.UnixNano()
-			pending = append(pending, c.ID)
+			continue
 		}
-		last := r.page.Cursor == ""
+		if it.err != nil {
+			return it.err
+		}
+		last := it.cursor == ""
 		if part != nil && (last || part.Conversations() >= x.partConvs || part.RawBytes() >= x.partBytes) {
 			rec, err := part.Close(ctx)
 			part = nil
@@ -743,7 +861,7 @@ func (x *exporter) readResults(ctx context.Context, w int, first *genesys.Result
 			wp.Conversations += rec.Conversations
 		}
 		if part == nil {
-			x.p.Cursor = r.page.Cursor
+			x.p.Cursor = it.cursor
 		}
 		x.checkpoint(ctx)
 		if last {

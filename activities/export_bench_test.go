@@ -23,37 +23,51 @@ import (
 
 // heapPeak samples the heap every millisecond while it runs (through runtime/metrics, which
 // reads without stopping the world, so sampling does not slow what it measures), and reports
-// peaks above the baseline taken after a GC when it starts: of the heap in use
-// (MemStats.HeapInuse: spans holding objects, live or garbage not yet swept), which includes
-// the garbage the GC lets accumulate (with GOGC=100, up to the live heap's size again), and of
-// the live heap that the last GC marked, which does not. It also keeps the live heap after every
-// GC cycle that ends while it runs: their median tells state that grows with the run (the
-// median grows) from a peak that is the largest of more cycles (only the maximum grows).
+// peaks above the baseline taken after a GC when it starts, of:
+//   - the heap: the bytes of heap objects, live or garbage not yet collected (MemStats.HeapAlloc).
+//     With GOGC=100 the GC lets garbage grow to about the live heap's size before it collects,
+//     and the live heap includes the process's own (the SDKs' tables), so this peaks near the
+//     baseline's size plus twice what the export holds;
+//   - the heap in use (MemStats.HeapInuse): the heap plus the free slots in spans that hold
+//     objects, which the Go docs call an upper bound on fragmentation;
+//   - the live heap that the last GC marked.
+//
+// It also keeps the live heap after every GC cycle that ends while it runs: their median tells
+// state that grows with the run (the median grows) from a peak that is the largest of more
+// cycles (only the maximum grows).
 type heapPeak struct {
-	base, peak         atomic.Uint64
-	baseLive, peakLive atomic.Uint64
-	lives              []uint64 // live heap after each GC cycle; the sampler's until done
-	stop               chan struct{}
-	done               sync.WaitGroup
+	base, peak           atomic.Uint64
+	baseInUse, peakInUse atomic.Uint64
+	baseLive, peakLive   atomic.Uint64
+	lives                []uint64 // live heap after each GC cycle; the sampler's until done
+	stop                 chan struct{}
+	done                 sync.WaitGroup
+}
+
+// heapFigures are heapPeak's results, in bytes above the baseline.
+type heapFigures struct {
+	heap, inUse, live, medianLive uint64
 }
 
 func heapSamples() []metrics.Sample {
 	return []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}, {Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 }
 
-// readHeap returns the heap in use, the live heap and the number of GC cycles so far.
-func readHeap(s []metrics.Sample) (inUse, live, cycles uint64) {
+// readHeap returns the heap, the heap in use, the live heap and the number of GC cycles so far.
+func readHeap(s []metrics.Sample) (heap, inUse, live, cycles uint64) {
 	metrics.Read(s)
-	return s[0].Value.Uint64() + s[1].Value.Uint64(), s[2].Value.Uint64(), s[3].Value.Uint64()
+	return s[0].Value.Uint64(), s[0].Value.Uint64() + s[1].Value.Uint64(), s[2].Value.Uint64(), s[3].Value.Uint64()
 }
 
 func startHeapPeak() *heapPeak {
 	runtime.GC()
 	s := heapSamples()
 	h := &heapPeak{stop: make(chan struct{})}
-	inUse, live, cycles := readHeap(s)
-	h.base.Store(inUse)
-	h.peak.Store(inUse)
+	heap, inUse, live, cycles := readHeap(s)
+	h.base.Store(heap)
+	h.peak.Store(heap)
+	h.baseInUse.Store(inUse)
+	h.peakInUse.Store(inUse)
 	h.baseLive.Store(live)
 	h.peakLive.Store(live)
 	h.done.Add(1)
@@ -66,12 +80,13 @@ func startHeapPeak() *heapPeak {
 			case <-h.stop:
 				return
 			case <-t.C:
-				inUse, live, c := readHeap(s)
+				heap, inUse, live, c := readHeap(s)
 				if c != cycles {
 					cycles = c
 					h.lives = append(h.lives, live-min(live, h.baseLive.Load()))
 				}
-				h.peak.Store(max(h.peak.Load(), inUse))
+				h.peak.Store(max(h.peak.Load(), heap))
+				h.peakInUse.Store(max(h.peakInUse.Load(), inUse))
 				h.peakLive.Store(max(h.peakLive.Load(), live))
 			}
 		}
@@ -79,16 +94,25 @@ func startHeapPeak() *heapPeak {
 	return h
 }
 
-// Stop returns the peaks of the heap in use and of the live heap above their baselines, and
-// the median over the GC cycles of the live heap above its baseline, in bytes.
-func (h *heapPeak) Stop() (inUse, live, medianLive uint64) {
+// Stop returns the peaks above their baselines, and the median over the GC cycles of the live
+// heap above its baseline.
+func (h *heapPeak) Stop() heapFigures {
 	close(h.stop)
 	h.done.Wait()
+	var f heapFigures
 	if len(h.lives) > 0 {
 		slices.Sort(h.lives)
-		medianLive = h.lives[len(h.lives)/2]
+		f.medianLive = h.lives[len(h.lives)/2]
 	}
-	return h.peak.Load() - h.base.Load(), h.peakLive.Load() - h.baseLive.Load(), medianLive
+	f.heap = h.peak.Load() - h.base.Load()
+	f.inUse = h.peakInUse.Load() - h.baseInUse.Load()
+	f.live = h.peakLive.Load() - h.baseLive.Load()
+	return f
+}
+
+// max keeps the larger of each figure.
+func (f heapFigures) max(g heapFigures) heapFigures {
+	return heapFigures{heap: max(f.heap, g.heap), inUse: max(f.inUse, g.inUse), live: max(f.live, g.live), medianLive: max(f.medianLive, g.medianLive)}
 }
 
 // rawPaging reads every result of one job over the window through the client, as fast as the
@@ -107,9 +131,9 @@ func rawPaging(b *testing.B, g genesys.Client, user string, iv genesys.Interval,
 	}
 	n, cursor := 0, ""
 	for {
-		p, err := g.ConversationJobResults(ctx, id, cursor, pageSize)
+		p, err := g.ConversationJobResults(ctx, id, cursor, pageSize, func(int, genesys.Conversation) error { return nil })
 		require.NoError(b, err)
-		n += len(p.Conversations)
+		n += p.Conversations
 		if p.Cursor == "" {
 			return n
 		}
@@ -172,7 +196,7 @@ func BenchmarkExport(b *testing.B) {
 			require.GreaterOrEqual(b, rawPaging(b, f.g, f.user, iv, 1000), want) // warm up
 
 			var exportTime, rawTime time.Duration
-			var peak, peakLive, medianLive, rawPeak uint64
+			var peak, rawPeak heapFigures
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				in := f.input(fmt.Sprintf("bench%d", i), start, end)
@@ -180,8 +204,7 @@ func BenchmarkExport(b *testing.B) {
 				t0 := time.Now()
 				sum, err := f.a.ExportInteractions(ctx, in)
 				exportTime += time.Since(t0)
-				inUse, live, median := h.Stop()
-				peak, peakLive, medianLive = max(peak, inUse), max(peakLive, live), max(medianLive, median)
+				peak = peak.max(h.Stop())
 				require.NoError(b, err)
 				require.Equal(b, want, sum.Conversations)
 
@@ -189,19 +212,20 @@ func BenchmarkExport(b *testing.B) {
 				t0 = time.Now()
 				got := rawPaging(b, f.g, f.user, iv, 1000)
 				rawTime += time.Since(t0)
-				inUse, _, _ = h.Stop()
-				rawPeak = max(rawPeak, inUse)
+				rawPeak = rawPeak.max(h.Stop())
 				require.GreaterOrEqual(b, got, want)
 			}
 			exportRate := float64(want*b.N) / exportTime.Seconds()
 			rawRate := float64(want*b.N) / rawTime.Seconds()
+			mib := func(v uint64) float64 { return float64(v) / (1 << 20) }
 			b.ReportMetric(exportRate, "conv/s")
 			b.ReportMetric(rawRate, "raw-conv/s")
 			b.ReportMetric(exportRate/rawRate, "export/raw")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
-			b.ReportMetric(float64(peakLive)/(1<<20), "peak-live-MiB")
-			b.ReportMetric(float64(medianLive)/(1<<20), "gc-live-p50-MiB")
-			b.ReportMetric(float64(rawPeak)/(1<<20), "raw-peak-heap-MiB")
+			b.ReportMetric(mib(peak.heap), "peak-heap-MiB")
+			b.ReportMetric(mib(peak.inUse), "peak-inuse-MiB")
+			b.ReportMetric(mib(peak.live), "peak-live-MiB")
+			b.ReportMetric(mib(peak.medianLive), "gc-live-p50-MiB")
+			b.ReportMetric(mib(rawPeak.heap), "raw-peak-heap-MiB")
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -301,7 +302,7 @@ type crashingClient struct {
 
 var errCrash = errors.New("worker crashed")
 
-func (c *crashingClient) ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int) (genesys.ResultsPage, error) {
+func (c *crashingClient) ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int, each genesys.EachConversation) (genesys.ResultsPage, error) {
 	n := c.pages.Add(1)
 	if c.onPage != nil {
 		c.onPage(n)
@@ -309,15 +310,28 @@ func (c *crashingClient) ConversationJobResults(ctx context.Context, jobID, curs
 	if c.failAfter > 0 && n > c.failAfter {
 		return genesys.ResultsPage{}, errCrash
 	}
-	p, err := c.Client.ConversationJobResults(ctx, jobID, cursor, pageSize)
-	if err != nil || !c.replay {
-		return p, err
+	if !c.replay {
+		return c.Client.ConversationJobResults(ctx, jobID, cursor, pageSize, each)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := append(append([]genesys.Conversation{}, c.prev...), p.Conversations...)
-	c.prev = p.Conversations
-	p.Conversations = out
+	for i, conv := range c.prev {
+		if err := each(i, conv); err != nil {
+			return genesys.ResultsPage{}, err
+		}
+	}
+	var page []genesys.Conversation
+	p, err := c.Client.ConversationJobResults(ctx, jobID, cursor, pageSize, func(i int, conv genesys.Conversation) error {
+		kept := conv
+		kept.Raw = bytes.Clone(conv.Raw)
+		page = append(page[:i], kept)
+		return each(len(c.prev)+i, conv)
+	})
+	if err != nil {
+		return p, err
+	}
+	p.Conversations += len(c.prev)
+	c.prev = page
 	return p, nil
 }
 

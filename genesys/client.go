@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -121,6 +122,9 @@ type callTransport struct {
 	ctx  context.Context
 	c    *retryablehttp.Client
 	resp *http.Response
+	// consume, if set, reads a successful response's body as it arrives; the SDK then gets an
+	// empty body, so it never buffers the whole response.
+	consume func(io.Reader) error
 }
 
 func (t *callTransport) Do(o *platformclientv2.HTTPRequestOptions) (*http.Response, error) {
@@ -131,7 +135,16 @@ func (t *callTransport) Do(o *platformclientv2.HTTPRequestOptions) (*http.Respon
 	req.Request.Close = false // the SDK asks for a new connection per request; keep-alive is fine
 	resp, err := t.c.Do(req.WithContext(t.ctx))
 	t.resp = resp
-	return resp, err
+	if err != nil || t.consume == nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, err
+	}
+	err = t.consume(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = http.NoBody
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (t *callTransport) SetRetryMax(int)                                                  {}
@@ -256,19 +269,33 @@ type sdkCall func(cfg *platformclientv2.Configuration) (*platformclientv2.APIRes
 // fits the rate-limit wait is retried here a few times with backoff, so that one blip does not
 // fail an activity and grow its Temporal backoff; what remains reaches the caller classified.
 func (c *SDKClient) do(ctx context.Context, op string, fn sdkCall) (*platformclientv2.APIResponse, error) {
-	return c.retrying(ctx, op, fn, true)
+	return c.retrying(ctx, op, fn, true, nil)
 }
 
 // doUnsafe makes a call that may have taken effect despite a 5xx (creating a job, filing a
 // GDPR request): only a 429, which Genesys never acts on, is retried.
 func (c *SDKClient) doUnsafe(ctx context.Context, op string, fn sdkCall) (*platformclientv2.APIResponse, error) {
-	return c.retrying(ctx, op, fn, false)
+	return c.retrying(ctx, op, fn, false, nil)
 }
 
-func (c *SDKClient) retrying(ctx context.Context, op string, fn sdkCall, transient bool) (*platformclientv2.APIResponse, error) {
+// doStreaming makes a safe call like do, but hands a successful response's body to consume as
+// it arrives (RawBody stays empty). A body cut off in transit is retried like a 5xx, and
+// consume then reads the repeated response from its start.
+func (c *SDKClient) doStreaming(ctx context.Context, op string, consume func(io.Reader) error, fn sdkCall) (*platformclientv2.APIResponse, error) {
+	return c.retrying(ctx, op, fn, true, consume)
+}
+
+// consumerError carries an error of a doStreaming consumer that is not about the body itself
+// (the consumer's own failure), so that it reaches the caller unclassified and unretried.
+type consumerError struct{ err error }
+
+func (e consumerError) Error() string { return e.err.Error() }
+func (e consumerError) Unwrap() error { return e.err }
+
+func (c *SDKClient) retrying(ctx context.Context, op string, fn sdkCall, transient bool, consume func(io.Reader) error) (*platformclientv2.APIResponse, error) {
 	backoff := 100 * time.Millisecond
 	for try := 0; ; try++ {
-		resp, err := c.call(ctx, op, fn)
+		resp, err := c.call(ctx, op, fn, consume)
 		if err == nil || try >= c.transientRetries || ctx.Err() != nil {
 			return resp, err
 		}
@@ -294,7 +321,7 @@ func (c *SDKClient) retrying(ctx context.Context, op string, fn sdkCall, transie
 }
 
 // call makes one call, re-authorizing once on a 401.
-func (c *SDKClient) call(ctx context.Context, op string, fn sdkCall) (*platformclientv2.APIResponse, error) {
+func (c *SDKClient) call(ctx context.Context, op string, fn sdkCall, consume func(io.Reader) error) (*platformclientv2.APIResponse, error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, &Error{Kind: KindTransient, Op: op, Err: err}
@@ -307,11 +334,25 @@ func (c *SDKClient) call(ctx context.Context, op string, fn sdkCall) (*platformc
 			return nil, err
 		}
 		cfg, t := c.sdkConfig(ctx, tok)
+		t.consume = consume
 		resp, err := fn(cfg)
 		if t.resp != nil {
 			// The SDK reads the body but never closes it, which holds the request's timer and
 			// context until the client timeout.
 			_ = t.resp.Body.Close()
+		}
+		var ce consumerError
+		var ae *Error
+		switch {
+		case resp == nil && errors.As(err, &ce):
+			return nil, ce.err
+		case resp == nil && errors.As(err, &ae): // a body the consumer could not decode
+			if t.resp != nil {
+				ae.Status, ae.CorrelationID = t.resp.StatusCode, t.resp.Header.Get("Inin-Correlation-Id")
+			}
+			return nil, ae
+		case resp == nil && t.consume != nil && err != nil:
+			return nil, transportError(op, err) // the body was cut off in transit
 		}
 		if resp == nil && t.resp != nil && err != nil && t.resp.StatusCode >= 200 && t.resp.StatusCode < 300 {
 			// The SDK failed after a good response (e.g. its own decoding).
@@ -721,31 +762,105 @@ func (c *SDKClient) ConversationJob(ctx context.Context, jobID string) (JobStatu
 }
 
 // ConversationJobResults implements Client.
-func (c *SDKClient) ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int) (ResultsPage, error) {
+func (c *SDKClient) ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int, each EachConversation) (ResultsPage, error) {
 	if pageSize <= 0 {
 		pageSize = c.cfg.PageSize
 	}
 	op := "get conversation job results " + jobID
-	resp, err := c.do(ctx, op, func(cfg *platformclientv2.Configuration) (*platformclientv2.APIResponse, error) {
+	var page ResultsPage
+	_, err := c.doStreaming(ctx, op, func(body io.Reader) (err error) {
+		page, err = decodeResults(op, body, each)
+		return err
+	}, func(cfg *platformclientv2.Configuration) (*platformclientv2.APIResponse, error) {
 		return undecoded(cfg, http.MethodGet, "/api/v2/analytics/conversations/details/jobs/"+url.PathEscape(jobID)+"/results",
 			map[string]string{"cursor": cursor, "pageSize": strconv.Itoa(pageSize)}, nil)
 	})
 	if err != nil {
 		return ResultsPage{}, err
 	}
-	var body struct {
-		Conversations        []json.RawMessage `json:"conversations"`
-		Cursor               string            `json:"cursor"`
-		DataAvailabilityDate *time.Time        `json:"dataAvailabilityDate"`
+	return page, nil
+}
+
+// decodeResults reads a results page from body as it arrives and hands each conversation to
+// each, holding one conversation at a time, in one buffer it reuses. A body that is not a results page is a KindInvalid
+// *Error; a read error (a body cut off in transit) is returned as it is, and each's errors as
+// consumerError.
+func decodeResults(op string, body io.Reader, each EachConversation) (ResultsPage, error) {
+	var page ResultsPage
+	in := &readErrors{r: body}
+	dec := json.NewDecoder(in)
+	invalid := func(err error) error {
+		if in.err != nil {
+			return in.err // the body was cut off: what was read may be incomplete, not invalid
+		}
+		return &Error{Kind: KindInvalid, Op: op, Message: "decode results: " + err.Error()}
 	}
-	if err := json.Unmarshal(resp.RawBody, &body); err != nil {
-		return ResultsPage{}, &Error{Kind: KindInvalid, Op: op, Status: resp.StatusCode, CorrelationID: resp.CorrelationID, Message: "decode results: " + err.Error()}
+	delim := func(want json.Delim) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return invalid(err)
+		}
+		if d, ok := tok.(json.Delim); !ok || d != want {
+			return &Error{Kind: KindInvalid, Op: op, Message: fmt.Sprintf("decode results: found %v where %v was expected", tok, want)}
+		}
+		return nil
 	}
-	convs, err := parseConversations(op, body.Conversations)
-	if err != nil {
-		return ResultsPage{}, err
+	if err := delim('{'); err != nil {
+		return page, err
 	}
-	return ResultsPage{Conversations: convs, Cursor: body.Cursor, DataAvailabilityDate: deref(body.DataAvailabilityDate).UTC()}, nil
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return page, invalid(err)
+		}
+		switch tok {
+		case "conversations":
+			tok, err := dec.Token()
+			if err != nil {
+				return page, invalid(err)
+			}
+			if tok == nil {
+				continue // null: no conversations
+			}
+			if d, ok := tok.(json.Delim); !ok || d != '[' {
+				return page, &Error{Kind: KindInvalid, Op: op, Message: fmt.Sprintf("decode results: conversations is %v, not an array", tok)}
+			}
+			var raw json.RawMessage // reused: each must not keep Raw
+			for ; dec.More(); page.Conversations++ {
+				if err := dec.Decode(&raw); err != nil {
+					return page, invalid(err)
+				}
+				conv, err := parseConversation(op, page.Conversations, raw)
+				if err != nil {
+					return page, err
+				}
+				if err := each(page.Conversations, conv); err != nil {
+					return page, consumerError{err}
+				}
+			}
+			if err := delim(']'); err != nil {
+				return page, err
+			}
+		case "cursor":
+			var cursor *string
+			if err := dec.Decode(&cursor); err != nil {
+				return page, invalid(err)
+			}
+			page.Cursor = deref(cursor)
+		case "dataAvailabilityDate":
+			var t *time.Time
+			if err := dec.Decode(&t); err != nil {
+				return page, invalid(err)
+			}
+			page.DataAvailabilityDate = deref(t).UTC()
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return page, invalid(err)
+			}
+		}
+	}
+	return page, delim('}')
 }
 
 // undecoded makes a call the way the SDK's generated method for it does (same path, query,
@@ -771,21 +886,44 @@ func undecoded(cfg *platformclientv2.Configuration, method, path string, query m
 func parseConversations(op string, raws []json.RawMessage) ([]Conversation, error) {
 	out := make([]Conversation, 0, len(raws))
 	for i, raw := range raws {
-		var head struct {
-			ID    string     `json:"conversationId"`
-			Start *time.Time `json:"conversationStart"`
-			End   *time.Time `json:"conversationEnd"`
+		c, err := parseConversation(op, i, raw)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
-			msg := fmt.Sprintf("conversation %d has no conversationId", i)
-			if err != nil {
-				msg = fmt.Sprintf("decode conversation %d: %v", i, err)
-			}
-			return nil, &Error{Kind: KindInvalid, Op: op, Message: msg}
-		}
-		out = append(out, Conversation{ID: head.ID, Start: deref(head.Start).UTC(), End: deref(head.End).UTC(), Raw: raw})
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// readErrors remembers a read error other than io.EOF.
+type readErrors struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrors) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// parseConversation reads the head of the i-th conversation of a page.
+func parseConversation(op string, i int, raw json.RawMessage) (Conversation, error) {
+	var head struct {
+		ID    string     `json:"conversationId"`
+		Start *time.Time `json:"conversationStart"`
+		End   *time.Time `json:"conversationEnd"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
+		msg := fmt.Sprintf("conversation %d has no conversationId", i)
+		if err != nil {
+			msg = fmt.Sprintf("decode conversation %d: %v", i, err)
+		}
+		return Conversation{}, &Error{Kind: KindInvalid, Op: op, Message: msg}
+	}
+	return Conversation{ID: head.ID, Start: deref(head.Start).UTC(), End: deref(head.End).UTC(), Raw: raw}, nil
 }
 
 // DeleteConversationJob implements Client.

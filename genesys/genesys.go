@@ -129,13 +129,22 @@ type Conversation struct {
 	Raw   json.RawMessage
 }
 
-// ResultsPage is one cursor page of an analytics job's results.
+// ResultsPage is what one cursor page of an analytics job's results says besides its
+// conversations, which ConversationJobResults hands over one at a time.
 type ResultsPage struct {
-	Conversations []Conversation
+	// Conversations is the number of conversations on the page.
+	Conversations int
 	// Cursor is empty on the last page.
 	Cursor               string
 	DataAvailabilityDate time.Time
 }
+
+// EachConversation receives the conversations of a results page in order as they arrive; i is
+// the conversation's index on the page. c.Raw is valid only until the call returns (its buffer
+// is reused for the next conversation), so a receiver that keeps it copies it. When a page is
+// read again after a fault, i starts again from 0, so a receiver that keeps conversations
+// treats a repeated index as a replacement. An error stops the page and is returned as is.
+type EachConversation func(i int, c Conversation) error
 
 // QueryPage is one page of the synchronous conversation-details query.
 type QueryPage struct {
@@ -175,8 +184,10 @@ type Client interface {
 	CreateConversationJob(ctx context.Context, userID string, interval Interval) (string, error)
 	// ConversationJob polls a job.
 	ConversationJob(ctx context.Context, jobID string) (JobStatus, error)
-	// ConversationJobResults reads one page of a fulfilled job's results; cursor "" is the first page.
-	ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int) (ResultsPage, error)
+	// ConversationJobResults reads one page of a fulfilled job's results (cursor "" is the
+	// first page) and streams its conversations to each as they are decoded, so that a page is
+	// never held in memory whole.
+	ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int, each EachConversation) (ResultsPage, error)
 	// DeleteConversationJob discards a job. Deleting an unknown job succeeds.
 	DeleteConversationJob(ctx context.Context, jobID string) error
 	// DataAvailability is the time up to which the jobs store holds complete data.
