@@ -103,6 +103,10 @@ type exporter struct {
 	seen map[string]int64
 	// ahead is the next window's job, prepared while the current window is written.
 	ahead *lookahead
+	// pre is the current window's count, queried while the window is written.
+	pre *precount
+	// deletions are the jobs being deleted in the background.
+	deletions sync.WaitGroup
 }
 
 // ExportInteractions writes every conversation of the user that started within the window to
@@ -228,7 +232,9 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 	if sum, done, err := x.existing(ctx); done || err != nil {
 		return sum, err
 	}
+	defer x.deletions.Wait()
 	defer x.dropLookahead(ctx)
+	defer x.dropPrecount()
 	if err := x.resume(ctx); err != nil {
 		return ExportSummary{}, err
 	}
@@ -471,7 +477,7 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 			err = x.readResults(ctx, w, stream)
 			stream = nil
 			if err == nil {
-				x.deleteJob(ctx, x.p.JobID)
+				x.deleteJobLater(ctx, x.p.JobID)
 				return nil
 			}
 		}
@@ -523,7 +529,11 @@ func (x *exporter) startLookahead(ctx context.Context, w int) {
 		if avail, err := x.g.DataAvailability(ctx); err != nil || avail.Before(target) {
 			return
 		}
-		id, err := x.g.CreateConversationJob(ctx, x.in.UserID, genesys.Interval(win))
+		// Not cancelled with the lookahead: a job created while the request was cut off would be
+		// left behind unknown, whereas a job it knows of, dropLookahead deletes.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		id, err := x.g.CreateConversationJob(cctx, x.in.UserID, genesys.Interval(win))
+		cancel()
 		if err != nil {
 			return
 		}
@@ -607,6 +617,15 @@ func (x *exporter) dropLookahead(ctx context.Context) {
 		defer cancel()
 		x.deleteJob(ctx, la.jobID)
 	}
+}
+
+// deleteJobLater deletes a job in the background; run waits for it before it returns.
+func (x *exporter) deleteJobLater(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	x.deletions.Go(func() {
+		defer cancel()
+		x.deleteJob(ctx, id)
+	})
 }
 
 func (x *exporter) deleteJob(ctx context.Context, id string) {
@@ -696,7 +715,7 @@ func (x *exporter) sleep(ctx context.Context, d time.Duration) error {
 
 // streamBuffer bounds the conversations read ahead of the ones being written: with the one
 // the writer holds and the one the decoder holds, the most the export keeps of a job's results.
-const streamBuffer = 16
+const streamBuffer = 32
 
 // resultItem is one conversation of a results page, whose Raw is in buf, or (end set) the end
 // of a page, with the next page's cursor or the error that ended the stream.
@@ -791,6 +810,7 @@ func (x *exporter) readResults(ctx context.Context, w int, s *resultStream) erro
 		s = x.streamResults(ctx, x.p.JobID, x.p.Cursor)
 	}
 	defer s.stop()
+	x.startPrecount(ctx, w)
 	x.startLookahead(ctx, w+1)
 	if la := x.ahead; la != nil && la.window == w+1 {
 		s.whenLastRead(la.release)
@@ -884,33 +904,39 @@ func (x *exporter) countWindow(ctx context.Context, w int) error {
 		}
 	}
 	if len(x.seen) == wp.Conversations {
-		agree, err := x.countsAgree(ctx, win)
+		pieces, err := x.takePrecount(ctx, w)
 		if err != nil {
 			return err
 		}
-		if agree {
+		if pieces == nil {
+			if pieces, err = x.queryPieces(ctx, win, x.beat(ctx)); err != nil {
+				return err
+			}
+		}
+		if x.piecesAgree(pieces) {
 			wp.Counted = wp.Conversations
 			return nil
 		}
 	}
 	// A disagreement: page the whole window and compare distinct IDs, to name the ones that differ.
-	found, err := x.queryIDs(ctx, win)
+	found, err := x.queryIDs(ctx, win, x.beat(ctx))
 	if err != nil {
 		return err
 	}
 	wp.Counted = len(found)
-	if wp.Counted != wp.Conversations || len(x.seen) != wp.Conversations {
-		var missing, extra []string
-		for id := range found {
-			if _, ok := x.seen[id]; !ok {
-				missing = append(missing, id)
-			}
+	var missing, extra []string
+	for id := range found {
+		if _, ok := x.seen[id]; !ok {
+			missing = append(missing, id)
 		}
-		for id := range x.seen {
-			if _, ok := found[id]; !ok {
-				extra = append(extra, id)
-			}
+	}
+	for id := range x.seen {
+		if _, ok := found[id]; !ok {
+			extra = append(extra, id)
 		}
+	}
+	// Equal counts with other conversations are a disagreement too.
+	if wp.Counted != wp.Conversations || len(x.seen) != wp.Conversations || len(missing) > 0 || len(extra) > 0 {
 		slices.Sort(missing)
 		slices.Sort(extra)
 		wp.Mismatch = fmt.Sprintf("exported %d, query counts %d%s%s", wp.Conversations, wp.Counted, idList(" (not exported: ", missing), idList(" (not in the query: ", extra))
@@ -918,47 +944,118 @@ func (x *exporter) countWindow(ctx context.Context, w int) error {
 	return nil
 }
 
-// countsAgree reports whether the query counts, in every piece of win that dayPieces cuts, the
-// conversations the export stored there. The query matches conversations that started on any
-// UTC day its interval touches, so its totalHits is exact for whole days: one small request
-// settles them. A partial day at either end is paged, keeping the conversations that started in
-// the window, and those must be exactly the stored ones.
-func (x *exporter) countsAgree(ctx context.Context, win bundle.Window) (bool, error) {
-	pieces := dayPieces(win)
+// pieceCount is what the conversation-details query says about one piece of a window that
+// dayPieces cuts. The query matches conversations that started on any UTC day its interval
+// touches, so its totalHits is exact for whole days: one small request settles them. A partial
+// day at either end is paged, keeping the IDs of the conversations that started in the window.
+type pieceCount struct {
+	bundle.Window
+	total int                 // whole days: totalHits
+	ids   map[string]struct{} // a partial day: the distinct IDs
+}
+
+// queryPieces runs the count queries for the pieces of win. beat, if set, heartbeats between
+// pages.
+func (x *exporter) queryPieces(ctx context.Context, win bundle.Window, beat func()) ([]pieceCount, error) {
+	var out []pieceCount
+	for _, p := range dayPieces(win) {
+		pc := pieceCount{Window: p}
+		if utcMidnight(p.Start) && utcMidnight(p.End) {
+			qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(p), 1, 1)
+			if err != nil {
+				return nil, err
+			}
+			pc.total = qp.TotalHits
+		} else {
+			ids, err := x.queryIDs(ctx, p, beat)
+			if err != nil {
+				return nil, err
+			}
+			pc.ids, pc.total = ids, len(ids)
+		}
+		out = append(out, pc)
+	}
+	return out, nil
+}
+
+// piecesAgree reports whether the query counts, in every piece, the conversations the export
+// stored there, and in partial days exactly those.
+func (x *exporter) piecesAgree(pieces []pieceCount) bool {
 	stored := make([]int, len(pieces))
-	for _, start := range x.seen {
+	for id, start := range x.seen {
 		t := time.Unix(0, start)
 		for i, p := range pieces {
 			if p.Contains(t) {
 				stored[i]++
+				if p.ids != nil {
+					if _, ok := p.ids[id]; !ok {
+						return false
+					}
+				}
 			}
 		}
 	}
 	for i, p := range pieces {
-		if utcMidnight(p.Start) && utcMidnight(p.End) {
-			qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(p), 1, 1)
-			if err != nil {
-				return false, err
-			}
-			if qp.TotalHits != stored[i] {
-				return false, nil
-			}
-			continue
-		}
-		found, err := x.queryIDs(ctx, p)
-		if err != nil {
-			return false, err
-		}
-		if len(found) != stored[i] {
-			return false, nil
-		}
-		for id := range found {
-			if _, ok := x.seen[id]; !ok {
-				return false, nil
-			}
+		if p.total != stored[i] {
+			return false
 		}
 	}
-	return true, nil
+	return true
+}
+
+// precount runs a window's count queries while its results are read, so that checking the
+// count adds no time after them. It only reads from Genesys; countWindow compares. Counting
+// before the export ends is as sound as after: what matters is that the job and the query
+// agree, and a disagreement is settled by paging the query again once the window is stored.
+type precount struct {
+	window int
+	cancel context.CancelFunc
+	done   chan struct{}
+	// Set before done is closed.
+	pieces []pieceCount
+	err    error
+}
+
+// startPrecount starts window w's count queries, unless the window is counted or they run.
+func (x *exporter) startPrecount(ctx context.Context, w int) {
+	if x.pre != nil || x.p.Windows[w].Counted >= 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pc := &precount{window: w, cancel: cancel, done: make(chan struct{})}
+	x.pre = pc
+	win := x.windows[w]
+	go func() {
+		defer close(pc.done)
+		pc.pieces, pc.err = x.queryPieces(ctx, win, nil)
+	}()
+}
+
+// takePrecount waits for window w's count queries and returns them, or nil if they were not
+// run or failed (countWindow then queries itself).
+func (x *exporter) takePrecount(ctx context.Context, w int) ([]pieceCount, error) {
+	pc := x.pre
+	if pc == nil || pc.window != w {
+		return nil, nil
+	}
+	if err := x.await(ctx, pc.done); err != nil {
+		return nil, err
+	}
+	x.pre = nil
+	pc.cancel()
+	if pc.err != nil {
+		return nil, nil
+	}
+	return pc.pieces, nil
+}
+
+// dropPrecount stops count queries the export will not use.
+func (x *exporter) dropPrecount() {
+	if pc := x.pre; pc != nil {
+		x.pre = nil
+		pc.cancel()
+		<-pc.done
+	}
 }
 
 // dayPieces cuts w at the first and last UTC midnight inside it: the partial day at its start,
@@ -985,8 +1082,8 @@ func dayPieces(w bundle.Window) []bundle.Window {
 }
 
 // queryIDs pages the conversation-details query over iv and returns the distinct IDs of the
-// conversations that started within it.
-func (x *exporter) queryIDs(ctx context.Context, iv bundle.Window) (map[string]struct{}, error) {
+// conversations that started within it. beat, if set, heartbeats between pages.
+func (x *exporter) queryIDs(ctx context.Context, iv bundle.Window, beat func()) (map[string]struct{}, error) {
 	found := map[string]struct{}{}
 	for page := 1; ; page++ {
 		qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(iv), x.queryPage, page)
@@ -998,7 +1095,9 @@ func (x *exporter) queryIDs(ctx context.Context, iv bundle.Window) (map[string]s
 				found[c.ID] = struct{}{}
 			}
 		}
-		x.checkpoint(ctx)
+		if beat != nil {
+			beat()
+		}
 		if len(qp.Conversations) < x.queryPage || page*x.queryPage >= qp.TotalHits {
 			return found, nil
 		}
@@ -1071,6 +1170,9 @@ func (x *exporter) manifest(user []byte) bundle.Manifest {
 	}
 	return m
 }
+
+// beat returns a function that checkpoints, for loops that run in the export's goroutine.
+func (x *exporter) beat(ctx context.Context) func() { return func() { x.checkpoint(ctx) } }
 
 // checkpoint heartbeats the current progress (the SDK throttles what reaches the server).
 func (x *exporter) checkpoint(ctx context.Context) {
