@@ -540,11 +540,14 @@ func (x *exporter) startLookahead(ctx context.Context, w int) {
 		la.jobID = id
 		for delay := x.poll; ; delay = min(2*delay, maxPollInterval) {
 			st, err := x.g.ConversationJob(ctx, id)
-			if err != nil || st.State != genesys.JobQueued && st.State != genesys.JobPending {
-				if err != nil || st.State != genesys.JobFulfilled {
-					return
-				}
+			if err != nil {
+				return
+			}
+			if st.State == genesys.JobFulfilled {
 				break
+			}
+			if st.State != genesys.JobQueued && st.State != genesys.JobPending {
+				return // exportWindow sees it end and creates another
 			}
 			select {
 			case <-time.After(delay):
@@ -848,10 +851,16 @@ func (x *exporter) readResults(ctx context.Context, w int, s *resultStream) erro
 		pending = append(pending, c.ID)
 		return nil
 	}
+	// A page can be slow to come (a rate-limit wait in the client): heartbeat meanwhile.
+	tick := time.NewTicker(x.heartbeatSlice(ctx))
+	defer tick.Stop()
 	for {
 		var it resultItem
 		select {
 		case it = <-s.items:
+		case <-tick.C:
+			x.checkpoint(ctx)
+			continue
 		case <-ctx.Done():
 			return ctx.Err()
 		}
