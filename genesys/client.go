@@ -782,9 +782,9 @@ func (c *SDKClient) ConversationJobResults(ctx context.Context, jobID, cursor st
 }
 
 // decodeResults reads a results page from body as it arrives and hands each conversation to
-// each, holding one conversation at a time, in one buffer it reuses. A body that is not a results page is a KindInvalid
-// *Error; a read error (a body cut off in transit) is returned as it is, and each's errors as
-// consumerError.
+// each, holding one conversation at a time, in one buffer it reuses. A body that is not a
+// results page is a KindInvalid *Error; a read error (a body cut off in transit) is returned as
+// it is, and each's errors as consumerError.
 func decodeResults(op string, body io.Reader, each EachConversation) (ResultsPage, error) {
 	var page ResultsPage
 	in := &readErrors{r: body}
