@@ -19,14 +19,6 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// ErrExportJobFailed is the (retryable) application error type of an export whose analytics job
-// kept ending FAILED or EXPIRED; the next attempt creates a new job and resumes.
-const ErrExportJobFailed = "ExportJobFailed"
-
-// ErrBundleCorrupt is the (non-retryable) application error type of a bundle whose stored
-// objects disagree with what the export recorded or its manifest says.
-const ErrBundleCorrupt = "BundleCorrupt"
-
 // Export defaults; ExportOptions overrides them.
 const (
 	defaultWindowSize        = 30 * 24 * time.Hour
@@ -124,14 +116,10 @@ func (a *Activities) ExportInteractions(ctx context.Context, in ExportInput) (Ex
 	sum, err := x.run(ctx)
 	if errors.Is(context.Cause(ctx), errWorkerStopping) {
 		x.checkpoint(ctx)
-		return ExportSummary{}, temporal.NewApplicationError(
-			"the worker is stopping; the export resumes from its last checkpoint on another attempt", ErrWorkerStopping)
+		return ExportSummary{}, failure(ErrWorkerStopping, nil, "the worker is stopping; the export resumes from its last checkpoint on another attempt")
 	}
 	return sum, asTemporalError(err)
 }
-
-// ErrWorkerStopping is the retryable error of an export interrupted by its worker's shutdown.
-const ErrWorkerStopping = "WorkerStopping"
 
 var errWorkerStopping = errors.New("worker stopping")
 
@@ -156,13 +144,13 @@ func stopOnWorkerShutdown(ctx context.Context) (context.Context, func()) {
 
 func (a *Activities) newExporter(in ExportInput) (*exporter, error) {
 	if a.Genesys == nil || a.Store == nil {
-		return nil, nonRetryable(ErrInvalidInput, "the export needs a Genesys client and an export store; configure both on the worker")
+		return nil, failf(ErrInvalidInput, "the export needs a Genesys client and an export store; configure both on the worker")
 	}
 	if in.UserID == "" {
-		return nil, nonRetryable(ErrInvalidInput, "export: userId is empty; give the Genesys user's ID")
+		return nil, failf(ErrInvalidInput, "export: userId is empty; give the Genesys user's ID")
 	}
 	if in.Window.Start.IsZero() || in.Window.End.IsZero() || !in.Window.End.After(in.Window.Start) {
-		return nil, nonRetryable(ErrInvalidInput, "export: window %s..%s is empty; set start and end, with end after start",
+		return nil, failf(ErrInvalidInput, "export: window %s..%s is empty; set start and end, with end after start",
 			in.Window.Start.Format(time.RFC3339), in.Window.End.Format(time.RFC3339))
 	}
 	size := in.WindowSize
@@ -170,11 +158,11 @@ func (a *Activities) newExporter(in ExportInput) (*exporter, error) {
 		size = defaultWindowSize
 	}
 	if size < 0 || size%(24*time.Hour) != 0 {
-		return nil, nonRetryable(ErrInvalidInput, "export: window size %s is not a whole number of days; use e.g. 720h for 30 days", size)
+		return nil, failf(ErrInvalidInput, "export: window size %s is not a whole number of days; use e.g. 720h for 30 days", size)
 	}
 	prefix := strings.Trim(in.Bundle, "/")
 	if prefix == "" || slices.Contains(strings.Split(prefix, "/"), "..") || slices.Contains(strings.Split(prefix, "/"), ".") {
-		return nil, nonRetryable(ErrInvalidInput, "export: bundle %q is not a valid prefix; use <userId>/<runId>", in.Bundle)
+		return nil, failf(ErrInvalidInput, "export: bundle %q is not a valid prefix; use <userId>/<runId>", in.Bundle)
 	}
 	o := a.Export
 	x := &exporter{
@@ -263,9 +251,9 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 		}
 	}
 	if len(mismatches) > 0 {
-		return ExportSummary{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return ExportSummary{}, failure(ErrCountMismatch, nil, fmt.Sprintf(
 			"the export of user %s disagrees with the conversation-details query in %d window(s), so no manifest was written: %s",
-			x.in.UserID, len(mismatches), strings.Join(mismatches, "; ")), ErrCountMismatch, nil, mismatches)
+			x.in.UserID, len(mismatches), strings.Join(mismatches, "; ")), mismatches)
 	}
 	return x.finish(ctx)
 }
@@ -283,13 +271,12 @@ func (x *exporter) existing(ctx context.Context) (ExportSummary, bool, error) {
 		return ExportSummary{}, false, err
 	}
 	if !rep.OK() || rep.Manifest == nil {
-		return ExportSummary{}, false, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"the bundle %s already has a manifest but fails verification: %s", x.store.URL(x.prefix), strings.Join(rep.Problems, "; ")),
-			ErrBundleCorrupt, nil, rep.Problems)
+		return ExportSummary{}, false, failure(ErrBundleCorrupt, nil, fmt.Sprintf(
+			"the bundle %s already has a manifest but fails verification: %s", x.store.URL(x.prefix), strings.Join(rep.Problems, "; ")), rep.Problems)
 	}
 	m := rep.Manifest
 	if m.UserID != x.in.UserID || !m.Window.Start.Equal(x.in.Window.Start) || !m.Window.End.Equal(x.in.Window.End) {
-		return ExportSummary{}, false, nonRetryable(ErrInvalidInput,
+		return ExportSummary{}, false, failf(ErrInvalidInput,
 			"the bundle %s already holds the export of user %s over %s; use another bundle prefix for user %s over %s..%s",
 			x.store.URL(x.prefix), m.UserID, m.Window, x.in.UserID, x.in.Window.Start.Format(time.RFC3339), x.in.Window.End.Format(time.RFC3339))
 	}
@@ -320,7 +307,7 @@ func (x *exporter) resume(ctx context.Context) error {
 			return fmt.Errorf("read the previous attempt's progress: %w", err)
 		}
 		if p.Version != progressVersion || len(p.Windows) != len(x.windows) || p.Window > len(x.windows) {
-			return nonRetryable(ErrInvalidInput, "the previous attempt's progress (version %d, %d windows) does not fit this export (%d windows)",
+			return failf(ErrInvalidInput, "the previous attempt's progress (version %d, %d windows) does not fit this export (%d windows)",
 				p.Version, len(p.Windows), len(x.windows))
 		}
 		x.p = p
@@ -340,9 +327,9 @@ func (x *exporter) resume(ctx context.Context) error {
 	}
 	for i, p := range x.p.Parts {
 		if stored[i] != p.Name {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return failure(ErrBundleCorrupt, nil, fmt.Sprintf(
 				"%s was written by an earlier attempt but is missing from the store: the store lost data or was modified; start a new export under a new bundle prefix",
-				x.store.URL(bundle.Key(x.prefix, p.Name))), ErrBundleCorrupt, nil)
+				x.store.URL(bundle.Key(x.prefix, p.Name))))
 		}
 	}
 	// Adopt parts written after the last checkpoint that reached Temporal.
@@ -358,9 +345,9 @@ func (x *exporter) resume(ctx context.Context) error {
 	}
 	for seq, name := range stored {
 		if seq >= len(x.p.Parts) {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			return failure(ErrBundleCorrupt, nil, fmt.Sprintf(
 				"%s is in the store but does not follow the parts written so far: another export wrote to this prefix; use a new bundle prefix",
-				x.store.URL(bundle.Key(x.prefix, name))), ErrBundleCorrupt, nil)
+				x.store.URL(bundle.Key(x.prefix, name))))
 		}
 	}
 	return nil
@@ -380,8 +367,8 @@ func (x *exporter) adopt(ctx context.Context, name string) error {
 		return nil
 	})
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"%s cannot be adopted from an earlier attempt: %v; start a new export under a new bundle prefix", name, err), ErrBundleCorrupt, err)
+		return failure(ErrBundleCorrupt, err, fmt.Sprintf(
+			"%s cannot be adopted from an earlier attempt: %v; start a new export under a new bundle prefix", name, err))
 	}
 	for w, n := range counts {
 		x.p.Windows[w].Conversations += n
@@ -427,8 +414,8 @@ func (x *exporter) loadSeen(ctx context.Context, w int) error {
 			err = fmt.Errorf("stored sha256 %s with %d lines, written as %s with %d", st.SHA256, st.Lines, p.SHA256, p.Conversations)
 		}
 		if err != nil {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-				"%s changed since an earlier attempt wrote it: %v; start a new export under a new bundle prefix", p.Name, err), ErrBundleCorrupt, err)
+			return failure(ErrBundleCorrupt, err, fmt.Sprintf(
+				"%s changed since an earlier attempt wrote it: %v; start a new export under a new bundle prefix", p.Name, err))
 		}
 	}
 	return nil
@@ -446,9 +433,9 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 	for {
 		if x.p.JobID == "" {
 			if len(failures) >= jobAttempts {
-				return temporal.NewApplicationError(fmt.Sprintf(
+				return failure(ErrExportJobFailed, nil, fmt.Sprintf(
 					"%d analytics jobs for this window did not complete (%s); the activity will retry with a new job",
-					len(failures), strings.Join(failures, "; ")), ErrExportJobFailed)
+					len(failures), strings.Join(failures, "; ")))
 			}
 			la, err := x.takeLookahead(ctx, w)
 			if err != nil {

@@ -44,9 +44,9 @@ func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) (Acce
 		return AccessReport{}, asTemporalError(err)
 	}
 	if missing := g.Missing(in.Permissions...); len(missing) > 0 {
-		return AccessReport{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return AccessReport{}, failure(ErrMissingPermissions, nil, fmt.Sprintf(
 			"OAuth client %s lacks Genesys Cloud permission(s) %s; add them to one of its roles and start again",
-			g.ClientID, strings.Join(missing, ", ")), ErrMissingPermissions, nil, missing)
+			g.ClientID, strings.Join(missing, ", ")), missing)
 	}
 	return AccessReport{ClientID: g.ClientID, Checked: in.Permissions}, nil
 }
@@ -57,11 +57,11 @@ func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) (Acce
 // Retry: default policy; ErrProtectedUser, ErrUserNotFound and ErrInvalidInput are final.
 func (a *Activities) SnapshotUser(ctx context.Context, in SnapshotInput) (UserSnapshot, error) {
 	if in.UserID == "" {
-		return UserSnapshot{}, nonRetryable(ErrInvalidInput, "snapshot: empty user ID")
+		return UserSnapshot{}, failf(ErrInvalidInput, "snapshot: empty user ID")
 	}
 	for _, p := range in.ProtectedUserIDs {
 		if strings.EqualFold(strings.TrimSpace(p), in.UserID) {
-			return UserSnapshot{}, nonRetryable(ErrProtectedUser,
+			return UserSnapshot{}, failf(ErrProtectedUser,
 				"user %s is protected by the worker's policy and is never offboarded; remove it from the protected IDs to proceed", in.UserID)
 		}
 	}
@@ -76,8 +76,8 @@ func (a *Activities) SnapshotUser(ctx context.Context, in SnapshotInput) (UserSn
 func (a *Activities) getUser(ctx context.Context, userID string) (genesys.User, error) {
 	u, err := a.Genesys.GetUser(ctx, userID)
 	if genesys.IsNotFound(err) {
-		return genesys.User{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"no Genesys Cloud user %s in any state (active, inactive or deleted); check the user ID", userID), ErrUserNotFound, err)
+		return genesys.User{}, failure(ErrUserNotFound, err, fmt.Sprintf(
+			"no Genesys Cloud user %s in any state (active, inactive or deleted); check the user ID", userID))
 	}
 	if err != nil {
 		return genesys.User{}, asTemporalError(err)
@@ -92,8 +92,8 @@ func (a *Activities) setState(ctx context.Context, userID string, prev genesys.U
 		return genesys.User{}, asTemporalError(fmt.Errorf("set user %s from %s to %s: %w", userID, prev, state, err))
 	}
 	if u.State != state {
-		return genesys.User{}, temporal.NewApplicationError(fmt.Sprintf(
-			"user %s is %s after setting it %s; Genesys may not have caught up yet", userID, u.State, state), ErrNotYetConsistent)
+		return genesys.User{}, failure(ErrNotYetConsistent, nil, fmt.Sprintf(
+			"user %s is %s after setting it %s; Genesys may not have caught up yet", userID, u.State, state))
 	}
 	return u, nil
 }
@@ -113,7 +113,7 @@ func (a *Activities) DeactivateUser(ctx context.Context, in UserRef) (StateChang
 	case genesys.StateInactive:
 		return change, nil
 	case genesys.StateDeleted:
-		return StateChange{}, nonRetryable(ErrUnexpectedState,
+		return StateChange{}, failf(ErrUnexpectedState,
 			"user %s is already deleted (perhaps by SCIM); Offboard will not restore it just to deactivate it", in.UserID)
 	}
 	after, err := a.setState(ctx, in.UserID, u.State, genesys.StateInactive)
@@ -145,8 +145,8 @@ func (a *Activities) DeleteUser(ctx context.Context, in UserRef) (StateChange, e
 		return StateChange{}, err
 	}
 	if after.State != genesys.StateDeleted {
-		return StateChange{}, temporal.NewApplicationError(fmt.Sprintf(
-			"user %s is still %s after DELETE; waiting for Genesys to show it deleted", in.UserID, after.State), ErrNotYetConsistent)
+		return StateChange{}, failure(ErrNotYetConsistent, nil, fmt.Sprintf(
+			"user %s is still %s after DELETE; waiting for Genesys to show it deleted", in.UserID, after.State))
 	}
 	change.State, change.Version, change.Changed = after.State, after.Version, true
 	return change, nil
@@ -159,7 +159,7 @@ func (a *Activities) DeleteUser(ctx context.Context, in UserRef) (StateChange, e
 // Retry: default policy with backoff; ErrInvalidInput and ErrUserNotFound are final.
 func (a *Activities) RestoreUser(ctx context.Context, in RestoreInput) (StateChange, error) {
 	if in.State != genesys.StateActive && in.State != genesys.StateInactive {
-		return StateChange{}, nonRetryable(ErrInvalidInput,
+		return StateChange{}, failf(ErrInvalidInput,
 			"restore user %s to %q: the target state must be active or inactive", in.UserID, in.State)
 	}
 	u, err := a.getUser(ctx, in.UserID)
@@ -196,7 +196,7 @@ func (a *Activities) CountInteractions(ctx context.Context, in CountInput) (int,
 
 func (a *Activities) countInteractions(ctx context.Context, userID string, w genesys.Interval) (int, error) {
 	if userID == "" || w.Start.IsZero() || !w.End.After(w.Start) {
-		return 0, nonRetryable(ErrInvalidInput, "count conversations of user %q over %s..%s: need a user ID and a window whose end is after its start",
+		return 0, failf(ErrInvalidInput, "count conversations of user %q over %s..%s: need a user ID and a window whose end is after its start",
 			userID, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
 	}
 	size := a.Export.QueryPage
@@ -236,15 +236,13 @@ func (a *Activities) VerifyOutcome(ctx context.Context, in VerifyInput) (Verific
 	}
 	v := Verification{State: u.State, Count: n, ManifestCount: in.ManifestCount, CheckedAt: a.now()}
 	if u.State != in.ExpectedState {
-		return Verification{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"user %s is %s, expected %s: someone (an admin or SCIM) changed it during the offboarding", in.UserID, u.State, in.ExpectedState),
-			ErrUnexpectedState, nil, v)
+		return Verification{}, failure(ErrUnexpectedState, nil, fmt.Sprintf(
+			"user %s is %s, expected %s: someone (an admin or SCIM) changed it during the offboarding", in.UserID, u.State, in.ExpectedState), v)
 	}
 	if n != in.ManifestCount {
-		return Verification{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return Verification{}, failure(ErrCountMismatch, nil, fmt.Sprintf(
 			"Genesys now counts %d conversations of user %s in %s..%s but the export manifest has %d; the history is not provably linked",
-			n, in.UserID, in.Window.Start.UTC().Format(time.RFC3339), in.Window.End.UTC().Format(time.RFC3339), in.ManifestCount),
-			ErrCountMismatch, nil, v)
+			n, in.UserID, in.Window.Start.UTC().Format(time.RFC3339), in.Window.End.UTC().Format(time.RFC3339), in.ManifestCount), v)
 	}
 	v.Linked = true
 	return v, nil
@@ -256,11 +254,11 @@ func (a *Activities) VerifyOutcome(ctx context.Context, in VerifyInput) (Verific
 // Retry: default policy; ErrAuditExists (a different record is already there) is final.
 func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef, error) {
 	if a.Store == nil {
-		return AuditRef{}, nonRetryable(ErrInvalidInput, "write audit: the worker has no export store configured")
+		return AuditRef{}, failf(ErrInvalidInput, "write audit: the worker has no export store configured")
 	}
 	bundleKey := strings.Trim(rec.Bundle, "/")
 	if bundleKey == "" || strings.Contains(bundleKey, "..") {
-		return AuditRef{}, nonRetryable(ErrInvalidInput, "write audit: bundle %q must be a relative path such as <userId>/<runId>", rec.Bundle)
+		return AuditRef{}, failf(ErrInvalidInput, "write audit: bundle %q must be a relative path such as <userId>/<runId>", rec.Bundle)
 	}
 	key := bundleKey + "/audit.json"
 	if rec.WrittenAt.IsZero() {
@@ -268,7 +266,7 @@ func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef,
 	}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
-		return AuditRef{}, nonRetryable(ErrInvalidInput, "encode audit record: %v", err)
+		return AuditRef{}, failf(ErrInvalidInput, "encode audit record: %v", err)
 	}
 	data = append(data, '\n')
 	err = a.Store.WriteOnce(ctx, key, data, "application/json")
@@ -284,7 +282,7 @@ func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef,
 				return AuditRef{URL: a.Store.URL(key), SHA256: sha256Hex(existing)}, nil
 			}
 		}
-		return AuditRef{}, nonRetryable(ErrAuditExists, "%s already holds a different audit record; audit records are written once", a.Store.URL(key))
+		return AuditRef{}, failf(ErrAuditExists, "%s already holds a different audit record; audit records are written once", a.Store.URL(key))
 	}
 	if err != nil {
 		return AuditRef{}, fmt.Errorf("write %s: %w", key, err)
@@ -309,7 +307,7 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 	}
 	u, err := url.Parse(a.WebhookURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nonRetryable(ErrInvalidInput, "the notification webhook URL is not an absolute http(s) URL; fix the worker's webhook setting")
+		return failf(ErrInvalidInput, "the notification webhook URL is not an absolute http(s) URL; fix the worker's webhook setting")
 	}
 	host := u.Scheme + "://" + u.Host
 	if n.At.IsZero() {
@@ -317,11 +315,11 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 	}
 	body, err := json.Marshal(n)
 	if err != nil {
-		return nonRetryable(ErrInvalidInput, "encode notification: %v", err)
+		return failf(ErrInvalidInput, "encode notification: %v", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.WebhookURL, bytes.NewReader(body))
 	if err != nil {
-		return nonRetryable(ErrInvalidInput, "build webhook request to %s: invalid URL", host)
+		return failf(ErrInvalidInput, "build webhook request to %s: invalid URL", host)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "offboard")
@@ -339,7 +337,7 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the full URL
 		}
-		return temporal.NewApplicationError(fmt.Sprintf("post %s event to webhook %s: %v", n.Event, host, err), ErrWebhookUnavailable)
+		return failure(ErrWebhookUnavailable, nil, fmt.Sprintf("post %s event to webhook %s: %v", n.Event, host, err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -354,6 +352,6 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("webhook %s answered %s to the %s event", host, resp.Status, n.Event),
 			ErrWebhookUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
 	default:
-		return nonRetryable(ErrWebhookRejected, "webhook %s rejected the %s event with %s; check the receiver", host, n.Event, resp.Status)
+		return failf(ErrWebhookRejected, "webhook %s rejected the %s event with %s; check the receiver", host, n.Event, resp.Status)
 	}
 }

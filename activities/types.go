@@ -6,17 +6,6 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// Application error types that the activities return. Callers match them with
-// temporal.ApplicationError.Type(); the retry policies name the non-retryable ones.
-const (
-	ErrMissingPermissions = "MissingPermissions" // the credentials lack permissions this run needs
-	ErrUserNotFound       = "UserNotFound"       // no such Genesys user
-	ErrProtectedUser      = "ProtectedUser"      // the policy forbids offboarding this user
-	ErrInvalidInput       = "InvalidInput"       // the activity input is wrong
-	ErrCountMismatch      = "CountMismatch"      // the export or re-count disagrees with Genesys
-	ErrUnexpectedState    = "UnexpectedState"    // the user is not in the state the step requires
-)
-
 // CheckAccessInput lists the permissions a run will need.
 type CheckAccessInput struct {
 	Permissions []string `json:"permissions"`

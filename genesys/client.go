@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*SDKClient, error) {
 	// Log in now so that wrong credentials stop a worker at start. A rate limit or an outage is
 	// no reason to stop: the first call logs in again.
 	if _, err := c.accessToken(ctx); err != nil {
-		if !KindOf(err).Retryable() {
+		if k := KindOf(err); k == KindUnauthenticated || !k.Retryable() {
 			return nil, err
 		}
 		c.log.Warn("genesys login deferred to the first call", "error", err)

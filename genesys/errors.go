@@ -84,10 +84,19 @@ func KindOf(err error) Kind {
 // IsNotFound reports whether err is a KindNotFound *Error.
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
-// Retryable reports whether a failure of this kind may succeed if tried again unchanged.
+// Kinds lists every kind, for tables derived from them (retry policies, documentation).
+func Kinds() []Kind {
+	return []Kind{KindRateLimited, KindTransient, KindConflict, KindNotFound, KindPermissionDenied, KindInvalid, KindUnauthenticated}
+}
+
+// Retryable reports whether an operation that failed with this kind may succeed when Temporal
+// tries it again later: this is the one decision of retryability that the activities and the
+// workflow's retry policies follow. Rejected credentials are retryable because they are the
+// worker's, not the run's: an operator fixes them and restarts the worker, and the run goes on
+// within its activities' ScheduleToClose. The client itself never repeats a rejected login.
 func (k Kind) Retryable() bool {
 	switch k {
-	case KindRateLimited, KindTransient, KindConflict:
+	case KindRateLimited, KindTransient, KindConflict, KindUnauthenticated:
 		return true
 	}
 	return false

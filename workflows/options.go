@@ -7,24 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
-	"github.com/offboard/offboard/genesys"
 )
-
-// nonRetryable are failures that no retry can fix: the input, the user or the credentials'
-// roles must change first. Rate limits, transient faults and version conflicts stay retryable;
-// a 429's Retry-After reaches the server as the ApplicationError's NextRetryDelay.
-// Unauthenticated stays retryable too, bounded by each ScheduleToClose, so that an operator
-// can fix rotated credentials without the run failing.
-var nonRetryable = []string{
-	activities.ErrMissingPermissions,
-	activities.ErrUserNotFound,
-	activities.ErrProtectedUser,
-	activities.ErrInvalidInput,
-	activities.ErrUnexpectedState,
-	string(genesys.KindPermissionDenied),
-	string(genesys.KindInvalid),
-	string(genesys.KindNotFound),
-}
 
 // retry backs off from 1 s to 5 min; NextRetryDelay from a 429 overrides the computed interval.
 func retry(maxAttempts int32) *temporal.RetryPolicy {
@@ -33,7 +16,7 @@ func retry(maxAttempts int32) *temporal.RetryPolicy {
 		BackoffCoefficient:     2,
 		MaximumInterval:        5 * time.Minute,
 		MaximumAttempts:        maxAttempts,
-		NonRetryableErrorTypes: nonRetryable,
+		NonRetryableErrorTypes: activities.NonRetryableErrorTypes(),
 	}
 }
 
@@ -62,7 +45,6 @@ var (
 		RetryPolicy:            retry(0),
 	}
 	// countOptions: CountInteractions and VerifyOutcome page through the synchronous query.
-	// A count mismatch stays retryable: analytics data can lag behind for minutes.
 	countOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    15 * time.Minute,
 		ScheduleToCloseTimeout: 2 * time.Hour,

@@ -89,6 +89,14 @@ const (
 	OutcomeFailed    Stage = "failed"
 )
 
+// Stages lists every stage in order, then every outcome.
+func Stages() []Stage {
+	return []Stage{
+		StageChecking, StageScheduled, StageArchiving, StageExporting, StageAwaitingApproval, StageRetention, StageDeleting, StageVerifying,
+		OutcomeArchived, OutcomeDeleted, OutcomeCancelled, OutcomeRejected, OutcomeFailed,
+	}
+}
+
 // Final reports whether s is an outcome.
 func (s Stage) Final() bool {
 	switch s {
