@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -44,14 +45,14 @@ func TestStack_GivenFreshDataDir_DemoDeletesAUserAndProvesHistoryLinked(t *testi
 	require.Contains(t, out.String(), "re-count")
 
 	// A second demo picks another user.
-	next, err := pickUser(ctx, &apiClient{base: s.APIURL}, s.Emulator.SeedUsers())
+	next, err := pickUser(ctx, hrclient.New(s.APIURL, TokenAuditor, nil), s.Emulator.SeedUsers())
 	require.NoError(t, err)
 	require.NotEqual(t, res.UserID, next.ID)
 	require.Positive(t, next.Conversations)
 
 	// Once every candidate has an offboarding, the demo says so instead of failing obscurely:
 	// the user just offboarded, even if the emulator were reset to active, is not picked again.
-	_, err = pickUser(ctx, &apiClient{base: s.APIURL}, []emulator.UserSummary{{ID: res.UserID, State: "active", Conversations: 1}})
+	_, err = pickUser(ctx, hrclient.New(s.APIURL, TokenAuditor, nil), []emulator.UserSummary{{ID: res.UserID, State: "active", Conversations: 1}})
 	require.ErrorIs(t, err, ErrNoDemoUser)
 }
 
