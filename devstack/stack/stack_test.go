@@ -15,9 +15,9 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// TestStack_GivenFreshDataDir_DemoDeletesAUserAndProvesHistoryLinked runs the whole stack on
+// Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked runs the whole stack on
 // free ports and the demo with a one-second retention, then checks what the demo reports.
-func TestStack_GivenFreshDataDir_DemoDeletesAUserAndProvesHistoryLinked(t *testing.T) {
+func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	o := Options{DataDir: t.TempDir(), Host: DefaultHost, Seed: 7, Users: 5, Conversations: 200, NoUI: true}
@@ -56,7 +56,7 @@ func TestStack_GivenFreshDataDir_DemoDeletesAUserAndProvesHistoryLinked(t *testi
 	require.ErrorIs(t, err, ErrNoDemoUser)
 }
 
-func TestStack_GivenAPIPortInUse_ShouldNameTheFlag(t *testing.T) {
+func Test_GivenTheAPIPortInUse_ShouldNameTheFlag(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
