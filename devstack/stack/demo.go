@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/starter/hrapi"
@@ -146,14 +147,7 @@ func (d *demo) follow(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("GET /v1/offboardings/%s: %w", d.userID, err)
 		}
-		for ; printed < len(st.History); printed++ {
-			t := st.History[printed]
-			line := fmt.Sprintf("  [%6.1fs] %-18s", d.since(), t.Stage)
-			if t.Detail != "" {
-				line += " " + t.Detail
-			}
-			d.say("%s", line)
-		}
+		printed = d.narrate(st.History, printed)
 		if st.Stage == workflows.StageAwaitingApproval && !approved {
 			if err := d.approve(ctx); err != nil {
 				return err
@@ -172,6 +166,20 @@ func (d *demo) follow(ctx context.Context) error {
 		case <-time.After(d.o.Poll):
 		}
 	}
+}
+
+// narrate prints the transitions after the first printed ones and returns how many it has
+// printed in all.
+func (d *demo) narrate(history []activities.Transition, printed int) int {
+	for ; printed < len(history); printed++ {
+		t := history[printed]
+		line := fmt.Sprintf("  [%6.1fs] %-18s", d.since(), t.Stage)
+		if t.Detail != "" {
+			line += " " + t.Detail
+		}
+		d.say("%s", line)
+	}
+	return printed
 }
 
 func (d *demo) approve(ctx context.Context) error {
