@@ -14,27 +14,18 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/offboard/offboard/devstack/defaults"
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/command"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot().ExecuteContext(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "devstack:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Execute("devstack", newRoot()) }
 
 // flags are the options shared by the commands.
 type flags struct {
@@ -52,9 +43,13 @@ func newRoot() *cobra.Command {
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAll(cmd.Context(), f, cmd)
-		},
+		RunE: f.withLogger(func(cmd *cobra.Command, logger *slog.Logger) error {
+			s, err := f.startStack(cmd, logger)
+			if err != nil {
+				return err
+			}
+			return s.Wait()
+		}),
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.opts.DataDir, "data-dir", f.opts.DataDir, "directory of the Temporal database and the export bundles")
@@ -81,19 +76,27 @@ func (f *flags) logger() (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
-func runAll(ctx context.Context, f *flags, cmd *cobra.Command) error {
-	logger, err := f.logger()
-	if err != nil {
-		return err
+// withLogger is a RunE that gets the logger of --log-level.
+func (f *flags) withLogger(run func(cmd *cobra.Command, logger *slog.Logger) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		logger, err := f.logger()
+		if err != nil {
+			return err
+		}
+		return run(cmd, logger)
 	}
+}
+
+// startStack starts the whole stack with the flags' options and prints its banner.
+func (f *flags) startStack(cmd *cobra.Command, logger *slog.Logger) (*stack.Stack, error) {
 	o := f.opts
 	o.Logger = logger
-	s, err := stack.Start(ctx, o)
+	s, err := stack.Start(cmd.Context(), o)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	stack.PrintBanner(cmd.OutOrStdout(), s)
-	return s.Wait()
+	return s, nil
 }
 
 func newTemporal(f *flags) *cobra.Command {
@@ -101,11 +104,7 @@ func newTemporal(f *flags) *cobra.Command {
 		Use:   "temporal",
 		Short: "Run only the Temporal server (SQLite under --data-dir) and its Web UI",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := f.logger()
-			if err != nil {
-				return err
-			}
+		RunE: f.withLogger(func(cmd *cobra.Command, logger *slog.Logger) error {
 			t, err := stack.StartTemporal(cmd.Context(), f.opts.TemporalOptions(logger))
 			if err != nil {
 				return err
@@ -117,7 +116,7 @@ func newTemporal(f *flags) *cobra.Command {
 			fmt.Fprintln(out, "Press Ctrl-C to stop.")
 			<-cmd.Context().Done()
 			return t.Stop()
-		},
+		}),
 	}
 }
 
@@ -165,23 +164,18 @@ func newDemo(f *flags) *cobra.Command {
 			"then the bundle, its verification, the proof that history is still linked and the UI link.\n" +
 			"It keeps serving afterwards unless --exit is given.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The demo narrates every stage itself; the components' logs would drown it.
+		// The demo narrates every stage itself; the components' logs would drown it.
+		PreRun: func(cmd *cobra.Command, _ []string) {
 			if !cmd.Flags().Changed("log-level") {
 				f.logLevel = "warn"
 			}
-			logger, err := f.logger()
-			if err != nil {
-				return err
-			}
-			o := f.opts
-			o.Logger = logger
-			s, err := stack.Start(cmd.Context(), o)
+		},
+		RunE: f.withLogger(func(cmd *cobra.Command, logger *slog.Logger) error {
+			s, err := f.startStack(cmd, logger)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			stack.PrintBanner(out, s)
 			_, demoErr := stack.RunDemo(cmd.Context(), s, stack.DemoOptions{Out: out})
 			if demoErr != nil {
 				fmt.Fprintf(out, "\nDEMO FAILED: %v\n", demoErr)
@@ -191,7 +185,7 @@ func newDemo(f *flags) *cobra.Command {
 			}
 			fmt.Fprintln(out, "\nThe stack keeps running for inspection. Press Ctrl-C to stop.")
 			return errors.Join(demoErr, s.Wait())
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&exit, "exit", false, "exit after the demo: status 0 on success, non-zero on any failure")
 	return cmd

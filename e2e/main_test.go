@@ -7,9 +7,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +29,8 @@ import (
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -160,47 +162,36 @@ func (p *userPool) take(t *testing.T) emulator.UserSummary {
 	return u
 }
 
-// api is one HR API call as a bearer of token.
-func api(t *testing.T, token, method, path string, body any) (int, []byte) {
+// as is the HR API as the bearer of token.
+func as(token string) *hrclient.Client { return hrclient.New(stk.APIURL, token, nil) }
+
+// answer is the HTTP status and message of a call's error: 200 and "" when it succeeded, the
+// problem's status and text when the API refused. Any other failure fails the test.
+func answer(t *testing.T, err error) (int, string) {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		r = bytes.NewReader(b)
+	if err == nil {
+		return http.StatusOK, ""
 	}
-	req, err := http.NewRequest(method, stk.APIURL+path, r)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
+	var p *hrapi.Problem
+	require.True(t, errors.As(err, &p), "the call failed before the API answered: %v", err)
+	return p.Status, p.Error()
 }
 
-// startOffboarding POSTs a request as dev-hr and requires 202.
-func startOffboarding(t *testing.T, body map[string]any) (workflowID, runID string) {
+// startOffboarding starts req as dev-hr and requires a new run (202).
+func startOffboarding(t *testing.T, req hrapi.OffboardingRequest) (workflowID, runID string) {
 	t.Helper()
-	code, out := api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings", body)
-	require.Equal(t, http.StatusAccepted, code, "start: %s", out)
-	var res struct{ WorkflowID, RunID string }
-	require.NoError(t, json.Unmarshal(out, &res))
-	require.Equal(t, workflows.WorkflowID(body["userId"].(string)), res.WorkflowID)
+	res, err := as(stack.TokenHR).Start(context.Background(), req)
+	require.NoError(t, err, "start")
+	require.False(t, res.Existing, "start: want a new run (202), got the run of an earlier delivery")
+	require.Equal(t, workflows.WorkflowID(req.UserID), res.WorkflowID)
 	return res.WorkflowID, res.RunID
 }
 
 // status reads GET /v1/offboardings/{userId}.
 func status(t *testing.T, userID string) workflows.Status {
 	t.Helper()
-	code, out := api(t, stack.TokenAuditor, http.MethodGet, "/v1/offboardings/"+userID, nil)
-	require.Equal(t, http.StatusOK, code, "status: %s", out)
-	var st workflows.Status
-	require.NoError(t, json.Unmarshal(out, &st))
+	st, err := as(stack.TokenAuditor).Status(context.Background(), userID)
+	require.NoError(t, err, "status")
 	return st
 }
 
@@ -234,12 +225,20 @@ func closed(t *testing.T, userID string) bool {
 	return d.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING
 }
 
-// decide posts an approval decision as token and returns the status code and body.
+// decide posts an approval decision as token and returns the status code and message.
 func decide(t *testing.T, token, userID, decision string) (int, string) {
 	t.Helper()
-	code, out := api(t, token, http.MethodPost, "/v1/offboardings/"+userID+"/approvals",
-		map[string]any{"decision": decision, "comment": "e2e"})
-	return code, string(out)
+	ctx, c := context.Background(), as(token)
+	var err error
+	switch decision {
+	case "approve":
+		_, err = c.Approve(ctx, userID, "e2e")
+	case "reject":
+		_, err = c.Reject(ctx, userID, "e2e")
+	default:
+		require.Failf(t, "unknown decision", "%q", decision)
+	}
+	return answer(t, err)
 }
 
 // webhook records the notifications the worker posts.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -56,7 +58,7 @@ func userState(t *testing.T, id string) string {
 func Test_GivenArchive_ShouldDeactivateExportAndProveHistoryLinked(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	startOffboarding(t, map[string]any{"userId": u.ID, "disposition": "archive", "reason": "left", "hrEventId": "e2e-archive"})
+	startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "archive", Reason: "left", HREventID: "e2e-archive"})
 
 	st := waitStage(t, u.ID, workflows.OutcomeArchived)
 
@@ -73,8 +75,8 @@ func Test_GivenArchive_ShouldDeactivateExportAndProveHistoryLinked(t *testing.T)
 func Test_GivenFourEyesPolicy_ShouldDeleteOnlyAfterTwoDistinctApprovers(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	wfID, _ := startOffboarding(t, map[string]any{"userId": u.ID, "disposition": "delete", "retention": retention,
-		"reason": "left", "hrEventId": "e2e-four-eyes"})
+	wfID, _ := startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: retention,
+		Reason: "left", HREventID: "e2e-four-eyes"})
 	waitStage(t, u.ID, workflows.StageAwaitingApproval)
 
 	code, body := decide(t, stack.TokenHR, u.ID, "approve")
@@ -109,8 +111,8 @@ func Test_GivenFourEyesPolicy_ShouldDeleteOnlyAfterTwoDistinctApprovers(t *testi
 func Test_GivenNoApproval_ShouldEscalateThenEndArchivedWithoutDeleting(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	wfID, _ := startOffboarding(t, map[string]any{"userId": u.ID, "disposition": "delete", "retention": retention,
-		"reason": "left", "hrEventId": "e2e-timeout"})
+	wfID, _ := startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: retention,
+		Reason: "left", HREventID: "e2e-timeout"})
 
 	st := waitStage(t, u.ID, workflows.OutcomeArchived)
 
@@ -129,12 +131,12 @@ func Test_GivenNoApproval_ShouldEscalateThenEndArchivedWithoutDeleting(t *testin
 func Test_GivenCancelDuringApproval_ShouldRestoreTheUser(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	startOffboarding(t, map[string]any{"userId": u.ID, "disposition": "delete", "reason": "left", "hrEventId": "e2e-cancel"})
+	startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Reason: "left", HREventID: "e2e-cancel"})
 	waitStage(t, u.ID, workflows.StageAwaitingApproval)
 	require.Equal(t, "inactive", userState(t, u.ID))
 
-	code, body := api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings/"+u.ID+"/cancel", map[string]any{"reason": "rehired"})
-	require.Equal(t, http.StatusOK, code, body)
+	_, err := as(stack.TokenHR).Cancel(context.Background(), u.ID, "rehired")
+	require.NoError(t, err)
 
 	st := waitStage(t, u.ID, workflows.OutcomeCancelled)
 	assert.Equal(t, "active", userState(t, u.ID), "a cancelled run restores the state the snapshot recorded")
@@ -144,12 +146,13 @@ func Test_GivenCancelDuringApproval_ShouldRestoreTheUser(t *testing.T) {
 func Test_GivenLegalHold_ShouldNotDeleteUntilReleased(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	startOffboarding(t, map[string]any{"userId": u.ID, "disposition": "delete", "retention": retention,
-		"reason": "left", "hrEventId": "e2e-hold"})
+	startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: retention,
+		Reason: "left", HREventID: "e2e-hold"})
 	waitStage(t, u.ID, workflows.StageAwaitingApproval)
 
-	code, body := api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings/"+u.ID+"/hold", map[string]any{"reason": "litigation"})
-	require.Equal(t, http.StatusOK, code, string(body))
+	hr := as(stack.TokenHR)
+	_, err := hr.Hold(context.Background(), u.ID, "litigation")
+	require.NoError(t, err)
 	for _, tok := range []string{stack.TokenAlice, stack.TokenBob} {
 		code, out := decide(t, tok, u.ID, "approve")
 		require.Equal(t, http.StatusOK, code, out)
@@ -165,8 +168,8 @@ func Test_GivenLegalHold_ShouldNotDeleteUntilReleased(t *testing.T) {
 	assert.False(t, st.Stage.Final(), "a held run must not finish: %s", st.Stage)
 	assert.Equal(t, "inactive", userState(t, u.ID), "a held user is never deleted")
 
-	code, body = api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings/"+u.ID+"/release", map[string]any{"reason": "settled"})
-	require.Equal(t, http.StatusOK, code, string(body))
+	_, err = hr.Release(context.Background(), u.ID, "settled")
+	require.NoError(t, err)
 	waitStage(t, u.ID, workflows.OutcomeDeleted)
 	assert.Equal(t, "deleted", userState(t, u.ID))
 }
@@ -174,19 +177,19 @@ func Test_GivenLegalHold_ShouldNotDeleteUntilReleased(t *testing.T) {
 func Test_GivenDuplicateHREvent_ShouldReturnTheSameRunAndNeverStartASecond(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	body := map[string]any{"userId": u.ID, "disposition": "archive", "reason": "left", "hrEventId": "wd-dup-1"}
+	body := hrapi.OffboardingRequest{UserID: u.ID, Disposition: "archive", Reason: "left", HREventID: "wd-dup-1"}
 	wfID, runID := startOffboarding(t, body)
 
-	code, out := api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings", body)
-	require.Equal(t, http.StatusOK, code, string(out))
-	var again struct{ WorkflowID, RunID string }
-	require.NoError(t, json.Unmarshal(out, &again))
+	hr := as(stack.TokenHR)
+	again, err := hr.Start(context.Background(), body)
+	require.NoError(t, err)
+	assert.True(t, again.Existing, "a redelivery answers 200 with the run it started")
 	assert.Equal(t, wfID, again.WorkflowID)
 	assert.Equal(t, runID, again.RunID)
 
-	other := map[string]any{"userId": u.ID, "disposition": "delete", "reason": "left", "hrEventId": "wd-dup-2"}
-	code, out = api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings", other)
-	if code != http.StatusConflict {
+	other := hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Reason: "left", HREventID: "wd-dup-2"}
+	_, err = hr.Start(context.Background(), other)
+	if code, out := answer(t, err); code != http.StatusConflict {
 		// The first run may already have finished; then a new event is a new offboarding by design.
 		require.Equal(t, workflows.OutcomeArchived, status(t, u.ID).Stage, "unexpected %d: %s", code, out)
 	}
@@ -205,7 +208,7 @@ func Test_GivenRateLimitAnd5xxStorms_ShouldFinishWithoutLosingOrDuplicating(t *t
 	stk.Emulator.SetFaults(emulator.Faults{RateLimitBurst: 8, RetryAfter: 1, Burst5xx: 3, ErrorRate: 0.01})
 	defer stk.Emulator.SetFaults(emulator.Faults{})
 
-	startOffboarding(t, map[string]any{"userId": u.ID, "disposition": "archive", "reason": "left", "hrEventId": "e2e-storm"})
+	startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "archive", Reason: "left", HREventID: "e2e-storm"})
 	st := waitStage(t, u.ID, workflows.OutcomeArchived)
 
 	requireLinked(t, u, st)
@@ -225,8 +228,8 @@ func Test_GivenRateLimitAnd5xxStorms_ShouldFinishWithoutLosingOrDuplicating(t *t
 func Test_GivenRuns_ShouldBeFoundByEverySearchAttribute(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	startOffboarding(t, map[string]any{"userId": u.ID, "disposition": "delete", "retention": "P3D",
-		"reason": "left", "hrEventId": "e2e-visibility"})
+	startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: "P3D",
+		Reason: "left", HREventID: "e2e-visibility"})
 	st := waitStage(t, u.ID, workflows.StageAwaitingApproval)
 	require.False(t, st.RetentionUntil.IsZero())
 
@@ -250,12 +253,12 @@ func Test_GivenRuns_ShouldBeFoundByEverySearchAttribute(t *testing.T) {
 	}
 
 	// The HR API's list filters by stage too.
-	code, out := api(t, stack.TokenAuditor, http.MethodGet, "/v1/offboardings?stage=awaiting-approval&disposition=delete", nil)
-	require.Equal(t, http.StatusOK, code, string(out))
-	assert.Contains(t, string(out), u.ID)
+	page, err := as(stack.TokenAuditor).List(context.Background(), hrapi.ListQuery{Stage: string(workflows.StageAwaitingApproval), Disposition: "delete"})
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(page.Items, func(it hrapi.ListItem) bool { return it.UserID == u.ID }), "%s is not listed: %+v", u.ID, page.Items)
 
-	code, out = api(t, stack.TokenHR, http.MethodPost, "/v1/offboardings/"+u.ID+"/cancel", map[string]any{"reason": "test done"})
-	require.Equal(t, http.StatusOK, code, string(out))
+	_, err = as(stack.TokenHR).Cancel(context.Background(), u.ID, "test done")
+	require.NoError(t, err)
 	waitStage(t, u.ID, workflows.OutcomeCancelled)
 }
 

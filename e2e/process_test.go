@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -26,6 +25,8 @@ import (
 
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -128,40 +129,17 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 	)
 	worker := startProcess(t, env, "worker")
 	startProcess(t, env, "starter", "serve")
-	apiURL := "http://" + apiAddr
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(apiURL + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond, "starter serve never became ready")
+	hr := hrclient.New("http://"+apiAddr, "proc-hr-token-0123456789", nil)
+	ctx := context.Background()
+	require.Eventually(t, func() bool { return hr.Ready(ctx) == nil }, 30*time.Second, 100*time.Millisecond, "starter serve never became ready")
 
-	call := func(method, path string, body any) (int, []byte) {
-		var b bytes.Buffer
-		if body != nil {
-			require.NoError(t, json.NewEncoder(&b).Encode(body))
-		}
-		req, err := http.NewRequest(method, apiURL+path, &b)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer proc-hr-token-0123456789")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var out bytes.Buffer
-		_, _ = out.ReadFrom(resp.Body)
-		return resp.StatusCode, out.Bytes()
-	}
-	code, out := call(http.MethodPost, "/v1/offboardings", map[string]any{
-		"userId": u.ID, "disposition": "archive", "reason": "left", "hrEventId": "proc-1"})
-	require.Equal(t, http.StatusAccepted, code, string(out))
+	res, err := hr.Start(ctx, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "archive", Reason: "left", HREventID: "proc-1"})
+	require.NoError(t, err)
+	require.False(t, res.Existing, "want a new run (202)")
 
 	stageOf := func() workflows.Status {
-		code, out := call(http.MethodGet, "/v1/offboardings/"+u.ID, nil)
-		require.Equal(t, http.StatusOK, code, string(out))
-		var st workflows.Status
-		require.NoError(t, json.Unmarshal(out, &st))
+		st, err := hr.Status(ctx, u.ID)
+		require.NoError(t, err)
 		return st
 	}
 	require.Eventually(t, func() bool { return stageOf().Stage == workflows.StageExporting }, 60*time.Second, 100*time.Millisecond)

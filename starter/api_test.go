@@ -117,7 +117,7 @@ func fieldNames(p hrapi.Problem) []string {
 	return out
 }
 
-func TestAPI_AuthenticationAndRoles(t *testing.T) {
+func Test_GivenMissingWrongOrUnderprivilegedTokens_ShouldRefuseWith401Or403(t *testing.T) {
 	srv := newAPI(t, env.client)
 	user := nextUser(t)
 	r := call(t, srv, "POST", "/v1/offboardings", "", startBody(user, "archive", "e-auth"))
@@ -133,7 +133,7 @@ func TestAPI_AuthenticationAndRoles(t *testing.T) {
 	assertNothingStarted(t, user)
 }
 
-func TestAPI_InvalidStartStartsNothing(t *testing.T) {
+func Test_GivenAnInvalidStart_ShouldAnswer400AndStartNothing(t *testing.T) {
 	srv := newAPI(t, env.client)
 	user := nextUser(t)
 	big := `{"userId":"` + user + `","disposition":"archive","reason":"` + strings.Repeat("x", hrapi.MaxBodyBytes) + `","hrEventId":"e"}`
@@ -169,7 +169,7 @@ func TestAPI_InvalidStartStartsNothing(t *testing.T) {
 	assertNothingStarted(t, user)
 }
 
-func TestAPI_ProtectedUserIsRefused(t *testing.T) {
+func Test_GivenAProtectedUser_ShouldRefuseTheStart(t *testing.T) {
 	user := nextUser(t)
 	p := env.policy
 	p.ProtectedUserIDs = []string{user}
@@ -183,7 +183,7 @@ func TestAPI_ProtectedUserIsRefused(t *testing.T) {
 	assertNothingStarted(t, user)
 }
 
-func TestAPI_StartDuplicateConflictApprovalsAndControls(t *testing.T) {
+func Test_GivenAStartedDeletion_ShouldDedupeConflictDecideAndControlThroughTheAPI(t *testing.T) {
 	srv := newAPI(t, env.client)
 	user := nextUser(t)
 
@@ -276,7 +276,7 @@ func TestAPI_StartDuplicateConflictApprovalsAndControls(t *testing.T) {
 	assert.Equal(t, first.RunID, again.RunID)
 }
 
-func TestAPI_WrongStageApprovalIsRejected(t *testing.T) {
+func Test_GivenAnArchiveRun_ShouldRejectAnApproval(t *testing.T) {
 	srv := newAPI(t, env.client)
 	user := nextUser(t)
 	r := call(t, srv, "POST", "/v1/offboardings", hrToken, map[string]any{"userId": user, "disposition": "archive", "reason": "left", "hrEventId": "evt-a", "dryRun": true})
@@ -287,7 +287,7 @@ func TestAPI_WrongStageApprovalIsRejected(t *testing.T) {
 	assert.Contains(t, []string{hrapi.TypeConflict, hrapi.TypeRejected}, r.problem.Type)
 }
 
-func TestAPI_StatusListAndNotFound(t *testing.T) {
+func Test_GivenARun_ShouldAnswerItsStatusListItAndNotFindOthers(t *testing.T) {
 	srv := newAPI(t, env.client)
 	user := nextUser(t)
 	missing := nextUser(t)
@@ -334,7 +334,7 @@ func TestAPI_StatusListAndNotFound(t *testing.T) {
 	require.NoError(t, env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(user), "", "test done"))
 }
 
-func TestAPI_HealthAndUnavailable(t *testing.T) {
+func Test_GivenTemporalUpOrDown_ShouldAnswerHealthReadinessAndUnavailable(t *testing.T) {
 	srv := newAPI(t, env.client)
 	assert.Equal(t, http.StatusOK, call(t, srv, "GET", "/healthz", "", nil).status)
 	assert.Equal(t, http.StatusOK, call(t, srv, "GET", "/readyz", "", nil).status)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
@@ -101,40 +100,28 @@ func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {
 
 func (c *cli) startCmd() *cobra.Command {
 	var b hrapi.OffboardingRequest
-	cmd := &cobra.Command{
-		Use:   "start --user <id> --disposition archive|delete --reason <why>",
-		Short: "Start an offboarding",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, closeFn, err := c.service(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+	cmd := c.serviceCmd("start --user <id> --disposition archive|delete --reason <why>", "Start an offboarding", cobra.NoArgs,
+		func(cmd *cobra.Command, _ []string, svc *hrapi.Service) (any, func(io.Writer), error) {
 			who, err := c.identity(cmd)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			if b.HREventID == "" {
 				b.HREventID = "cli-" + randomHex(8)
 			}
 			req, err := b.Request(who, c.now(), svc.Policy)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			res, err := svc.Start(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+			return res, func(w io.Writer) {
 				verb := "Started"
 				if res.Existing {
 					verb = "Already started by HR event " + req.HREventID + ":"
 				}
 				fmt.Fprintf(w, "%s %s (run %s)\n", verb, res.WorkflowID, res.RunID)
-			})
-		},
-	}
+			}, err
+		})
 	f := cmd.Flags()
 	f.StringVar(&b.UserID, "user", "", "Genesys user ID (UUID)")
 	f.StringVar(&b.Disposition, "disposition", "", "archive or delete")
@@ -165,25 +152,39 @@ func (c *cli) decideCmd(approve bool) *cobra.Command {
 	return cmd
 }
 
-// actAs runs act on the user named by the one argument, as the operator's identity, and
-// prints the resulting status.
-func (c *cli) actAs(act func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error)) func(*cobra.Command, []string) error {
+// serviceCmd is a command that works on the service; see withService.
+func (c *cli) serviceCmd(use, short string, args cobra.PositionalArgs, act func(cmd *cobra.Command, args []string, svc *hrapi.Service) (any, func(io.Writer), error)) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args, RunE: c.withService(act)}
+}
+
+// withService is a command's RunE that dials the service, calls act and prints what it returns
+// (as JSON with --json, else through its human form).
+func (c *cli) withService(act func(cmd *cobra.Command, args []string, svc *hrapi.Service) (any, func(io.Writer), error)) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		svc, closeFn, err := c.service(cmd)
 		if err != nil {
 			return err
 		}
 		defer closeFn()
+		v, human, err := act(cmd, args, svc)
+		if err != nil {
+			return err
+		}
+		return c.print(cmd.OutOrStdout(), v, human)
+	}
+}
+
+// actAs runs act on the user named by the one argument, as the operator's identity, and
+// prints the resulting status.
+func (c *cli) actAs(act func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error)) func(*cobra.Command, []string) error {
+	return c.withService(func(cmd *cobra.Command, args []string, svc *hrapi.Service) (any, func(io.Writer), error) {
 		who, err := c.identity(cmd)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		st, err := act(cmd.Context(), svc, args[0], who)
-		if err != nil {
-			return err
-		}
-		return c.printStatus(cmd.OutOrStdout(), st)
-	}
+		return st, statusText(st), err
+	})
 }
 
 func (c *cli) controlCmd(update, short string) *cobra.Command {
@@ -201,27 +202,16 @@ func (c *cli) controlCmd(update, short string) *cobra.Command {
 }
 
 func (c *cli) statusCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "status <userId>",
-		Short: "Show the status of the user's latest offboarding",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, closeFn, err := c.service(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+	return c.serviceCmd("status <userId>", "Show the status of the user's latest offboarding", cobra.ExactArgs(1),
+		func(cmd *cobra.Command, args []string, svc *hrapi.Service) (any, func(io.Writer), error) {
 			st, err := svc.Status(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return c.printStatus(cmd.OutOrStdout(), st)
-		},
-	}
+			return st, statusText(st), err
+		})
 }
 
-func (c *cli) printStatus(w io.Writer, st workflows.Status) error {
-	return c.print(w, st, func(w io.Writer) {
+// statusText prints a status as aligned lines, leaving out what is empty.
+func statusText(st workflows.Status) func(io.Writer) {
+	return func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		row := func(k, v string) {
 			if v != "" {
@@ -271,26 +261,15 @@ func (c *cli) printStatus(w io.Writer, st workflows.Status) error {
 		}
 		row("Summary", st.Summary)
 		_ = tw.Flush()
-	})
+	}
 }
 
 func (c *cli) listCmd() *cobra.Command {
 	var q hrapi.ListQuery
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List offboardings (from Temporal visibility)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, closeFn, err := c.service(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
+	cmd := c.serviceCmd("list", "List offboardings (from Temporal visibility)", cobra.NoArgs,
+		func(cmd *cobra.Command, _ []string, svc *hrapi.Service) (any, func(io.Writer), error) {
 			page, err := svc.List(cmd.Context(), q)
-			if err != nil {
-				return err
-			}
-			return c.print(cmd.OutOrStdout(), page, func(w io.Writer) {
+			return page, func(w io.Writer) {
 				if len(page.Items) == 0 {
 					fmt.Fprintln(w, "No offboardings.")
 					return
@@ -304,44 +283,14 @@ func (c *cli) listCmd() *cobra.Command {
 				if page.NextPageToken != "" {
 					fmt.Fprintf(w, "More: --page-token %s\n", page.NextPageToken)
 				}
-			})
-		},
-	}
+			}, err
+		})
 	f := cmd.Flags()
 	f.StringVar(&q.Stage, "stage", "", "only this stage or outcome (e.g. awaiting-approval)")
 	f.StringVar(&q.Disposition, "disposition", "", "only archive or delete")
 	f.StringVar(&q.PageToken, "page-token", "", "continue from a previous page")
 	f.IntVar(&q.PageSize, "page-size", 0, fmt.Sprintf("items per page (default %d)", hrapi.DefaultPageSize))
 	return cmd
-}
-
-func (c *cli) verifyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify-bundle <url>",
-		Short: "Verify an export bundle's checksums, manifest digest and uniqueness (no Genesys access needed)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := bundle.VerifyURL(cmd.Context(), args[0])
-			if err != nil {
-				return fmt.Errorf("verify %s: %w", args[0], err)
-			}
-			if err := c.print(cmd.OutOrStdout(), rep, func(w io.Writer) {
-				fmt.Fprintf(w, "Bundle %s: %d parts, %d conversations, %d bytes\n", rep.Bundle, rep.Parts, rep.Conversations, rep.Bytes)
-				for _, n := range rep.Notes {
-					fmt.Fprintf(w, "note: %s\n", n)
-				}
-				if len(rep.Problems) == 0 {
-					fmt.Fprintln(w, "OK: every checksum, the manifest digest and the conversation IDs check out.")
-				}
-			}); err != nil {
-				return err
-			}
-			if len(rep.Problems) > 0 {
-				return fmt.Errorf("bundle %s has %d discrepancies:\n  - %s", rep.Bundle, len(rep.Problems), strings.Join(rep.Problems, "\n  - "))
-			}
-			return nil
-		},
-	}
 }
 
 func randomHex(n int) string {

@@ -35,7 +35,7 @@ func runCLI(t *testing.T, as string, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestCLI_StartStatusListDecide(t *testing.T) {
+func Test_GivenTheCLI_ShouldStartDedupeReportListAndDecide(t *testing.T) {
 	user := nextUser(t)
 	out, err := runCLI(t, "ops-1", "start", "--json", "--user", user, "--disposition", "delete", "--reason", "left", "--hr-event-id", "cli-evt")
 	require.NoError(t, err, out)
@@ -95,7 +95,7 @@ func TestCLI_StartStatusListDecide(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &page), out)
 }
 
-func TestCLI_ControlsAndFailures(t *testing.T) {
+func Test_GivenTheCLI_ShouldControlRunsAndReportEachFailure(t *testing.T) {
 	user := nextUser(t)
 	_, err := runCLI(t, "ops-2", "start", "--user", user, "--disposition", "delete", "--reason", "left")
 	require.NoError(t, err)

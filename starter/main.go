@@ -6,26 +6,15 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/offboard/offboard/internal/command"
 	"github.com/offboard/offboard/internal/config"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	cmd := newRootCmd(deps{})
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "starter:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Execute("starter", newRootCmd(deps{})) }
 
 // deps are what the commands reach outside the process; tests replace them.
 type deps struct {

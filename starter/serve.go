@@ -29,14 +29,10 @@ func (c *cli) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var errs []error
-			opts, err := src.Temporal()
-			errs = append(errs, err)
-			policy, err := src.Policy()
-			errs = append(errs, err)
-			tokens, err := src.Tokens()
-			errs = append(errs, err)
-			if err := errors.Join(errs...); err != nil {
+			opts, errTemporal := src.Temporal()
+			policy, errPolicy := src.Policy()
+			tokens, errTokens := src.Tokens()
+			if err := errors.Join(errTemporal, errPolicy, errTokens); err != nil {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)

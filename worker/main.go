@@ -3,26 +3,17 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/offboard/offboard/internal/command"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/workerproc"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := newRootCmd().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Execute("worker", newRootCmd()) }
 
 func newRootCmd() *cobra.Command {
 	cmd := &cobra.Command{

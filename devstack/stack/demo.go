@@ -1,9 +1,7 @@
 package stack
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -56,6 +57,25 @@ var ErrNoDemoUser = errors.New("every seeded active user with conversations alre
 // and checks the outcome, the export bundle and the proof that the history is still linked.
 // Any deviation is an error.
 func RunDemo(ctx context.Context, s *Stack, o DemoOptions) (*DemoResult, error) {
+	o = o.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	d := &demo{
+		s: s, o: o,
+		hr:      hrclient.New(s.APIURL, TokenHR, nil),
+		alice:   hrclient.New(s.APIURL, TokenAlice, nil),
+		auditor: hrclient.New(s.APIURL, TokenAuditor, nil),
+	}
+	// Each step needs the ones before it; res stays nil until the offboarding has started.
+	for _, step := range []func(context.Context) error{d.request, d.follow, d.final, d.checkBundle, d.checkHistory} {
+		if err := step(ctx); err != nil {
+			return d.res, err
+		}
+	}
+	return d.res, nil
+}
+
+func (o DemoOptions) withDefaults() DemoOptions {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -68,219 +88,200 @@ func RunDemo(ctx context.Context, s *Stack, o DemoOptions) (*DemoResult, error) 
 	if o.Poll <= 0 {
 		o.Poll = 250 * time.Millisecond
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	api := &apiClient{base: s.APIURL}
-	say := func(format string, args ...any) { fmt.Fprintf(o.Out, format+"\n", args...) }
+	return o
+}
 
-	userID := o.UserID
-	if userID == "" {
-		u, err := pickUser(ctx, api, s.Emulator.SeedUsers())
+// demo is one run of the demo: the HR API as each dev role, and what it found so far.
+type demo struct {
+	s                  *Stack
+	o                  DemoOptions
+	hr, alice, auditor *hrclient.Client
+	userID             string
+	res                *DemoResult
+	begin              time.Time
+}
+
+func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.o.Out, format+"\n", args...) }
+
+// since is the time into the run, for the narration.
+func (d *demo) since() float64 { return time.Since(d.begin).Seconds() }
+
+// request picks the user and asks for the offboarding as HR.
+func (d *demo) request(ctx context.Context) error {
+	d.userID = d.o.UserID
+	if d.userID == "" {
+		u, err := pickUser(ctx, d.auditor, d.s.Emulator.SeedUsers())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		userID = u.ID
-		say("\n== Demo: offboarding seeded user %s (%d conversations), disposition delete, retention %s", u.ID, u.Conversations, o.Retention)
+		d.userID = u.ID
+		d.say("\n== Demo: offboarding seeded user %s (%d conversations), disposition delete, retention %s", u.ID, u.Conversations, d.o.Retention)
 	} else {
-		say("\n== Demo: offboarding user %s, disposition delete, retention %s", userID, o.Retention)
+		d.say("\n== Demo: offboarding user %s, disposition delete, retention %s", d.userID, d.o.Retention)
 	}
-
-	// 1. HR asks for the offboarding.
-	var started struct {
-		WorkflowID string `json:"workflowId"`
-		RunID      string `json:"runId"`
-	}
-	body := map[string]any{
-		"userId": userID, "disposition": workflows.DispositionDelete, "retention": o.Retention,
-		"reason": "devstack demo", "hrEventId": "devstack-demo-" + userID,
-	}
-	code, err := api.do(ctx, http.MethodPost, "/v1/offboardings", TokenHR, body, &started)
+	started, err := d.hr.Start(ctx, hrapi.OffboardingRequest{
+		UserID: d.userID, Disposition: string(workflows.DispositionDelete), Retention: d.o.Retention,
+		Reason: "devstack demo", HREventID: "devstack-demo-" + d.userID,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("POST /v1/offboardings as %s: %w", IdentityHR, err)
+		return fmt.Errorf("POST /v1/offboardings as %s: %w", IdentityHR, err)
 	}
-	if code != http.StatusAccepted {
-		return nil, fmt.Errorf("POST /v1/offboardings answered %d, want 202 (a new run)", code)
+	if started.Existing {
+		return fmt.Errorf("POST /v1/offboardings answered %d, want 202 (a new run)", http.StatusOK)
 	}
-	res := &DemoResult{UserID: userID, WorkflowID: started.WorkflowID, RunID: started.RunID}
-	res.RunURL = s.Temporal.RunURL(res.WorkflowID, res.RunID)
-	say("POST /v1/offboardings as %s -> 202 %s run %s", IdentityHR, res.WorkflowID, res.RunID)
-	if res.RunURL != "" {
-		say("Follow it in the Temporal UI: %s", res.RunURL)
+	d.res = &DemoResult{UserID: d.userID, WorkflowID: started.WorkflowID, RunID: started.RunID}
+	d.res.RunURL = d.s.Temporal.RunURL(d.res.WorkflowID, d.res.RunID)
+	d.say("POST /v1/offboardings as %s -> 202 %s run %s", IdentityHR, d.res.WorkflowID, d.res.RunID)
+	if d.res.RunURL != "" {
+		d.say("Follow it in the Temporal UI: %s", d.res.RunURL)
 	}
+	return nil
+}
 
-	// 2. Follow the stages, approving when asked.
-	begin := time.Now()
+// follow prints the stages as they happen, approving as alice when asked, until the outcome.
+func (d *demo) follow(ctx context.Context) error {
+	d.begin = time.Now()
 	printed, approved := 0, false
 	for {
-		var st workflows.Status
-		code, err := api.do(ctx, http.MethodGet, "/v1/offboardings/"+userID, TokenAuditor, nil, &st)
-		switch {
-		case err != nil:
-			return res, fmt.Errorf("GET /v1/offboardings/%s: %w", userID, err)
-		case code != http.StatusOK:
-			return res, fmt.Errorf("GET /v1/offboardings/%s answered %d, want 200", userID, code)
+		st, err := d.auditor.Status(ctx, d.userID)
+		if err != nil {
+			return fmt.Errorf("GET /v1/offboardings/%s: %w", d.userID, err)
 		}
-		for ; printed < len(st.History); printed++ {
-			t := st.History[printed]
-			line := fmt.Sprintf("  [%6.1fs] %-18s", time.Since(begin).Seconds(), t.Stage)
-			if t.Detail != "" {
-				line += " " + t.Detail
-			}
-			say("%s", line)
-		}
+		printed = d.narrate(st.History, printed)
 		if st.Stage == workflows.StageAwaitingApproval && !approved {
-			var ack json.RawMessage
-			code, err := api.do(ctx, http.MethodPost, "/v1/offboardings/"+userID+"/approvals", TokenAlice,
-				map[string]string{"decision": "approve", "comment": "approved in the devstack demo"}, &ack)
-			if err != nil {
-				return res, fmt.Errorf("approve as %s: %w", IdentityAlice, err)
-			}
-			if code/100 != 2 {
-				return res, fmt.Errorf("POST /v1/offboardings/%s/approvals as %s answered %d: %s", userID, IdentityAlice, code, ack)
+			if err := d.approve(ctx); err != nil {
+				return err
 			}
 			approved = true
-			say("  [%6.1fs] POST /v1/offboardings/%s/approvals as %s -> %d (approve)", time.Since(begin).Seconds(), userID, IdentityAlice, code)
 		}
 		if st.Stage.Final() || st.Outcome != "" {
-			res.Status = st
-			break
+			d.res.Status = st
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return res, fmt.Errorf("the offboarding did not finish in %s (last stage %s): %w", o.Timeout, st.Stage, ctx.Err())
-		case <-s.Done():
-			return res, fmt.Errorf("the stack stopped during the demo (last stage %s): %w", st.Stage, s.Stop())
-		case <-time.After(o.Poll):
+			return fmt.Errorf("the offboarding did not finish in %s (last stage %s): %w", d.o.Timeout, st.Stage, ctx.Err())
+		case <-d.s.Done():
+			return fmt.Errorf("the stack stopped during the demo (last stage %s): %w", st.Stage, d.s.Stop())
+		case <-time.After(d.o.Poll):
 		}
 	}
-	// The outcome shows just before the audit record is written: wait for the run to close,
-	// then read the final status.
-	if err := s.Client.GetWorkflow(ctx, res.WorkflowID, res.RunID).Get(ctx, nil); err != nil {
-		return res, fmt.Errorf("the offboarding run failed: %w", err)
+}
+
+// narrate prints the transitions after the first printed ones and returns how many it has
+// printed in all.
+func (d *demo) narrate(history []activities.Transition, printed int) int {
+	for ; printed < len(history); printed++ {
+		t := history[printed]
+		line := fmt.Sprintf("  [%6.1fs] %-18s", d.since(), t.Stage)
+		if t.Detail != "" {
+			line += " " + t.Detail
+		}
+		d.say("%s", line)
 	}
-	if code, err := api.do(ctx, http.MethodGet, "/v1/offboardings/"+userID, TokenAuditor, nil, &res.Status); err != nil || code != http.StatusOK {
-		return res, fmt.Errorf("read the final status: HTTP %d: %v", code, err)
+	return printed
+}
+
+func (d *demo) approve(ctx context.Context) error {
+	if _, err := d.alice.Approve(ctx, d.userID, "approved in the devstack demo"); err != nil {
+		return fmt.Errorf("POST /v1/offboardings/%s/approvals as %s: %w", d.userID, IdentityAlice, err)
 	}
-	st := res.Status
+	d.say("  [%6.1fs] POST /v1/offboardings/%s/approvals as %s -> %d (approve)", d.since(), d.userID, IdentityAlice, http.StatusOK)
+	return nil
+}
+
+// final waits for the run to close and requires it deleted. The outcome shows just before the
+// audit record is written, so the final status is read once the run has closed.
+func (d *demo) final(ctx context.Context) error {
+	if err := d.s.Client.GetWorkflow(ctx, d.res.WorkflowID, d.res.RunID).Get(ctx, nil); err != nil {
+		return fmt.Errorf("the offboarding run failed: %w", err)
+	}
+	st, err := d.auditor.Status(ctx, d.userID)
+	if err != nil {
+		return fmt.Errorf("read the final status: %w", err)
+	}
+	d.res.Status = st
 	outcome := st.Outcome
 	if outcome == "" {
 		outcome = st.Stage
 	}
 	if outcome != workflows.OutcomeDeleted {
-		return res, fmt.Errorf("the offboarding ended %s, want deleted; errors: %s", outcome, strings.Join(st.Errors, "; "))
+		return fmt.Errorf("the offboarding ended %s, want deleted; errors: %s", outcome, strings.Join(st.Errors, "; "))
 	}
-	say("Outcome: %s in %.1fs", outcome, time.Since(begin).Seconds())
+	d.say("Outcome: %s in %.1fs", outcome, d.since())
+	return nil
+}
 
-	// 3. The bundle, verified from the store as an auditor would.
-	if st.Export == nil {
-		return res, errors.New("the status has no export summary")
+// checkBundle verifies the bundle from the store, as an auditor would.
+func (d *demo) checkBundle(ctx context.Context) error {
+	res := d.res
+	ex := res.Status.Export
+	if ex == nil {
+		return errors.New("the status has no export summary")
 	}
-	ex := st.Export
-	res.BundleURL = strings.TrimSuffix(s.ExportURL, "/") + "/" + ex.Bundle
-	res.BundleDir = filepath.Join(s.ExportDir, filepath.FromSlash(ex.Bundle))
-	say("\nBundle:        %s", res.BundleDir)
-	say("Manifest:      %d part(s), %d conversation(s), %d bytes, sha256 %s", ex.Parts, ex.Conversations, ex.Bytes, ex.ManifestSHA256)
+	res.BundleURL = strings.TrimSuffix(d.s.ExportURL, "/") + "/" + ex.Bundle
+	res.BundleDir = filepath.Join(d.s.ExportDir, filepath.FromSlash(ex.Bundle))
+	d.say("\nBundle:        %s", res.BundleDir)
+	d.say("Manifest:      %d part(s), %d conversation(s), %d bytes, sha256 %s", ex.Parts, ex.Conversations, ex.Bytes, ex.ManifestSHA256)
+	var err error
 	res.Report, err = bundle.VerifyURL(ctx, res.BundleURL)
 	if err != nil {
-		return res, fmt.Errorf("verify the bundle %s: %w", res.BundleURL, err)
+		return fmt.Errorf("verify the bundle %s: %w", res.BundleURL, err)
 	}
 	if !res.Report.OK() {
-		return res, fmt.Errorf("bundle verification found problems: %s", strings.Join(res.Report.Problems, "; "))
+		return fmt.Errorf("bundle verification found problems: %s", strings.Join(res.Report.Problems, "; "))
 	}
 	if res.Report.Conversations != ex.Conversations || res.Report.Parts != ex.Parts {
-		return res, fmt.Errorf("the store holds %d part(s) and %d conversation(s), the status says %d and %d",
+		return fmt.Errorf("the store holds %d part(s) and %d conversation(s), the status says %d and %d",
 			res.Report.Parts, res.Report.Conversations, ex.Parts, ex.Conversations)
 	}
-	say("Verification:  OK (%d part(s), %d conversation(s), every sha256 and the manifest digest match)", res.Report.Parts, res.Report.Conversations)
+	d.say("Verification:  OK (%d part(s), %d conversation(s), every sha256 and the manifest digest match)", res.Report.Parts, res.Report.Conversations)
+	return nil
+}
 
-	// 4. The history is still linked to the deleted user.
+// checkHistory requires the proof that the history is still linked to the deleted user, and
+// the audit record.
+func (d *demo) checkHistory(context.Context) error {
+	st := d.res.Status
 	v := st.Verification
 	if v == nil {
-		return res, errors.New("the status has no verification")
+		return errors.New("the status has no verification")
 	}
-	if !v.Linked || v.Count != v.ManifestCount || v.ManifestCount != ex.Conversations {
-		return res, fmt.Errorf("history not proven linked: user %s, re-count %d, manifest %d, export %d, linked %t",
-			v.State, v.Count, v.ManifestCount, ex.Conversations, v.Linked)
+	if !v.Linked || v.Count != v.ManifestCount || v.ManifestCount != st.Export.Conversations {
+		return fmt.Errorf("history not proven linked: user %s, re-count %d, manifest %d, export %d, linked %t",
+			v.State, v.Count, v.ManifestCount, st.Export.Conversations, v.Linked)
 	}
-	say("History:       still linked: user is %s, re-count %d == manifest %d", v.State, v.Count, v.ManifestCount)
+	d.say("History:       still linked: user is %s, re-count %d == manifest %d", v.State, v.Count, v.ManifestCount)
 	if st.Audit == nil {
-		return res, errors.New("the run closed without an audit record")
+		return errors.New("the run closed without an audit record")
 	}
-	say("Audit record:  %s (sha256 %s)", st.Audit.URL, st.Audit.SHA256)
-	if res.RunURL != "" {
-		say("Temporal UI:   %s", res.RunURL)
+	d.say("Audit record:  %s (sha256 %s)", st.Audit.URL, st.Audit.SHA256)
+	if d.res.RunURL != "" {
+		d.say("Temporal UI:   %s", d.res.RunURL)
 	}
-	say("Verify again:  go run ./starter verify-bundle %s", res.BundleURL)
-	return res, nil
+	d.say("Verify again:  go run ./starter verify-bundle %s", d.res.BundleURL)
+	return nil
 }
 
 // pickUser returns the first active seeded user with conversations and no offboarding, fewest
 // conversations first among the first candidates, to keep the demo short.
-func pickUser(ctx context.Context, api *apiClient, users []emulator.UserSummary) (emulator.UserSummary, error) {
+func pickUser(ctx context.Context, auditor *hrclient.Client, users []emulator.UserSummary) (emulator.UserSummary, error) {
 	for _, u := range users {
 		if u.State != "active" || u.Conversations == 0 {
 			continue
 		}
-		code, err := api.do(ctx, http.MethodGet, "/v1/offboardings/"+u.ID, TokenAuditor, nil, nil)
-		if err != nil {
-			return u, fmt.Errorf("look up an existing offboarding of %s: %w", u.ID, err)
-		}
-		switch code {
-		case http.StatusNotFound:
-			return u, nil
-		case http.StatusOK:
+		_, err := auditor.Status(ctx, u.ID)
+		var p *hrapi.Problem
+		switch {
+		case err == nil:
 			continue
+		case errors.As(err, &p) && p.Status == http.StatusNotFound:
+			return u, nil
+		case errors.As(err, &p):
+			return u, fmt.Errorf("GET /v1/offboardings/%s answered %d, want 200 or 404: %w", u.ID, p.Status, err)
 		default:
-			return u, fmt.Errorf("GET /v1/offboardings/%s answered %d, want 200 or 404", u.ID, code)
+			return u, fmt.Errorf("look up an existing offboarding of %s: %w", u.ID, err)
 		}
 	}
 	return emulator.UserSummary{}, ErrNoDemoUser
-}
-
-// apiClient calls the HR API with a bearer token.
-type apiClient struct {
-	base string
-}
-
-// do sends body as JSON and decodes a 2xx answer into out (when not nil). Non-2xx answers are
-// returned as their status code with a nil error, so callers can assert on them; out then holds
-// the raw problem document if it is a *json.RawMessage.
-func (a *apiClient) do(ctx context.Context, method, path, token string, body, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("read the answer: %w", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		if r, ok := out.(*json.RawMessage); ok {
-			*r = raw
-		}
-		return resp.StatusCode, nil
-	}
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("decode the answer of %s %s: %w", method, path, err)
-		}
-	}
-	return resp.StatusCode, nil
 }

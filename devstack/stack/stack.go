@@ -22,7 +22,10 @@ import (
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/pace"
 	"github.com/offboard/offboard/internal/workerproc"
+	"github.com/offboard/offboard/starter/hrapi/hrclient"
+	"github.com/offboard/offboard/workflows"
 )
 
 // Dev tokens of the HR API. They are public and only ever unlock the local stack.
@@ -133,63 +136,98 @@ type Stack struct {
 // Start starts every part and returns once they all answer. The parts run until ctx is done,
 // Stop is called or one of them fails; Wait reports which.
 func Start(ctx context.Context, o Options) (_ *Stack, err error) {
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	o, err = o.resolved()
+	if err != nil {
+		return nil, err
+	}
+	ls, err := bind(o)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := StartTemporal(ctx, o.TemporalOptions(o.Logger))
+	if err != nil {
+		ls.close()
+		return nil, err
+	}
+	s := newStack(ctx, o, tmp, ls)
+	defer func() {
+		if err != nil {
+			_ = s.Stop()
+		}
+	}()
+	return s, s.startParts(ctx, o, ls)
+}
+
+// resolved fills in the logger and host and makes the data directory absolute.
+func (o Options) resolved() (Options, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Host == "" {
 		o.Host = DefaultHost
 	}
 	if o.DataDir == "" {
-		return nil, errors.New("the stack needs a data directory (--data-dir)")
+		return o, errors.New("the stack needs a data directory (--data-dir)")
 	}
 	dataDir, err := filepath.Abs(o.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("resolve --data-dir %s: %w", o.DataDir, err)
+		return o, fmt.Errorf("resolve --data-dir %s: %w", o.DataDir, err)
 	}
 	o.DataDir = dataDir
+	return o, nil
+}
 
-	// Bind the HTTP ports first: a taken port then fails fast, before Temporal starts.
+// listeners are the stack's HTTP ports, bound before Temporal starts so that a taken port
+// fails fast.
+type listeners struct {
+	emulator, api net.Listener
+	// metricsAddr is the worker's metrics address, "off" without one.
+	metricsAddr string
+}
+
+func bind(o Options) (*listeners, error) {
 	emLn, err := listen(o.Host, o.EmulatorPort, "Genesys emulator", "--emulator-port")
 	if err != nil {
 		return nil, err
 	}
-	apiLn, err := listen(o.Host, o.APIPort, "HR API", "--api-port")
+	ls := &listeners{emulator: emLn, metricsAddr: "off"}
+	ls.api, err = listen(o.Host, o.APIPort, "HR API", "--api-port")
 	if err != nil {
 		emLn.Close()
 		return nil, err
 	}
-	metricsAddr := "off"
 	if o.MetricsPort != 0 {
 		if err := checkPortFree(o.Host, o.MetricsPort, "worker metrics", "--metrics-port"); err != nil {
-			emLn.Close()
-			apiLn.Close()
+			ls.close()
 			return nil, err
 		}
-		metricsAddr = net.JoinHostPort(o.Host, strconv.Itoa(o.MetricsPort))
+		ls.metricsAddr = net.JoinHostPort(o.Host, strconv.Itoa(o.MetricsPort))
 	}
+	return ls, nil
+}
 
-	tmp, err := StartTemporal(ctx, o.TemporalOptions(logger))
-	if err != nil {
-		emLn.Close()
-		apiLn.Close()
-		return nil, err
-	}
+func (ls *listeners) close() {
+	ls.emulator.Close()
+	ls.api.Close()
+}
+
+// newStack is the stack around a started Temporal, before its other parts run.
+func newStack(ctx context.Context, o Options, tmp *Temporal, ls *listeners) *Stack {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(runCtx)
 	s := &Stack{
 		Temporal:    tmp,
-		EmulatorURL: "http://" + emLn.Addr().String(),
-		APIURL:      "http://" + apiLn.Addr().String(),
+		EmulatorURL: "http://" + ls.emulator.Addr().String(),
+		APIURL:      "http://" + ls.api.Addr().String(),
 		ExportDir:   filepath.Join(o.DataDir, "exports"),
-		logger:      logger,
+		logger:      o.Logger,
 		cancel:      cancel,
 		group:       g,
 		ctx:         gctx,
 	}
 	s.ExportURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(s.ExportDir)}).String()
-	if metricsAddr != "off" {
-		s.MetricsURL = "http://" + metricsAddr
+	if ls.metricsAddr != "off" {
+		s.MetricsURL = "http://" + ls.metricsAddr
 	}
 	// Stop with the caller's context too, unless the caller stops us first.
 	go func() {
@@ -199,31 +237,52 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		case <-runCtx.Done():
 		}
 	}()
-	defer func() {
-		if err != nil {
-			_ = s.Stop()
-		}
-	}()
+	return s
+}
 
-	s.Client, err = tmp.Dial(ctx, logger)
+// startParts runs the emulator, the worker and the HR API, and waits for the API to answer.
+func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error {
+	var err error
+	s.Client, err = s.Temporal.Dial(ctx, s.logger)
 	if err != nil {
-		return s, err
+		return err
 	}
-
 	s.Emulator = emulator.New(emulator.Options{
 		Seed: o.Seed, Users: o.Users, Conversations: o.Conversations,
-		Logger: logger.With("component", "emulator"),
+		Logger: s.logger.With("component", "emulator"),
 	})
-	serve(g, gctx, emLn, s.Emulator, "Genesys emulator")
+	serve(s.group, s.ctx, ls.emulator, s.Emulator, "Genesys emulator")
 
 	policyEnv := DevPolicyEnv()
 	maps.Copy(policyEnv, o.PolicyEnv)
 	policy, err := config.Source{Env: config.MapEnv(policyEnv)}.Policy()
 	if err != nil {
-		return s, fmt.Errorf("the dev policy is invalid: %w", err)
+		return fmt.Errorf("the dev policy is invalid: %w", err)
 	}
-	wcfg := workerproc.Config{
-		Temporal: client.Options{HostPort: tmp.Address, Namespace: tmp.Namespace},
+	wcfg := s.workerConfig(o, policy, ls.metricsAddr)
+	s.group.Go(func() error {
+		if err := workerproc.Run(s.ctx, wcfg); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		return nil
+	})
+
+	api, err := newHRAPI(s.Client, policy, s.logger.With("component", "hrapi"))
+	if err != nil {
+		return err
+	}
+	serve(s.group, s.ctx, ls.api, api, "HR API")
+	if err := waitHealthy(ctx, hrclient.New(s.APIURL, "", nil)); err != nil {
+		return fmt.Errorf("HR API: %s/healthz did not become ready: %w", s.APIURL, err)
+	}
+	return nil
+}
+
+// workerConfig is the worker of the stack: the emulator as Genesys, the data directory as the
+// export store.
+func (s *Stack) workerConfig(o Options, policy workflows.Policy, metricsAddr string) workerproc.Config {
+	return workerproc.Config{
+		Temporal: client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace},
 		Genesys: genesys.Config{
 			ClientID: emulator.DevClientID, ClientSecret: genesys.Secret(emulator.DevClientSecret),
 			APIURL: s.EmulatorURL, RequestsPerMinute: genesys.DefaultRequestsPerMinute,
@@ -236,25 +295,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		Budget:          config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1},
 		Addr:            metricsAddr,
 		ShutdownTimeout: 10 * time.Second,
-		Logger:          logger.With("component", "worker"),
+		Logger:          s.logger.With("component", "worker"),
 	}
-	g.Go(func() error {
-		if err := workerproc.Run(gctx, wcfg); err != nil {
-			return fmt.Errorf("worker: %w", err)
-		}
-		return nil
-	})
-
-	api, err := newHRAPI(s.Client, policy, logger.With("component", "hrapi"))
-	if err != nil {
-		return s, err
-	}
-	serve(g, gctx, apiLn, api, "HR API")
-
-	if err := waitHTTP(ctx, s.APIURL+"/healthz"); err != nil {
-		return s, fmt.Errorf("HR API: %w", err)
-	}
-	return s, nil
 }
 
 // Done is closed when the stack begins to stop: its context ended, Stop was called or a part failed.
@@ -297,27 +339,18 @@ func serve(g *errgroup.Group, ctx context.Context, ln net.Listener, h http.Handl
 	})
 }
 
-// waitHTTP polls url until it answers 200, for up to 15 seconds.
-func waitHTTP(ctx context.Context, url string) error {
+// waitHealthy polls the HR API's /healthz until it answers, for up to 15 seconds, and returns
+// the last failure if it never does.
+func waitHealthy(ctx context.Context, api *hrclient.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("%s answered %s", url, resp.Status)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not become ready: %w", url, err)
-		case <-time.After(100 * time.Millisecond):
-		}
+	var last error
+	_, err := pace.Until(ctx, pace.Delays(100*time.Millisecond, 100*time.Millisecond, 0), pace.Sleep, func(ctx context.Context) (struct{}, bool, error) {
+		last = api.Health(ctx)
+		return struct{}{}, last == nil, nil
+	})
+	if err != nil && last != nil {
+		return last
 	}
+	return err
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
 
-// TestStack_GivenFreshDataDir_DemoDeletesAUserAndProvesHistoryLinked runs the whole stack on
+// Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked runs the whole stack on
 // free ports and the demo with a one-second retention, then checks what the demo reports.
-func TestStack_GivenFreshDataDir_DemoDeletesAUserAndProvesHistoryLinked(t *testing.T) {
+func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	o := Options{DataDir: t.TempDir(), Host: DefaultHost, Seed: 7, Users: 5, Conversations: 200, NoUI: true}
@@ -44,18 +45,18 @@ func TestStack_GivenFreshDataDir_DemoDeletesAUserAndProvesHistoryLinked(t *testi
 	require.Contains(t, out.String(), "re-count")
 
 	// A second demo picks another user.
-	next, err := pickUser(ctx, &apiClient{base: s.APIURL}, s.Emulator.SeedUsers())
+	next, err := pickUser(ctx, hrclient.New(s.APIURL, TokenAuditor, nil), s.Emulator.SeedUsers())
 	require.NoError(t, err)
 	require.NotEqual(t, res.UserID, next.ID)
 	require.Positive(t, next.Conversations)
 
 	// Once every candidate has an offboarding, the demo says so instead of failing obscurely:
 	// the user just offboarded, even if the emulator were reset to active, is not picked again.
-	_, err = pickUser(ctx, &apiClient{base: s.APIURL}, []emulator.UserSummary{{ID: res.UserID, State: "active", Conversations: 1}})
+	_, err = pickUser(ctx, hrclient.New(s.APIURL, TokenAuditor, nil), []emulator.UserSummary{{ID: res.UserID, State: "active", Conversations: 1}})
 	require.ErrorIs(t, err, ErrNoDemoUser)
 }
 
-func TestStack_GivenAPIPortInUse_ShouldNameTheFlag(t *testing.T) {
+func Test_GivenTheAPIPortInUse_ShouldNameTheFlag(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()

@@ -19,9 +19,9 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// TestTemporal_GivenRestartOnSameDataDir_ShouldKeepRunsAndSearchAttributes starts the server with
+// Test_GivenARestartOnTheSameDataDir_ShouldKeepRunsAndSearchAttributes starts the server with
 // its UI on free ports, starts a workflow, restarts on the same directory and finds it again.
-func TestTemporal_GivenRestartOnSameDataDir_ShouldKeepRunsAndSearchAttributes(t *testing.T) {
+func Test_GivenARestartOnTheSameDataDir_ShouldKeepRunsAndSearchAttributes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -72,7 +72,7 @@ func TestTemporal_GivenRestartOnSameDataDir_ShouldKeepRunsAndSearchAttributes(t 
 	}, 10*time.Second, 100*time.Millisecond, "the run is found by its search attribute after restart")
 }
 
-func TestTemporal_GivenPortInUse_ShouldNameThePortAndTheFlag(t *testing.T) {
+func Test_GivenATemporalPortInUse_ShouldNameThePortAndTheFlag(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()

@@ -127,10 +127,7 @@ const maxFieldLen = 200
 // Request converts the body into a validated workflow request made by requestedBy at now
 // under policy p. The error is a *Problem listing every invalid field.
 func (b OffboardingRequest) Request(requestedBy string, now time.Time, p workflows.Policy) (workflows.Request, error) {
-	var fields []workflows.FieldError
-	add := func(f, format string, args ...any) {
-		fields = append(fields, workflows.FieldError{Field: f, Message: fmt.Sprintf(format, args...)})
-	}
+	var fields fieldErrors
 	req := workflows.Request{
 		UserID:      strings.ToLower(strings.TrimSpace(b.UserID)),
 		Disposition: workflows.Disposition(b.Disposition),
@@ -139,63 +136,93 @@ func (b OffboardingRequest) Request(requestedBy string, now time.Time, p workflo
 		HREventID:   strings.TrimSpace(b.HREventID),
 		DryRun:      b.DryRun,
 		RequestedAt: now.UTC(),
+		EffectiveAt: fields.time("effectiveAt", b.EffectiveAt, "2030-01-31T17:00:00Z"),
+		ExportFrom:  fields.time("exportFrom", b.ExportFrom, "2022-01-01T00:00:00Z"),
+		Retention:   fields.retention(b.Retention, p),
 	}
-	if b.EffectiveAt != "" {
-		t, err := time.Parse(time.RFC3339, b.EffectiveAt)
-		if err != nil {
-			add("effectiveAt", "%q is not an RFC 3339 time such as 2030-01-31T17:00:00Z", clip(b.EffectiveAt))
-		}
-		req.EffectiveAt = t.UTC()
-	}
-	if b.ExportFrom != "" {
-		t, err := time.Parse(time.RFC3339, b.ExportFrom)
-		if err != nil {
-			add("exportFrom", "%q is not an RFC 3339 time such as 2022-01-01T00:00:00Z", clip(b.ExportFrom))
-		}
-		req.ExportFrom = t.UTC()
-	}
-	if b.Retention != "" {
-		d, err := workflows.ParseDuration(b.Retention)
-		switch {
-		case err != nil:
-			add("retention", "%s", err.Error())
-		case d == 0:
-			add("retention", "must be positive; omit it for the policy default (%s)", workflows.Duration(p.DefaultRetention))
-		}
-		req.Retention = d
-	}
-	if req.Reason == "" {
-		add("reason", "is required: say why, e.g. \"resigned\" or a ticket number")
-	}
-	switch {
-	case req.HREventID == "":
-		add("hrEventId", "is required: the HR system's event ID, which makes redelivery safe")
-	case len(req.HREventID) > maxFieldLen:
-		// ValidateRequest reports it.
-	case strings.ContainsFunc(req.HREventID, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		add("hrEventId", "contains control characters")
-	}
-	if err := workflows.ValidateRequest(req, p, now); err != nil {
-		var v *workflows.ValidationError
-		if !errors.As(err, &v) {
-			return workflows.Request{}, invalid(err.Error())
-		}
-		for _, f := range v.Fields {
-			if f.Field == "requestedBy" {
-				f.Message = "the identity bound to your token " + f.Message
-			}
-			if !slices.ContainsFunc(fields, func(g workflows.FieldError) bool { return g.Field == f.Field }) {
-				fields = append(fields, f)
-			}
-		}
+	fields.required(req)
+	if err := fields.validate(req, p, now); err != nil {
+		return workflows.Request{}, err
 	}
 	if workflows.IsUUID(req.UserID) && slices.ContainsFunc(p.ProtectedUserIDs, func(id string) bool { return strings.EqualFold(id, req.UserID) }) {
-		add("userId", "is protected by policy and is never offboarded")
+		fields.add("userId", "is protected by policy and is never offboarded")
 	}
 	if len(fields) > 0 {
 		return workflows.Request{}, invalid("the offboarding request is invalid; nothing was started", fields...)
 	}
 	return req, nil
+}
+
+// fieldErrors collects the invalid fields of one request, at most one message a field from
+// the workflow's own validation.
+type fieldErrors []workflows.FieldError
+
+func (fs *fieldErrors) add(field, format string, args ...any) {
+	*fs = append(*fs, workflows.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// time parses an optional RFC 3339 field; example shows the form in the message.
+func (fs *fieldErrors) time(field, v, example string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		fs.add(field, "%q is not an RFC 3339 time such as %s", clip(v), example)
+	}
+	return t.UTC()
+}
+
+// retention parses the optional ISO-8601 retention, which must be positive when given.
+func (fs *fieldErrors) retention(v string, p workflows.Policy) workflows.Duration {
+	if v == "" {
+		return 0
+	}
+	d, err := workflows.ParseDuration(v)
+	switch {
+	case err != nil:
+		fs.add("retention", "%s", err.Error())
+	case d == 0:
+		fs.add("retention", "must be positive; omit it for the policy default (%s)", workflows.Duration(p.DefaultRetention))
+	}
+	return d
+}
+
+// required reports the fields the API asks for with a hint of what to send.
+func (fs *fieldErrors) required(req workflows.Request) {
+	if req.Reason == "" {
+		fs.add("reason", "is required: say why, e.g. \"resigned\" or a ticket number")
+	}
+	switch {
+	case req.HREventID == "":
+		fs.add("hrEventId", "is required: the HR system's event ID, which makes redelivery safe")
+	case len(req.HREventID) > maxFieldLen:
+		// ValidateRequest reports it.
+	case strings.ContainsFunc(req.HREventID, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		fs.add("hrEventId", "contains control characters")
+	}
+}
+
+// validate adds the workflow's own field errors for fields not reported yet. An error that
+// names no field is returned as a problem of its own.
+func (fs *fieldErrors) validate(req workflows.Request, p workflows.Policy, now time.Time) error {
+	err := workflows.ValidateRequest(req, p, now)
+	if err == nil {
+		return nil
+	}
+	var v *workflows.ValidationError
+	if !errors.As(err, &v) {
+		return invalid(err.Error())
+	}
+	for _, f := range v.Fields {
+		if f.Field == "requestedBy" {
+			f.Message = "the identity bound to your token " + f.Message
+		}
+		if !slices.ContainsFunc(*fs, func(g workflows.FieldError) bool { return g.Field == f.Field }) {
+			*fs = append(*fs, f)
+		}
+	}
+	return nil
 }
 
 func clip(s string) string {

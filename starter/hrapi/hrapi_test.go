@@ -16,21 +16,56 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-func TestOpenAPICoversRoutes(t *testing.T) {
-	var doc struct {
-		OpenAPI string                    `json:"openapi"`
-		Paths   map[string]map[string]any `json:"paths"`
-	}
+// openAPIDoc is the part of openapi.yaml the route table must agree with.
+type openAPIDoc struct {
+	OpenAPI string                                `json:"openapi"`
+	Paths   map[string]map[string]json.RawMessage `json:"paths"`
+}
+
+type openAPIOperation struct {
+	OperationID string         `json:"operationId"`
+	Security    *[]any         `json:"security"`
+	Responses   map[string]any `json:"responses"`
+}
+
+func readOpenAPI(t *testing.T) openAPIDoc {
+	t.Helper()
+	var doc openAPIDoc
 	require.NoError(t, yaml.Unmarshal(OpenAPI, &doc))
 	require.True(t, strings.HasPrefix(doc.OpenAPI, "3."))
+	return doc
+}
+
+func Test_GivenTheRouteTable_ShouldDocumentEveryStatusOfEveryRouteInOpenAPI(t *testing.T) {
+	doc := readOpenAPI(t)
 	for _, r := range Routes() {
-		op, ok := doc.Paths[r.Path][strings.ToLower(r.Method)].(map[string]any)
+		raw, ok := doc.Paths[r.Path][strings.ToLower(r.Method)]
 		require.True(t, ok, "%s %s is not in openapi.yaml", r.Method, r.Path)
-		responses, _ := op["responses"].(map[string]any)
+		var op openAPIOperation
+		require.NoError(t, json.Unmarshal(raw, &op), "%s %s", r.Method, r.Path)
 		for _, s := range r.Statuses {
-			assert.Contains(t, responses, strconv.Itoa(s), "%s %s: status %d is not documented", r.Method, r.Path, s)
+			assert.Contains(t, op.Responses, strconv.Itoa(s), "%s %s: status %d is not documented", r.Method, r.Path, s)
+		}
+		assert.Equal(t, r.Operation, op.OperationID, "%s %s: operationId", r.Method, r.Path)
+		public := op.Security != nil && len(*op.Security) == 0
+		assert.Equal(t, len(r.Roles) == 0, public, "%s %s: a route without roles is documented with security: [], and only such a route", r.Method, r.Path)
+	}
+}
+
+func Test_GivenOpenAPI_ShouldListExactlyTheOperationsOfTheRouteTable(t *testing.T) {
+	doc := readOpenAPI(t)
+	var documented, served []string
+	for path, item := range doc.Paths {
+		for method := range item {
+			if method != "parameters" {
+				documented = append(documented, strings.ToUpper(method)+" "+path)
+			}
 		}
 	}
+	for _, r := range Routes() {
+		served = append(served, r.Pattern())
+	}
+	assert.ElementsMatch(t, served, documented)
 }
 
 const uid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
@@ -52,7 +87,7 @@ func decode(t *testing.T, body string) (workflows.Request, *Problem) {
 	return workflows.Request{}, p
 }
 
-func TestDecodeAndValidate(t *testing.T) {
+func Test_GivenOffboardingBodies_ShouldNormaliseValidOnesAndNameEveryInvalidField(t *testing.T) {
 	req, p := decode(t, `{"userId":"3F2504E0-4F89-41D3-9A0C-0305E82C3301","disposition":"delete","retention":"P60D","effectiveAt":"2030-02-01T17:00:00+01:00","reason":"resigned","hrEventId":"wd-1"}`)
 	require.Nil(t, p)
 	assert.Equal(t, uid, req.UserID, "user IDs are normalised to lower case")
@@ -88,7 +123,7 @@ func TestDecodeAndValidate(t *testing.T) {
 	}
 }
 
-func TestVisibilityQueryOnlyKnownValues(t *testing.T) {
+func Test_GivenListFilters_ShouldQueryOnlyKnownStagesAndDispositions(t *testing.T) {
 	q, err := VisibilityQuery(ListQuery{Stage: "retention", Disposition: "delete"})
 	require.NoError(t, err)
 	assert.Equal(t, "WorkflowType = 'Offboarding' AND OffboardingStage = 'retention' AND OffboardingDisposition = 'delete'", q)

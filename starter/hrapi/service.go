@@ -69,13 +69,8 @@ func (s *Service) Start(ctx context.Context, req workflows.Request) (StartResult
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		Memo:                                     map[string]any{MemoHREventID: req.HREventID},
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.KeyGenesysUserID.ValueSet(req.UserID),
-			workflows.KeyDisposition.ValueSet(string(req.Disposition)),
-			workflows.KeyRequestedBy.ValueSet(req.RequestedBy),
-			workflows.KeyStage.ValueSet(string(workflows.StageChecking)),
-		),
-		StaticSummary: staticSummary(req),
+		TypedSearchAttributes:                    workflows.StartSearchAttributes(req),
+		StaticSummary:                            workflows.StaticSummary(req),
 	}
 	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, req)
 	if err != nil {
@@ -90,15 +85,6 @@ func (s *Service) Start(ctx context.Context, req workflows.Request) (StartResult
 		return StartResult{}, temporalProblem("start "+id, err)
 	}
 	return StartResult{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
-}
-
-// staticSummary is the one-line summary shown in the Temporal UI: IDs and enums only.
-func staticSummary(req workflows.Request) string {
-	s := fmt.Sprintf("Offboard %s (%s) for %s", req.UserID, req.Disposition, req.RequestedBy)
-	if req.DryRun {
-		s += ", dry run"
-	}
-	return s
 }
 
 // existing decides a start against the latest run of id: the same HR event is that run
@@ -176,15 +162,6 @@ type ListPage struct {
 	NextPageToken string     `json:"nextPageToken,omitempty"`
 }
 
-// Stages lists every stage and outcome a list may filter on.
-func Stages() []workflows.Stage {
-	return []workflows.Stage{
-		workflows.StageChecking, workflows.StageScheduled, workflows.StageArchiving, workflows.StageExporting,
-		workflows.StageAwaitingApproval, workflows.StageRetention, workflows.StageDeleting, workflows.StageVerifying,
-		workflows.OutcomeArchived, workflows.OutcomeDeleted, workflows.OutcomeCancelled, workflows.OutcomeRejected, workflows.OutcomeFailed,
-	}
-}
-
 // DefaultPageSize and MaxPageSize bound List pages.
 const (
 	DefaultPageSize = 50
@@ -197,9 +174,9 @@ func VisibilityQuery(q ListQuery) (string, error) {
 	var fields []workflows.FieldError
 	parts := []string{fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowType)}
 	if q.Stage != "" {
-		if !slices.Contains(Stages(), workflows.Stage(q.Stage)) {
-			names := make([]string, 0, len(Stages()))
-			for _, s := range Stages() {
+		if !slices.Contains(workflows.Stages(), workflows.Stage(q.Stage)) {
+			names := make([]string, 0, len(workflows.Stages()))
+			for _, s := range workflows.Stages() {
 				names = append(names, string(s))
 			}
 			fields = append(fields, workflows.FieldError{Field: "stage", Message: fmt.Sprintf("%q is unknown: use one of %s", clip(q.Stage), strings.Join(names, ", "))})

@@ -1,0 +1,80 @@
+package hrapi
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/workflows"
+)
+
+// Route is one operation of the API. New registers exactly the routes Routes lists, and the
+// tests check openapi.yaml against the same list.
+type Route struct {
+	// Method and Path are the mux pattern; {userId} is a path value.
+	Method, Path string
+	// Operation is the route's operationId in openapi.yaml.
+	Operation string
+	// Roles may call the route; none means it needs no token (security: [] in openapi.yaml).
+	Roles []config.Role
+	// Statuses are the codes the route can answer; openapi.yaml documents each.
+	Statuses []int
+	serve    handler
+}
+
+// handler serves one route for who; who is zero on a route without roles.
+type handler func(s *server, w http.ResponseWriter, r *http.Request, who principal)
+
+var (
+	readers   = []config.Role{config.RoleHR, config.RoleApprover, config.RoleAuditor}
+	hrOnly    = []config.Role{config.RoleHR}
+	approvers = []config.Role{config.RoleApprover}
+	retainers = []config.Role{config.RoleHR, config.RoleApprover}
+)
+
+// Status sets of the routes.
+var (
+	authStatuses   = []int{401, 403, 503, 500}
+	startStatuses  = append([]int{200, 202, 400, 409}, authStatuses...)
+	readStatuses   = append([]int{200, 400, 404}, authStatuses...)
+	listStatuses   = append([]int{200, 400}, authStatuses...)
+	updateStatuses = append([]int{200, 400, 404, 409}, authStatuses...)
+	okStatuses     = []int{200}
+	readyStatuses  = []int{200, 503}
+)
+
+// routes is the route table.
+var routes = []Route{
+	{"POST", "/v1/offboardings", "startOffboarding", hrOnly, startStatuses, (*server).start},
+	{"GET", "/v1/offboardings", "listOffboardings", readers, listStatuses, (*server).list},
+	{"GET", "/v1/offboardings/{userId}", "getOffboarding", readers, readStatuses, (*server).status},
+	{"POST", "/v1/offboardings/{userId}/approvals", "decide", approvers, updateStatuses, statusUpdate(false, decide)},
+	{"POST", "/v1/offboardings/{userId}/cancel", "cancel", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateCancel))},
+	{"POST", "/v1/offboardings/{userId}/hold", "hold", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateHold))},
+	{"POST", "/v1/offboardings/{userId}/release", "release", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateRelease))},
+	{"POST", "/v1/offboardings/{userId}/retention", "retention", retainers, updateStatuses, statusUpdate(false, retention)},
+	{"GET", "/healthz", "health", nil, okStatuses, (*server).health},
+	{"GET", "/readyz", "ready", nil, readyStatuses, (*server).ready},
+	{"GET", "/openapi.yaml", "openapi", nil, okStatuses, (*server).openapi},
+}
+
+// Routes lists every route New serves.
+func Routes() []Route { return slices.Clone(routes) }
+
+// Pattern is the route's http.ServeMux pattern.
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// register adds every route to the mux, each behind its role check.
+func (s *server) register() {
+	for _, rt := range routes {
+		s.mux.HandleFunc(rt.Pattern(), s.guard(rt))
+	}
+}
+
+// guard binds the route's handler to s, behind authentication when the route has roles.
+func (s *server) guard(rt Route) http.HandlerFunc {
+	if len(rt.Roles) == 0 {
+		return func(w http.ResponseWriter, r *http.Request) { rt.serve(s, w, r, principal{}) }
+	}
+	return s.auth(rt.Roles, func(w http.ResponseWriter, r *http.Request, who principal) { rt.serve(s, w, r, who) })
+}
