@@ -22,9 +22,6 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// errUnbuilt marks an activity whose body is still being written; replaced before landing.
-var errUnbuilt = errors.New("activity not built yet")
-
 // CheckAccess fails non-retryably, naming each missing permission, unless the credentials
 // hold every permission in the input. When the OAuth client may not read its own client and
 // roles (oauth:client:view, authorization:role:view), the check cannot be made: the report says
