@@ -108,7 +108,7 @@ const unknownUser = "00000000-0000-4000-8000-000000000000"
 
 var allPerms = []string{genesys.PermUserEdit, genesys.PermUserDelete, genesys.PermConversationDetail}
 
-func TestCheckAccess(t *testing.T) {
+func Test_GivenRequiredPermissions_ShouldReportWhatTheClientHoldsOrLacks(t *testing.T) {
 	t.Run("dev client holds everything", func(t *testing.T) {
 		h := dev(t)
 		var rep activities.AccessReport
@@ -139,7 +139,7 @@ func TestCheckAccess(t *testing.T) {
 	})
 }
 
-func TestSnapshotUser(t *testing.T) {
+func Test_GivenAUserInAnyState_ShouldSnapshotItAsFound(t *testing.T) {
 	h := dev(t)
 	u := h.userIn(t, "active", 0)
 	var snap activities.UserSnapshot
@@ -156,7 +156,7 @@ func TestSnapshotUser(t *testing.T) {
 	assert.Equal(t, genesys.StateDeleted, snap.User.State)
 }
 
-func TestSnapshotRefusesProtectedUserWithoutCallingGenesys(t *testing.T) {
+func Test_GivenAProtectedUser_ShouldRefuseTheSnapshotWithoutCallingGenesys(t *testing.T) {
 	h := dev(t)
 	u := h.userIn(t, "active", 0)
 	before := len(h.emu.Calls())
@@ -166,14 +166,14 @@ func TestSnapshotRefusesProtectedUserWithoutCallingGenesys(t *testing.T) {
 	assert.Len(t, h.emu.Calls(), before)
 }
 
-func TestSnapshotUnknownUser(t *testing.T) {
+func Test_GivenAnUnknownUser_ShouldFailTheSnapshotNamingIt(t *testing.T) {
 	h := dev(t)
 	err := run(t, h, nil, h.a.SnapshotUser, activities.SnapshotInput{UserID: unknownUser})
 	ae := appError(t, err, activities.ErrUserNotFound, false)
 	assert.Contains(t, ae.Message(), unknownUser)
 }
 
-func TestDeactivateUserIsIdempotent(t *testing.T) {
+func Test_GivenDeactivateTwice_ShouldChangeTheUserOnceAndNeverRestoreADeletedOne(t *testing.T) {
 	h := dev(t)
 	u := h.userIn(t, "active", 0)
 	var first, second activities.StateChange
@@ -192,7 +192,7 @@ func TestDeactivateUserIsIdempotent(t *testing.T) {
 	assert.Equal(t, "deleted", h.state(t, deleted.ID), "a deleted user is never restored to deactivate it")
 }
 
-func TestDeleteUserIsIdempotent(t *testing.T) {
+func Test_GivenDeleteTwice_ShouldDeleteTheUserOnce(t *testing.T) {
 	h := dev(t)
 	u := h.userIn(t, "inactive", 0)
 	var first, second activities.StateChange
@@ -209,7 +209,7 @@ func TestDeleteUserIsIdempotent(t *testing.T) {
 	appError(t, err, activities.ErrUserNotFound, false)
 }
 
-func TestRestoreUser(t *testing.T) {
+func Test_GivenARestore_ShouldBringTheUserBackToTheRecordedStateOnce(t *testing.T) {
 	h := dev(t)
 	ctx := context.Background()
 	tests := []struct {
@@ -246,7 +246,7 @@ func TestRestoreUser(t *testing.T) {
 	appError(t, err, activities.ErrInvalidInput, false)
 }
 
-func TestCountInteractions(t *testing.T) {
+func Test_GivenAWindowWithOddBounds_ShouldCountOnlyConversationsStartedInIt(t *testing.T) {
 	h := dev(t)
 	h.a.Export.QueryPage = 7 // several pages
 	u := h.userIn(t, "active", 20)
@@ -263,7 +263,7 @@ func TestCountInteractions(t *testing.T) {
 	appError(t, err, activities.ErrInvalidInput, false)
 }
 
-func TestVerifyOutcome(t *testing.T) {
+func Test_GivenTheFinalState_ShouldVerifyItAndTheCountAgainstTheManifest(t *testing.T) {
 	h := dev(t)
 	u := h.userIn(t, "inactive", 10)
 	w := genesys.Interval{Start: time.Now().AddDate(-4, 0, 0).UTC(), End: time.Now().UTC()}
@@ -288,7 +288,7 @@ func TestVerifyOutcome(t *testing.T) {
 	appError(t, run(t, h, nil, h.a.VerifyOutcome, bad), activities.ErrUnexpectedState, false)
 }
 
-func TestWriteAuditIsWriteOnce(t *testing.T) {
+func Test_GivenAnAuditRecord_ShouldWriteItOnceAndAcceptAnIdenticalRetry(t *testing.T) {
 	h := dev(t)
 	rec := activities.AuditRecord{Bundle: "u1/run1", WorkflowID: "offboarding-u1", RunID: "run1", UserID: "u1",
 		Disposition: "archive", RequestedBy: "hr", Outcome: "archived",
@@ -337,7 +337,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(r.status)
 }
 
-func TestNotify(t *testing.T) {
+func Test_GivenAWebhook_ShouldPostTheEventAndClassifyItsAnswerWithoutLeakingItsPath(t *testing.T) {
 	h := dev(t)
 	rcv := &receiver{status: http.StatusNoContent}
 	srv := httptest.NewServer(rcv)
@@ -370,7 +370,7 @@ func TestNotify(t *testing.T) {
 	assert.NotContains(t, ae.Error(), "SECRET-TOKEN")
 }
 
-func TestRateLimitBecomesNextRetryDelay(t *testing.T) {
+func Test_GivenARateLimit_ShouldMakeRetryAfterTheNextRetryDelay(t *testing.T) {
 	h := dev(t)
 	// Without the client's own retries, so that the 429 reaches the activity.
 	h.a.Genesys = h.client(t, emulator.DevClientID, emulator.DevClientSecret, genesys.WithTransientRetries(0))
@@ -381,7 +381,7 @@ func TestRateLimitBecomesNextRetryDelay(t *testing.T) {
 	assert.Equal(t, 3*time.Second, ae.NextRetryDelay())
 }
 
-func TestServerErrorIsRetryable(t *testing.T) {
+func Test_GivenAServerError_ShouldFailRetryably(t *testing.T) {
 	h := dev(t)
 	h.a.Genesys = h.client(t, emulator.DevClientID, emulator.DevClientSecret, genesys.WithTransientRetries(0))
 	u := h.userIn(t, "active", 0)
@@ -391,7 +391,7 @@ func TestServerErrorIsRetryable(t *testing.T) {
 	assert.Equal(t, "active", h.state(t, u.ID))
 }
 
-func TestMissingPermissionOnAChangeIsFinal(t *testing.T) {
+func Test_GivenAMissingPermissionOnAChange_ShouldFailFinally(t *testing.T) {
 	h := newHarness(t, emulator.ReadOnlyClientID, emulator.ReadOnlyClientSecret)
 	u := h.userIn(t, "active", 0)
 	ae := appError(t, run(t, h, nil, h.a.DeactivateUser, activities.UserRef{UserID: u.ID}), string(genesys.KindPermissionDenied), false)

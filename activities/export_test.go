@@ -1,21 +1,17 @@
 package activities_test
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,7 +183,7 @@ func exportSeededOptions() emulator.Options {
 	return emulator.Options{Seed: 7, Users: 4, Conversations: 240, Span: 365 * 24 * time.Hour, JobPolls: 2}
 }
 
-func TestExport_GivenSeveralWindows_ShouldWriteEveryConversationOnceAndVerify(t *testing.T) {
+func Test_GivenAnExportOverSeveralWindows_ShouldWriteEveryConversationOnceAndVerify(t *testing.T) {
 	f := newExportFixture(t, exportSeededOptions())
 	start, end := exportSeededWindow()
 	in := f.input("run1", start, end)
@@ -251,7 +247,7 @@ func TestExport_GivenSeveralWindows_ShouldWriteEveryConversationOnceAndVerify(t 
 	assert.Equal(t, run.summary, again.summary)
 }
 
-func TestExport_GivenLifetimesOverlappingWindows_ShouldKeepEachInTheWindowOfItsStart(t *testing.T) {
+func Test_GivenConversationLifetimesOverlappingWindows_ShouldKeepEachInTheWindowOfItsStart(t *testing.T) {
 	f := newExportFixture(t, emulator.Options{Seed: 3, Users: 3, Conversations: -1, JobPolls: -1})
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	end := start.AddDate(0, 0, 90)
@@ -290,182 +286,7 @@ func exportMapKeys(m map[string]string) []string {
 	return out
 }
 
-// crashingClient fails the attempt after a number of results pages, or replays pages.
-type crashingClient struct {
-	genesys.Client
-	pages     atomic.Int32
-	failAfter int32 // fail the page read after this many; 0 never
-	replay    bool  // every page also repeats the previous page's conversations
-	onPage    func(n int32)
-	mu        sync.Mutex
-	prev      []genesys.Conversation
-}
-
-var errCrash = errors.New("worker crashed")
-
-func (c *crashingClient) ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int, each genesys.EachConversation) (genesys.ResultsPage, error) {
-	n := c.pages.Add(1)
-	if c.onPage != nil {
-		c.onPage(n)
-	}
-	if c.failAfter > 0 && n > c.failAfter {
-		return genesys.ResultsPage{}, errCrash
-	}
-	if !c.replay {
-		return c.Client.ConversationJobResults(ctx, jobID, cursor, pageSize, each)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, conv := range c.prev {
-		if err := each(i, conv); err != nil {
-			return genesys.ResultsPage{}, err
-		}
-	}
-	var page []genesys.Conversation
-	p, err := c.Client.ConversationJobResults(ctx, jobID, cursor, pageSize, func(i int, conv genesys.Conversation) error {
-		kept := conv
-		kept.Raw = bytes.Clone(conv.Raw)
-		page = append(page[:i], kept)
-		return each(len(c.prev)+i, conv)
-	})
-	if err != nil {
-		return p, err
-	}
-	p.Conversations += len(c.prev)
-	c.prev = page
-	return p, nil
-}
-
-func TestExport_GivenACrashMidWindow_ShouldResumeWithoutDuplicatesToAnIdenticalManifest(t *testing.T) {
-	f := newExportFixture(t, exportSeededOptions())
-	start, end := exportSeededWindow()
-	clean := runExport(t, f.a, f.input("clean", start, end), nil)
-	require.NoError(t, clean.err)
-	want := exportManifest(t, f.dir, f.user+"/clean")
-
-	cases := []struct {
-		name      string
-		failAfter int32
-		// pick chooses which recorded heartbeat the retry sees: the last one, or an older one
-		// (heartbeats are throttled, so the server may hold a stale checkpoint).
-		pick func(hbs []json.RawMessage) json.RawMessage
-		// expire deletes the crashed attempt's job, as if it expired before the retry.
-		expire bool
-	}{
-		{name: "last heartbeat", failAfter: 9, pick: func(h []json.RawMessage) json.RawMessage { return h[len(h)-1] }},
-		{name: "stale heartbeat", failAfter: 12, pick: func(h []json.RawMessage) json.RawMessage { return h[len(h)/3] }},
-		{name: "job expired", failAfter: 11, pick: func(h []json.RawMessage) json.RawMessage { return h[len(h)-1] }, expire: true},
-		{name: "no heartbeat reached the server", failAfter: 10, pick: func([]json.RawMessage) json.RawMessage { return nil }},
-	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			prefix := "crash" + string(rune('a'+i))
-			in := f.input(prefix, start, end)
-			crashing := *f.a
-			crashing.Genesys = &crashingClient{Client: f.g, failAfter: tc.failAfter}
-			first := runExport(t, &crashing, in, nil)
-			require.ErrorContains(t, first.err, errCrash.Error())
-			require.NotEmpty(t, first.heartbeats)
-			_, err := os.Stat(filepath.Join(f.dir, in.Bundle, bundle.ManifestName))
-			require.True(t, os.IsNotExist(err), "no manifest after a crash")
-			written, err := filepath.Glob(filepath.Join(f.dir, in.Bundle, "part-*.ndjson.gz"))
-			require.NoError(t, err)
-			require.NotEmpty(t, written, "the crash happens after some parts are stored")
-			details := tc.pick(first.heartbeats)
-			if tc.expire {
-				var p struct {
-					JobID string `json:"jobId"`
-				}
-				require.NoError(t, json.Unmarshal(details, &p))
-				require.NotEmpty(t, p.JobID)
-				require.NoError(t, f.g.DeleteConversationJob(context.Background(), p.JobID))
-			}
-
-			second := runExport(t, f.a, in, details)
-			require.NoError(t, second.err)
-			got := exportManifest(t, f.dir, in.Bundle)
-			assert.Equal(t, withoutJobIDs(want), withoutJobIDs(got))
-			assert.Equal(t, clean.summary.Conversations, second.summary.Conversations)
-			ids := bundleIDs(t, f.dir, in.Bundle)
-			assert.ElementsMatch(t, bundleIDs(t, f.dir, f.user+"/clean"), ids)
-			requireExportVerified(t, f.dir, in.Bundle)
-		})
-	}
-}
-
-// With jobs fulfilled at once, the next window's job is created and its first page read while
-// the current window is written. Every conversation is still stored once, and every job created,
-// used or not, is deleted, also when the attempt crashes with a prepared job outstanding.
-func TestExport_GivenJobsFulfilledAtOnce_ShouldPrepareTheNextWindowAndLeaveNoJobBehind(t *testing.T) {
-	opts := exportSeededOptions()
-	opts.JobPolls = -1
-	f := newExportFixture(t, opts)
-	start, end := exportSeededWindow()
-	jobCalls := func(method string) int {
-		n := 0
-		for _, c := range f.em.Calls() {
-			if c.Method == method && strings.HasPrefix(c.Path, "/api/v2/analytics/conversations/details/jobs") &&
-				(method == http.MethodPost || !strings.HasSuffix(c.Path, "/results")) && !strings.HasSuffix(c.Path, "/availability") {
-				n++
-			}
-		}
-		return n
-	}
-
-	in := f.input("ahead", start, end)
-	run := runExport(t, f.a, in, nil)
-	require.NoError(t, run.err)
-	want := f.em.ConversationCount(f.user, start, end)
-	assert.Equal(t, want, run.summary.Conversations)
-	ids := bundleIDs(t, f.dir, in.Bundle)
-	assert.Len(t, ids, want)
-	m := exportManifest(t, f.dir, in.Bundle)
-	for i, w := range m.Windows {
-		assert.Len(t, w.JobIDs, 1, "window %d uses one job", i)
-	}
-	requireExportVerified(t, f.dir, in.Bundle)
-	assert.Equal(t, len(m.Windows), jobCalls(http.MethodPost), "one job per window, none wasted")
-	assert.Equal(t, jobCalls(http.MethodPost), jobCalls(http.MethodDelete), "every job is deleted")
-
-	// A crash in the first window's count: the second window's job is prepared and never used.
-	crashing := *f.a
-	crashing.Genesys = countCrashClient{f.g}
-	in = f.input("ahead-crash", start, end)
-	first := runExport(t, &crashing, in, nil)
-	require.ErrorContains(t, first.err, errCrash.Error())
-	assert.Equal(t, jobCalls(http.MethodPost), jobCalls(http.MethodDelete), "the prepared job is deleted")
-	// A crash reading a page, after the first page of a prepared job could not be read.
-	crashing.Genesys = &crashingClient{Client: f.g, failAfter: 3}
-	second := runExport(t, &crashing, in, first.last())
-	require.ErrorContains(t, second.err, errCrash.Error())
-	assert.Equal(t, 1, jobCalls(http.MethodPost)-jobCalls(http.MethodDelete), "only the job the checkpoint names is left, for the retry")
-	third := runExport(t, f.a, in, second.last())
-	require.NoError(t, third.err)
-	assert.Equal(t, jobCalls(http.MethodPost), jobCalls(http.MethodDelete), "every job is deleted")
-	assert.ElementsMatch(t, ids, bundleIDs(t, f.dir, in.Bundle))
-	requireExportVerified(t, f.dir, in.Bundle)
-}
-
-// countCrashClient fails every conversation-details query, as if the worker crashed there.
-type countCrashClient struct{ genesys.Client }
-
-func (countCrashClient) QueryConversations(context.Context, string, genesys.Interval, int, int) (genesys.QueryPage, error) {
-	return genesys.QueryPage{}, errCrash
-}
-
-func TestExport_GivenReplayedPages_ShouldNeverWriteADuplicate(t *testing.T) {
-	f := newExportFixture(t, exportSeededOptions())
-	start, end := exportSeededWindow()
-	a := *f.a
-	a.Genesys = &crashingClient{Client: f.g, replay: true}
-	in := f.input("replay", start, end)
-	run := runExport(t, &a, in, nil)
-	require.NoError(t, run.err)
-	assert.Equal(t, f.em.ConversationCount(f.user, start, end), run.summary.Conversations)
-	requireExportVerified(t, f.dir, in.Bundle)
-}
-
-func TestExport_GivenAFailedJob_ShouldRecreateIt(t *testing.T) {
+func Test_GivenAnExportWithAFailedJob_ShouldRecreateIt(t *testing.T) {
 	f := newExportFixture(t, exportSeededOptions())
 	start, end := exportSeededWindow()
 	f.em.SetFaults(emulator.Faults{FailJobs: 1})
@@ -490,7 +311,7 @@ func TestExport_GivenAFailedJob_ShouldRecreateIt(t *testing.T) {
 	requireExportVerified(t, f.dir, in.Bundle)
 }
 
-func TestExport_GivenA429Storm_ShouldAskForRetryAfterAndConverge(t *testing.T) {
+func Test_GivenAnExportInA429Storm_ShouldAskForRetryAfterAndConverge(t *testing.T) {
 	f := newExportFixture(t, exportSeededOptions())
 	start, end := exportSeededWindow()
 	clean := runExport(t, f.a, f.input("clean", start, end), nil)
@@ -527,7 +348,7 @@ func TestExport_GivenA429Storm_ShouldAskForRetryAfterAndConverge(t *testing.T) {
 	requireExportVerified(t, f.dir, in.Bundle)
 }
 
-func TestExport_GivenDataAvailabilityLag_ShouldWaitForTheData(t *testing.T) {
+func Test_GivenAnExportWithDataAvailabilityLag_ShouldWaitForTheData(t *testing.T) {
 	f := newExportFixture(t, emulator.Options{Seed: 5, Users: 3, Conversations: 60, Now: time.Now, JobPolls: -1})
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	recent := f.em.AddConversation(emulator.ConversationSpec{Start: now.Add(-500 * time.Millisecond), End: now.Add(-100 * time.Millisecond), UserIDs: []string{f.user}})
@@ -541,110 +362,7 @@ func TestExport_GivenDataAvailabilityLag_ShouldWaitForTheData(t *testing.T) {
 	assert.Equal(t, f.em.ConversationCount(f.user, in.Window.Start, in.Window.End), run.summary.Conversations)
 }
 
-// hidingClient leaves some conversations out of every job's results, as if Genesys's jobs store
-// missed them while its conversation-details query counts them, and adds extra ones to the last
-// page of every job, as if the jobs store had conversations the query does not.
-type hidingClient struct {
-	genesys.Client
-	hidden map[string]bool
-	extra  []genesys.Conversation
-}
-
-func (c *hidingClient) ConversationJobResults(ctx context.Context, jobID, cursor string, pageSize int, each genesys.EachConversation) (genesys.ResultsPage, error) {
-	n := 0
-	p, err := c.Client.ConversationJobResults(ctx, jobID, cursor, pageSize, func(i int, conv genesys.Conversation) error {
-		if i == 0 {
-			n = 0 // the page is read again
-		}
-		if c.hidden[conv.ID] {
-			return nil
-		}
-		n++
-		return each(n-1, conv)
-	})
-	if err == nil && p.Cursor == "" {
-		for _, conv := range c.extra {
-			if err := each(n, conv); err != nil {
-				return p, err
-			}
-			n++
-		}
-	}
-	p.Conversations = n
-	return p, err
-}
-
-func TestExport_GivenTheQueryCountsMore_ShouldFailNamingTheWindow(t *testing.T) {
-	f := newExportFixture(t, exportSeededOptions())
-	start, end := exportSeededWindow()
-	// One missed conversation in the first window (a partial day) and one in an inner, whole-day window.
-	inner := start.AddDate(0, 0, 30).Truncate(24*time.Hour).AddDate(0, 0, 30)
-	late := f.em.AddConversation(emulator.ConversationSpec{Start: start.Add(2 * time.Hour), End: start.Add(3 * time.Hour), UserIDs: []string{f.user}})
-	late2 := f.em.AddConversation(emulator.ConversationSpec{Start: inner.Add(time.Hour), End: inner.Add(2 * time.Hour), UserIDs: []string{f.user}})
-	a := *f.a
-	a.Genesys = &hidingClient{Client: f.g, hidden: map[string]bool{late: true, late2: true}}
-	in := f.input("mismatch", start, end)
-	run := runExport(t, &a, in, nil)
-	ae := exportAppError(t, run.err)
-	assert.Equal(t, activities.ErrCountMismatch, ae.Type())
-	assert.True(t, ae.NonRetryable())
-	msg := ae.Error()
-	assert.Contains(t, msg, "window "+bundle.Window{Start: start, End: start.AddDate(0, 0, 30).Truncate(24 * time.Hour)}.String())
-	assert.Contains(t, msg, "exported 0, query counts 1")
-	assert.Contains(t, msg, late)
-	assert.Contains(t, msg, late2)
-	assert.Contains(t, msg, "window "+bundle.Window{Start: inner, End: inner.AddDate(0, 0, 30)}.String())
-	assert.Contains(t, msg, "2 window(s)")
-	_, err := os.Stat(filepath.Join(f.dir, in.Bundle, bundle.ManifestName))
-	assert.True(t, os.IsNotExist(err), "no manifest for a bundle that disagrees with Genesys")
-}
-
-// A window with a partial day at either end is checked piece by piece: the whole days by
-// totalHits, the partial days by paging. A missed conversation in any piece must be caught.
-func TestExport_GivenLateConversationsInEveryPieceOfPartialWindows_ShouldFailNamingThem(t *testing.T) {
-	f := newExportFixture(t, exportSeededOptions())
-	start, end := exportSeededWindow()
-	firstEnd := start.AddDate(0, 0, 30).Truncate(24 * time.Hour)
-	// Missed conversations in the whole days of the first window and in the partial last day of
-	// the last window.
-	lateMiddle := f.em.AddConversation(emulator.ConversationSpec{Start: start.AddDate(0, 0, 5), End: start.AddDate(0, 0, 5).Add(time.Hour), UserIDs: []string{f.user}})
-	lateTail := f.em.AddConversation(emulator.ConversationSpec{Start: end.Add(-2 * time.Hour), End: end.Add(-time.Hour), UserIDs: []string{f.user}})
-	a := *f.a
-	a.Genesys = &hidingClient{Client: f.g, hidden: map[string]bool{lateMiddle: true, lateTail: true}}
-	in := f.input("pieces", start, end)
-	run := runExport(t, &a, in, nil)
-	ae := exportAppError(t, run.err)
-	assert.Equal(t, activities.ErrCountMismatch, ae.Type())
-	msg := ae.Error()
-	require.NotEmpty(t, lateMiddle)
-	require.NotEmpty(t, lateTail)
-	assert.Contains(t, msg, "window "+bundle.Window{Start: start, End: firstEnd}.String()+": exported 0, query counts 1 (not exported: "+lateMiddle+")")
-	assert.Contains(t, msg, "(not exported: "+lateTail+")")
-	assert.Contains(t, msg, "2 window(s)")
-}
-
-// A partial day whose count agrees but whose conversations differ (the job has one the query
-// does not, and misses one it has) must still be caught.
-func TestExport_GivenAPartialDayWithTheRightCountButOtherConversations_ShouldFailNamingBoth(t *testing.T) {
-	f := newExportFixture(t, exportSeededOptions())
-	start, end := exportSeededWindow()
-	at := end.Add(-2 * time.Hour) // the partial last day of the last window
-	missed := f.em.AddConversation(emulator.ConversationSpec{Start: at, End: at.Add(time.Minute), UserIDs: []string{f.user}})
-	const foreign = "99999999-9999-4999-8999-999999999999"
-	raw := fmt.Sprintf(`{"conversationId":%q,"conversationStart":%q}`, foreign, at.Format("2006-01-02T15:04:05.000Z"))
-	a := *f.a
-	a.Genesys = &hidingClient{Client: f.g, hidden: map[string]bool{missed: true},
-		extra: []genesys.Conversation{{ID: foreign, Start: at, Raw: json.RawMessage(raw)}}}
-	in := f.input("swapped", start, end)
-	ae := exportAppError(t, runExport(t, &a, in, nil).err)
-	assert.Equal(t, activities.ErrCountMismatch, ae.Type())
-	msg := ae.Error()
-	assert.Contains(t, msg, "(not exported: "+missed+")")
-	assert.Contains(t, msg, "(not in the query: "+foreign+")")
-	assert.Contains(t, msg, "1 window(s)")
-}
-
-func TestExport_GivenBadInput_ShouldFailNonRetryably(t *testing.T) {
+func Test_GivenBadExportInput_ShouldFailNonRetryably(t *testing.T) {
 	f := newExportFixture(t, emulator.Options{Seed: 1, Users: 2, Conversations: 10})
 	start, end := exportSeededWindow()
 	cases := map[string]func(in *activities.ExportInput){

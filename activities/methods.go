@@ -22,9 +22,6 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// errUnbuilt marks an activity whose body is still being written; replaced before landing.
-var errUnbuilt = errors.New("activity not built yet")
-
 // CheckAccess fails non-retryably, naming each missing permission, unless the credentials
 // hold every permission in the input. When the OAuth client may not read its own client and
 // roles (oauth:client:view, authorization:role:view), the check cannot be made: the report says
@@ -98,17 +95,31 @@ func (a *Activities) setState(ctx context.Context, userID string, prev genesys.U
 	return u, nil
 }
 
+// startChange reads the user before a state change, and reports the change as none yet.
+func (a *Activities) startChange(ctx context.Context, userID string) (genesys.User, StateChange, error) {
+	u, err := a.getUser(ctx, userID)
+	if err != nil {
+		return genesys.User{}, StateChange{}, err
+	}
+	return u, StateChange{UserID: u.ID, Previous: u.State, State: u.State, Version: u.Version}, nil
+}
+
+// movedTo is the change once the user is found in its new state.
+func (c StateChange) movedTo(u genesys.User) StateChange {
+	c.State, c.Version, c.Changed = u.State, u.Version, true
+	return c
+}
+
 // DeactivateUser sets the user inactive; a user already inactive is left as is. A deleted
 // user is refused: making it inactive would restore it.
 //
 // Retry: default policy with backoff; conflicts are re-read inside the client, rate limits
 // wait for Retry-After; ErrUserNotFound and ErrUnexpectedState are final.
 func (a *Activities) DeactivateUser(ctx context.Context, in UserRef) (StateChange, error) {
-	u, err := a.getUser(ctx, in.UserID)
+	u, change, err := a.startChange(ctx, in.UserID)
 	if err != nil {
 		return StateChange{}, err
 	}
-	change := StateChange{UserID: u.ID, Previous: u.State, State: u.State, Version: u.Version}
 	switch u.State {
 	case genesys.StateInactive:
 		return change, nil
@@ -120,8 +131,7 @@ func (a *Activities) DeactivateUser(ctx context.Context, in UserRef) (StateChang
 	if err != nil {
 		return StateChange{}, err
 	}
-	change.State, change.Version, change.Changed = after.State, after.Version, true
-	return change, nil
+	return change.movedTo(after), nil
 }
 
 // DeleteUser soft-deletes the user and confirms the deleted state; a deleted user is left as is.
@@ -129,11 +139,10 @@ func (a *Activities) DeactivateUser(ctx context.Context, in UserRef) (StateChang
 // Retry: default policy with backoff; ErrNotYetConsistent (the delete is not visible yet) is
 // retried; ErrUserNotFound is final.
 func (a *Activities) DeleteUser(ctx context.Context, in UserRef) (StateChange, error) {
-	u, err := a.getUser(ctx, in.UserID)
+	u, change, err := a.startChange(ctx, in.UserID)
 	if err != nil {
 		return StateChange{}, err
 	}
-	change := StateChange{UserID: u.ID, Previous: u.State, State: u.State, Version: u.Version}
 	if u.State == genesys.StateDeleted {
 		return change, nil
 	}
@@ -148,8 +157,7 @@ func (a *Activities) DeleteUser(ctx context.Context, in UserRef) (StateChange, e
 		return StateChange{}, failure(ErrNotYetConsistent, nil, fmt.Sprintf(
 			"user %s is still %s after DELETE; waiting for Genesys to show it deleted", in.UserID, after.State))
 	}
-	change.State, change.Version, change.Changed = after.State, after.Version, true
-	return change, nil
+	return change.movedTo(after), nil
 }
 
 // RestoreUser brings the user back to the state the snapshot recorded (active or inactive).
@@ -162,11 +170,10 @@ func (a *Activities) RestoreUser(ctx context.Context, in RestoreInput) (StateCha
 		return StateChange{}, failf(ErrInvalidInput,
 			"restore user %s to %q: the target state must be active or inactive", in.UserID, in.State)
 	}
-	u, err := a.getUser(ctx, in.UserID)
+	u, change, err := a.startChange(ctx, in.UserID)
 	if err != nil {
 		return StateChange{}, err
 	}
-	change := StateChange{UserID: u.ID, Previous: u.State, State: u.State, Version: u.Version}
 	if u.State == in.State {
 		return change, nil
 	}
@@ -181,8 +188,7 @@ func (a *Activities) RestoreUser(ctx context.Context, in RestoreInput) (StateCha
 			return StateChange{}, err
 		}
 	}
-	change.State, change.Version, change.Changed = cur.State, cur.Version, true
-	return change, nil
+	return change.movedTo(cur), nil
 }
 
 // CountInteractions counts the user's conversations that started in the window, paging the
@@ -305,27 +311,9 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 	if a.WebhookURL == "" {
 		return nil
 	}
-	u, err := url.Parse(a.WebhookURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return failf(ErrInvalidInput, "the notification webhook URL is not an absolute http(s) URL; fix the worker's webhook setting")
-	}
-	host := u.Scheme + "://" + u.Host
-	if n.At.IsZero() {
-		n.At = a.now()
-	}
-	body, err := json.Marshal(n)
+	req, host, err := a.webhookRequest(ctx, n)
 	if err != nil {
-		return failf(ErrInvalidInput, "encode notification: %v", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.WebhookURL, bytes.NewReader(body))
-	if err != nil {
-		return failf(ErrInvalidInput, "build webhook request to %s: invalid URL", host)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "offboard")
-	if activity.IsActivity(ctx) {
-		info := activity.GetInfo(ctx)
-		req.Header.Set("Idempotency-Key", info.WorkflowExecution.RunID+"/"+info.ActivityID)
+		return err
 	}
 	hc := a.HTTP
 	if hc == nil {
@@ -341,6 +329,40 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return webhookOutcome(resp, host, n.Event)
+}
+
+// webhookRequest builds the POST of n to the webhook, and returns the webhook's scheme and host
+// for messages.
+func (a *Activities) webhookRequest(ctx context.Context, n Notification) (*http.Request, string, error) {
+	u, err := url.Parse(a.WebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, "", failf(ErrInvalidInput, "the notification webhook URL is not an absolute http(s) URL; fix the worker's webhook setting")
+	}
+	host := u.Scheme + "://" + u.Host
+	if n.At.IsZero() {
+		n.At = a.now()
+	}
+	body, err := json.Marshal(n)
+	if err != nil {
+		return nil, "", failf(ErrInvalidInput, "encode notification: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", failf(ErrInvalidInput, "build webhook request to %s: invalid URL", host)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "offboard")
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		req.Header.Set("Idempotency-Key", info.WorkflowExecution.RunID+"/"+info.ActivityID)
+	}
+	return req, host, nil
+}
+
+// webhookOutcome turns the webhook's answer into the activity's result: retryable, after
+// Retry-After if it gives one, for 5xx, 429 and 408; final for other 4xx.
+func webhookOutcome(resp *http.Response, host, event string) error {
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
 		return nil
@@ -349,9 +371,9 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
 			delay = time.Duration(secs) * time.Second
 		}
-		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("webhook %s answered %s to the %s event", host, resp.Status, n.Event),
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("webhook %s answered %s to the %s event", host, resp.Status, event),
 			ErrWebhookUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
 	default:
-		return failf(ErrWebhookRejected, "webhook %s rejected the %s event with %s; check the receiver", host, n.Event, resp.Status)
+		return failf(ErrWebhookRejected, "webhook %s rejected the %s event with %s; check the receiver", host, event, resp.Status)
 	}
 }

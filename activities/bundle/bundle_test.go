@@ -31,7 +31,7 @@ func openStore(t *testing.T) (*bundle.Store, string) {
 	return s, dir
 }
 
-func TestWriteOnce_IdenticalRewriteSucceeds_DifferentContentFails(t *testing.T) {
+func Test_GivenAWrittenObject_ShouldAcceptAnIdenticalRewriteAndRefuseOtherContent(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	require.NoError(t, s.WriteOnce(ctx, "u1/r1/audit.json", []byte(`{"a":1}`), "application/json"))
@@ -44,7 +44,7 @@ func TestWriteOnce_IdenticalRewriteSucceeds_DifferentContentFails(t *testing.T) 
 	assert.Equal(t, "file://"+dir+"/u1/r1/audit.json", s.URL("u1/r1/audit.json"))
 }
 
-func TestOpen_LocalFilesAreOwnerOnly(t *testing.T) {
+func Test_GivenALocalStore_ShouldMakeFilesAndDirectoriesOwnerOnly(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	require.NoError(t, s.WriteOnce(ctx, "u1/r1/user.json", []byte(`{}`), "application/json"))
@@ -71,7 +71,7 @@ func TestOpen_LocalFilesAreOwnerOnly(t *testing.T) {
 	}
 }
 
-func TestPart_AbortedOrCancelledWriteLeavesNoObject(t *testing.T) {
+func Test_GivenAnAbortedOrCancelledPart_ShouldLeaveNoObject(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openStore(t)
 	p, err := s.CreatePart(ctx, "u/r", bundle.PartName(0))
@@ -94,7 +94,7 @@ func TestPart_AbortedOrCancelledWriteLeavesNoObject(t *testing.T) {
 	assert.False(t, ok)
 }
 
-func TestPart_DeterministicBytesAndRecord(t *testing.T) {
+func Test_GivenTheSameConversations_ShouldWriteTheSameBytesAndRecord(t *testing.T) {
 	ctx := context.Background()
 	lines := [][]byte{
 		[]byte(`{"conversationId":"c1","conversationStart":"2024-01-01T00:00:00.000Z"}`),
@@ -142,7 +142,7 @@ func TestPart_DeterministicBytesAndRecord(t *testing.T) {
 
 // A store reuses compressors from part to part: what an earlier part wrote, or an aborted one
 // left behind, must not change the bytes of the next.
-func TestPart_ReusedCompressorWritesTheSameBytesAsAFreshOne(t *testing.T) {
+func Test_GivenAReusedCompressor_ShouldWriteTheSameBytesAsAFreshOne(t *testing.T) {
 	ctx := context.Background()
 	big := func(i int) []byte { return conv(fmt.Sprintf("c%06d", i), t0.Add(time.Duration(i)*time.Minute)) }
 	write := func(s *bundle.Store, seq, from, to int) bundle.PartRecord {
@@ -176,7 +176,7 @@ func TestPart_ReusedCompressorWritesTheSameBytesAsAFreshOne(t *testing.T) {
 	assert.Equal(t, 5000, st.Lines)
 }
 
-func TestManifestDigest_IsSHA256OfTheCanonicalForm(t *testing.T) {
+func Test_GivenAManifest_ShouldDigestItsCanonicalFormWithSHA256(t *testing.T) {
 	raw := []byte(`{
 	  "z": "caf\u00e9 <&> \u0001\t",
 	  "a": [3, {"b": -1, "B": true, "€": null}],
@@ -248,7 +248,7 @@ func soundParts() [][][]byte {
 	}
 }
 
-func TestVerify_SoundBundle(t *testing.T) {
+func Test_GivenASoundBundle_ShouldVerifyWithoutProblems(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	m := writeBundle(t, s, "u/r", soundParts())
@@ -287,7 +287,7 @@ func requireProblem(t *testing.T, rep bundle.Report, substrings ...string) {
 	}
 }
 
-func TestVerify_CatchesAFlippedByte(t *testing.T) {
+func Test_GivenAFlippedByte_ShouldFailVerification(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	writeBundle(t, s, "u/r", soundParts())
@@ -302,7 +302,7 @@ func TestVerify_CatchesAFlippedByte(t *testing.T) {
 	requireProblem(t, rep, "part-00001.ndjson.gz: sha256")
 }
 
-func TestVerify_CatchesAMissingPart(t *testing.T) {
+func Test_GivenAMissingPart_ShouldFailVerification(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	writeBundle(t, s, "u/r", soundParts())
@@ -313,7 +313,7 @@ func TestVerify_CatchesAMissingPart(t *testing.T) {
 	requireProblem(t, rep, "part-00000.ndjson.gz is listed in the manifest but missing")
 }
 
-func TestVerify_CatchesADuplicatedLine_EvenWithARecomputedManifest(t *testing.T) {
+func Test_GivenADuplicatedLineAndARecomputedManifest_ShouldFailVerification(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	parts := soundParts()
@@ -325,7 +325,7 @@ func TestVerify_CatchesADuplicatedLine_EvenWithARecomputedManifest(t *testing.T)
 	requireProblem(t, rep, "part-00001.ndjson.gz line 2: conversation c2 duplicates part-00000.ndjson.gz line 2")
 }
 
-func TestVerify_CatchesTamperedManifestExtraPartAndBadLines(t *testing.T) {
+func Test_GivenATamperedManifestAnExtraPartAndBadLines_ShouldReportEach(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	writeBundle(t, s, "u/r", soundParts())
@@ -363,7 +363,7 @@ func TestVerify_CatchesTamperedManifestExtraPartAndBadLines(t *testing.T) {
 	assert.Contains(t, rep.Notes[0], "temporary file")
 }
 
-func TestVerify_MissingManifest(t *testing.T) {
+func Test_GivenNoManifest_ShouldFailVerification(t *testing.T) {
 	ctx := context.Background()
 	s, dir := openStore(t)
 	writeBundle(t, s, "u/r", soundParts())

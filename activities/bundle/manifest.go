@@ -178,43 +178,47 @@ func canonical(b *bytes.Buffer, v any) error {
 	case string:
 		return canonicalString(b, x)
 	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := canonical(b, e); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
+		return canonicalSeq(b, '[', ']', x, func(e any) error { return canonical(b, e) })
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		// RFC 8785 orders members by the UTF-16 code units of their names.
-		slices.SortFunc(keys, func(a, b string) int {
-			return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
-		})
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
+		return canonicalSeq(b, '{', '}', memberNames(x), func(k string) error {
 			if err := canonicalString(b, k); err != nil {
 				return err
 			}
 			b.WriteByte(':')
-			if err := canonical(b, x[k]); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
+			return canonical(b, x[k])
+		})
 	default:
 		return fmt.Errorf("unexpected JSON value of type %T", v)
 	}
 	return nil
+}
+
+// canonicalSeq writes elems between opening and closing, separated by commas, each through write.
+func canonicalSeq[E any](b *bytes.Buffer, opening, closing byte, elems []E, write func(E) error) error {
+	b.WriteByte(opening)
+	for i, e := range elems {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := write(e); err != nil {
+			return err
+		}
+	}
+	b.WriteByte(closing)
+	return nil
+}
+
+// memberNames returns the object's member names in the order RFC 8785 gives them: by the
+// UTF-16 code units of the names.
+func memberNames(obj map[string]any) []string {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+	})
+	return keys
 }
 
 func canonicalString(b *bytes.Buffer, s string) error {

@@ -55,139 +55,194 @@ func Verify(ctx context.Context, s *Store, prefix string) (Report, error) {
 
 func verify(ctx context.Context, s *Store, prefix string) (*Report, error) {
 	prefix = strings.Trim(prefix, "/")
-	r := &Report{Bundle: s.URL(prefix)}
+	v := &verifier{s: s, prefix: prefix, r: &Report{Bundle: s.URL(prefix)}, seen: map[string]lineRef{}}
 	if prefix == "" {
-		r.Bundle = s.url
+		v.r.Bundle = s.url
 	}
-	listPrefix := ""
-	if prefix != "" {
-		listPrefix = prefix + "/"
-	}
-	keys, err := s.Keys(ctx, listPrefix)
+	stored, err := v.inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	present := map[string]bool{}
-	var stored []string // part names present in the store
-	for _, k := range keys {
-		name := strings.TrimPrefix(k, listPrefix)
-		present[name] = true
-		switch {
-		case name == ManifestName || name == UserName || name == AuditName:
-		case strings.HasSuffix(name, ".tmp"):
-			r.Notes = append(r.Notes, fmt.Sprintf("%s is a temporary file left by an interrupted write; it is not part of the bundle", name))
-		default:
-			if _, ok := PartSeq(name); ok {
-				stored = append(stored, name)
-			} else {
-				r.Notes = append(r.Notes, fmt.Sprintf("%s is not a bundle object", name))
-			}
+	v.m = readManifest(ctx, s, Key(prefix, ManifestName), v.present[ManifestName], v.r)
+	v.r.Manifest = v.m
+	if v.m != nil {
+		checkManifest(ctx, s, prefix, v.m, v.present, v.r)
+		v.perWindow = make([]int, len(v.m.Windows))
+	}
+	for _, p := range v.partsToRead(stored) {
+		if err := v.checkPart(ctx, p); err != nil {
+			return nil, err
 		}
 	}
+	v.checkWindowCounts()
+	return v.r, nil
+}
 
-	m := readManifest(ctx, s, Key(prefix, ManifestName), present[ManifestName], r)
-	r.Manifest = m
-	var listed []PartRecord
-	var window *Window
-	if m != nil {
-		listed = m.Parts
-		window = &m.Window
-		checkManifest(ctx, s, prefix, m, present, r)
+// verifier is one verification of a bundle: what it found so far.
+type verifier struct {
+	s      *Store
+	prefix string
+	r      *Report
+	// m is the manifest, nil if it is missing or unreadable.
+	m *Manifest
+	// present holds the names of the bundle's objects in the store.
+	present map[string]bool
+	// seen is where each conversation was first found.
+	seen map[string]lineRef
+	// perWindow counts the conversations found in each of the manifest's job windows.
+	perWindow []int
+}
+
+// inventory lists the bundle's objects, noting those that are not part of a bundle, and
+// returns the names of the parts among them.
+func (v *verifier) inventory(ctx context.Context) ([]string, error) {
+	listPrefix := ""
+	if v.prefix != "" {
+		listPrefix = v.prefix + "/"
 	}
+	keys, err := v.s.Keys(ctx, listPrefix)
+	if err != nil {
+		return nil, err
+	}
+	v.present = map[string]bool{}
+	var stored []string
+	for _, k := range keys {
+		name := strings.TrimPrefix(k, listPrefix)
+		v.present[name] = true
+		switch _, isPart := PartSeq(name); {
+		case name == ManifestName || name == UserName || name == AuditName:
+		case strings.HasSuffix(name, ".tmp"):
+			v.r.Notes = append(v.r.Notes, fmt.Sprintf("%s is a temporary file left by an interrupted write; it is not part of the bundle", name))
+		case isPart:
+			stored = append(stored, name)
+		default:
+			v.r.Notes = append(v.r.Notes, fmt.Sprintf("%s is not a bundle object", name))
+		}
+	}
+	return stored, nil
+}
 
-	// Parts in the store that the manifest does not list are discrepancies; they are still read,
-	// so that duplicates and bad lines in them are reported too.
+// partsToRead is the manifest's parts, then those in the store that the manifest does not
+// list (Conversations -1): discrepancies, still read so that their duplicates and bad lines
+// are reported too.
+func (v *verifier) partsToRead(stored []string) []PartRecord {
+	var listed []PartRecord
+	if v.m != nil {
+		listed = v.m.Parts
+	}
 	inManifest := map[string]bool{}
 	for _, p := range listed {
 		inManifest[p.Name] = true
 	}
 	for _, name := range stored {
-		if !inManifest[name] {
-			if m != nil {
-				r.problem("%s is in the store but not in the manifest", name)
-			}
-			listed = append(listed, PartRecord{Name: name, Conversations: -1})
-		}
-	}
-
-	seen := map[string]lineRef{}
-	perWindow := make([]int, 0)
-	if m != nil {
-		perWindow = make([]int, len(m.Windows))
-	}
-	for _, p := range listed {
-		if !present[p.Name] {
-			r.problem("%s is listed in the manifest but missing from the store", p.Name)
+		if inManifest[name] {
 			continue
 		}
-		lineProblems := 0
-		lineProblem := func(format string, args ...any) {
-			lineProblems++
-			if lineProblems <= maxLineProblems {
-				r.problem(format, args...)
-			}
+		if v.m != nil {
+			v.r.problem("%s is in the store but not in the manifest", name)
 		}
-		st, err := s.ReadPart(ctx, Key(prefix, p.Name), func(l Line) error {
-			if l.Err != nil {
-				lineProblem("%s line %d: %v", p.Name, l.N, l.Err)
-				if l.ID == "" {
-					return nil
-				}
-			}
-			if first, dup := seen[l.ID]; dup {
-				lineProblem("%s line %d: conversation %s duplicates %s line %d", p.Name, l.N, l.ID, first.part, first.line)
-			} else {
-				seen[l.ID] = lineRef{p.Name, l.N}
-			}
-			if l.Err == nil && window != nil {
-				if !window.Contains(l.Start) {
-					lineProblem("%s line %d: conversation %s started %s, outside the window %s", p.Name, l.N, l.ID, l.Start.Format("2006-01-02T15:04:05.000Z"), window)
-				}
-				for i, w := range m.Windows {
-					if (Window{w.Start, w.End}).Contains(l.Start) {
-						perWindow[i]++
-						break
-					}
-				}
-			}
+		listed = append(listed, PartRecord{Name: name, Conversations: -1})
+	}
+	return listed
+}
+
+// checkPart reads part p line by line and compares what it holds with its record. The error is
+// ctx's, if it ended.
+func (v *verifier) checkPart(ctx context.Context, p PartRecord) error {
+	if !v.present[p.Name] {
+		v.r.problem("%s is listed in the manifest but missing from the store", p.Name)
+		return nil
+	}
+	lines := &lineProblems{r: v.r}
+	st, err := v.s.ReadPart(ctx, Key(v.prefix, p.Name), func(l Line) error {
+		v.checkLine(lines, p.Name, l)
+		return nil
+	})
+	if lines.n > maxLineProblems {
+		v.r.problem("%s: %d more line problems not listed", p.Name, lines.n-maxLineProblems)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		v.r.problem("%s: %v", p.Name, err)
+		if st.SHA256 == "" {
 			return nil
-		})
-		if lineProblems > maxLineProblems {
-			r.problem("%s: %d more line problems not listed", p.Name, lineProblems-maxLineProblems)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, err
-			}
-			r.problem("%s: %v", p.Name, err)
-			if st.SHA256 == "" {
-				continue
-			}
-		}
-		if p.Conversations < 0 {
-			continue // not in the manifest: already reported
-		}
-		r.Parts++
-		r.Conversations += st.Lines
-		r.Bytes += st.Bytes
-		if st.Bytes != p.Bytes {
-			r.problem("%s: %d bytes stored, manifest says %d", p.Name, st.Bytes, p.Bytes)
-		}
-		if st.SHA256 != p.SHA256 {
-			r.problem("%s: sha256 %s stored, manifest says %s", p.Name, st.SHA256, p.SHA256)
-		}
-		if st.Lines != p.Conversations {
-			r.problem("%s: %d conversations stored, manifest says %d", p.Name, st.Lines, p.Conversations)
 		}
 	}
-	if m != nil {
-		for i, w := range m.Windows {
-			if perWindow[i] != w.Conversations {
-				r.problem("window %s: %d conversations in the parts, manifest says %d", Window{w.Start, w.End}, perWindow[i], w.Conversations)
-			}
+	if p.Conversations >= 0 { // else not in the manifest: already reported
+		v.tally(p, st)
+	}
+	return nil
+}
+
+// lineProblems reports the first maxLineProblems problems of one part's lines and counts all.
+type lineProblems struct {
+	r *Report
+	n int
+}
+
+func (lp *lineProblems) add(format string, args ...any) {
+	lp.n++
+	if lp.n <= maxLineProblems {
+		lp.r.problem(format, args...)
+	}
+}
+
+// checkLine checks one line of a part: that it parses, that its conversation is not found
+// twice, and that it started in the manifest's window, counting it in its job window.
+func (v *verifier) checkLine(lines *lineProblems, part string, l Line) {
+	if l.Err != nil {
+		lines.add("%s line %d: %v", part, l.N, l.Err)
+		if l.ID == "" {
+			return
 		}
 	}
-	return r, nil
+	if first, dup := v.seen[l.ID]; dup {
+		lines.add("%s line %d: conversation %s duplicates %s line %d", part, l.N, l.ID, first.part, first.line)
+	} else {
+		v.seen[l.ID] = lineRef{part, l.N}
+	}
+	if l.Err != nil || v.m == nil {
+		return
+	}
+	if !v.m.Window.Contains(l.Start) {
+		lines.add("%s line %d: conversation %s started %s, outside the window %s", part, l.N, l.ID, l.Start.Format("2006-01-02T15:04:05.000Z"), &v.m.Window)
+	}
+	for i, w := range v.m.Windows {
+		if (Window{w.Start, w.End}).Contains(l.Start) {
+			v.perWindow[i]++
+			break
+		}
+	}
+}
+
+// tally adds a listed part's figures to the report and compares them with its record.
+func (v *verifier) tally(p PartRecord, st PartStats) {
+	v.r.Parts++
+	v.r.Conversations += st.Lines
+	v.r.Bytes += st.Bytes
+	if st.Bytes != p.Bytes {
+		v.r.problem("%s: %d bytes stored, manifest says %d", p.Name, st.Bytes, p.Bytes)
+	}
+	if st.SHA256 != p.SHA256 {
+		v.r.problem("%s: sha256 %s stored, manifest says %s", p.Name, st.SHA256, p.SHA256)
+	}
+	if st.Lines != p.Conversations {
+		v.r.problem("%s: %d conversations stored, manifest says %d", p.Name, st.Lines, p.Conversations)
+	}
+}
+
+// checkWindowCounts compares the conversations found in each job window with the manifest's.
+func (v *verifier) checkWindowCounts() {
+	if v.m == nil {
+		return
+	}
+	for i, w := range v.m.Windows {
+		if v.perWindow[i] != w.Conversations {
+			v.r.problem("window %s: %d conversations in the parts, manifest says %d", Window{w.Start, w.End}, v.perWindow[i], w.Conversations)
+		}
+	}
 }
 
 func readManifest(ctx context.Context, s *Store, key string, present bool, r *Report) *Manifest {
@@ -217,6 +272,7 @@ func readManifest(ctx context.Context, s *Store, key string, present bool, r *Re
 	return &m
 }
 
+// checkManifest checks that the manifest agrees with itself and that user.json matches it.
 func checkManifest(ctx context.Context, s *Store, prefix string, m *Manifest, present map[string]bool, r *Report) {
 	if m.Format != Format {
 		r.problem("%s: format %q, want %q", ManifestName, m.Format, Format)
@@ -224,6 +280,15 @@ func checkManifest(ctx context.Context, s *Store, prefix string, m *Manifest, pr
 	if !m.Window.Start.Before(m.Window.End) {
 		r.problem("%s: window %s is empty", ManifestName, m.Window)
 	}
+	t := checkPartList(m, r)
+	checkJobWindows(m, t.Conversations, r)
+	if m.User.Name != "" {
+		checkUser(ctx, s, prefix, m.User, present, r)
+	}
+}
+
+// checkPartList checks the parts' names and the totals, and returns what the parts add up to.
+func checkPartList(m *Manifest, r *Report) Totals {
 	var t Totals
 	names := map[string]bool{}
 	for i, p := range m.Parts {
@@ -241,6 +306,11 @@ func checkManifest(ctx context.Context, s *Store, prefix string, m *Manifest, pr
 	if t != m.Totals {
 		r.problem("%s: totals %+v do not add up; the parts sum to %+v", ManifestName, m.Totals, t)
 	}
+	return t
+}
+
+// checkJobWindows checks that the job windows tile the window and hold the parts' conversations.
+func checkJobWindows(m *Manifest, conversations int, r *Report) {
 	windowSum := 0
 	for i, w := range m.Windows {
 		windowSum += w.Conversations
@@ -251,17 +321,19 @@ func checkManifest(ctx context.Context, s *Store, prefix string, m *Manifest, pr
 	if len(m.Windows) > 0 && (!m.Windows[0].Start.Equal(m.Window.Start) || !m.Windows[len(m.Windows)-1].End.Equal(m.Window.End)) {
 		r.problem("%s: the job windows do not cover the window %s", ManifestName, m.Window)
 	}
-	if windowSum != t.Conversations {
-		r.problem("%s: the windows hold %d conversations, the parts %d", ManifestName, windowSum, t.Conversations)
+	if windowSum != conversations {
+		r.problem("%s: the windows hold %d conversations, the parts %d", ManifestName, windowSum, conversations)
 	}
-	if m.User.Name != "" {
-		if !present[m.User.Name] {
-			r.problem("%s is listed in the manifest but missing from the store", m.User.Name)
-		} else if sum, n, err := s.Digest(ctx, Key(prefix, m.User.Name)); err != nil {
-			r.problem("%s: %v", m.User.Name, err)
-		} else if sum != m.User.SHA256 || n != m.User.Bytes {
-			r.problem("%s: %d bytes with sha256 %s stored, manifest says %d bytes with sha256 %s", m.User.Name, n, sum, m.User.Bytes, m.User.SHA256)
-		}
+}
+
+// checkUser checks that the stored user.json is the one the manifest records.
+func checkUser(ctx context.Context, s *Store, prefix string, u ObjectRecord, present map[string]bool, r *Report) {
+	if !present[u.Name] {
+		r.problem("%s is listed in the manifest but missing from the store", u.Name)
+	} else if sum, n, err := s.Digest(ctx, Key(prefix, u.Name)); err != nil {
+		r.problem("%s: %v", u.Name, err)
+	} else if sum != u.SHA256 || n != u.Bytes {
+		r.problem("%s: %d bytes with sha256 %s stored, manifest says %d bytes with sha256 %s", u.Name, n, sum, u.Bytes, u.SHA256)
 	}
 }
 
