@@ -218,7 +218,7 @@ func waitStage(t *testing.T, userID string, want workflows.Stage) workflows.Stat
 			return st
 		}
 		if st.Stage.Final() && st.Stage != want {
-			require.Failf(t, "unexpected outcome", "waiting for %s, the run ended %s: %v", want, st.Stage, st.Errors)
+			require.Failf(t, "unexpected outcome", "waiting for %s, the run ended %s: %v", want, st.Stage, st.Notes)
 		}
 		time.Sleep(150 * time.Millisecond)
 	}

@@ -266,7 +266,7 @@ func (c *cli) printStatus(w io.Writer, st workflows.Status) error {
 		if st.Verification != nil {
 			row("Verified", fmt.Sprintf("state %s, %d/%d conversations, linked=%t", st.Verification.State, st.Verification.Count, st.Verification.ManifestCount, st.Verification.Linked))
 		}
-		for _, e := range st.Errors {
+		for _, e := range st.Notes {
 			row("Error", e)
 		}
 		row("Summary", st.Summary)

@@ -192,7 +192,7 @@ func Test_GivenApproval_ShouldAcceptUpdateOrSignal(t *testing.T) {
 				if via == "update" {
 					f.update(workflows.UpdateApprove, decide("bob"))
 				} else {
-					f.env.SignalWorkflow(workflows.SignalApprove, decide("bob"))
+					f.env.SignalWorkflow(workflows.UpdateApprove, decide("bob"))
 				}
 			})
 
@@ -245,7 +245,7 @@ func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
 					if via == "update" {
 						res = f.update(workflows.UpdateApprove, decide(tc.who))
 					} else {
-						f.env.SignalWorkflow(workflows.SignalApprove, decide(tc.who))
+						f.env.SignalWorkflow(workflows.UpdateApprove, decide(tc.who))
 					}
 				})
 
@@ -268,7 +268,7 @@ func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
 					require.Len(t, audit.Notes, 1)
 					assert.Contains(t, audit.Notes[0], "ignored approve signal")
 					assert.Contains(t, audit.Notes[0], tc.want)
-					assert.Equal(t, audit.Notes, f.status().Errors)
+					assert.Equal(t, audit.Notes, f.status().Notes)
 				}
 			})
 		}
@@ -286,7 +286,7 @@ func Test_GivenTwoApproverPolicy_ShouldDeleteOnlyAfterBothApprove(t *testing.T) 
 		assert.Equal(t, 2, s.ApprovalsRequired)
 		assert.Contains(t, s.Summary, "waiting for 1 more approval")
 	})
-	f.at(40*day, func() { f.env.SignalWorkflow(workflows.SignalApprove, decide("carol")) })
+	f.at(40*day, func() { f.env.SignalWorkflow(workflows.UpdateApprove, decide("carol")) })
 
 	res, err := f.run(deleteRequest())
 
@@ -300,7 +300,7 @@ func Test_GivenTwoApproverPolicy_ShouldProceedWhenBothApproveInTime(t *testing.T
 	p.ApprovalsRequired = 2
 	f := newFixture(t, p).forbid("RestoreUser")
 	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
-	f.at(2*day, func() { f.env.SignalWorkflow(workflows.SignalApprove, decide("carol")) })
+	f.at(2*day, func() { f.env.SignalWorkflow(workflows.UpdateApprove, decide("carol")) })
 
 	res, err := f.run(deleteRequest())
 
@@ -380,7 +380,7 @@ func Test_GivenCancelBeforeArchiving_ShouldChangeNothing(t *testing.T) {
 				if via == "update" {
 					f.update(workflows.UpdateCancel, in)
 				} else {
-					f.env.SignalWorkflow(workflows.SignalCancel, in)
+					f.env.SignalWorkflow(workflows.UpdateCancel, in)
 				}
 			})
 
@@ -406,7 +406,7 @@ func Test_GivenCancelDuringRetention_ShouldRestoreUserToSnapshotState(t *testing
 				if via == "update" {
 					f.update(workflows.UpdateCancel, in)
 				} else {
-					f.env.SignalWorkflow(workflows.SignalCancel, in)
+					f.env.SignalWorkflow(workflows.UpdateCancel, in)
 				}
 			})
 
@@ -445,7 +445,7 @@ func Test_GivenCancelAfterDeletingStarted_ShouldRejectCancel(t *testing.T) {
 	var cancel *updateResult
 	f.at(30*day+5*time.Minute, func() {
 		cancel = f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops"})
-		f.env.SignalWorkflow(workflows.SignalCancel, workflows.ControlInput{By: "hr-ops"})
+		f.env.SignalWorkflow(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops"})
 	})
 
 	res, err := f.run(deleteRequest())
@@ -473,7 +473,7 @@ func Test_GivenLegalHold_ShouldPauseDeletionUntilRelease(t *testing.T) {
 	})
 	var second *updateResult
 	f.at(46*day, func() { second = f.update(workflows.UpdateHold, workflows.ControlInput{By: "legal"}) })
-	f.at(50*day, func() { f.env.SignalWorkflow(workflows.SignalRelease, workflows.ControlInput{By: "legal"}) })
+	f.at(50*day, func() { f.env.SignalWorkflow(workflows.UpdateRelease, workflows.ControlInput{By: "legal"}) })
 
 	res, err := f.run(deleteRequest())
 
@@ -616,7 +616,7 @@ func Test_GivenInvalidRequest_ShouldFailBeforeAnything(t *testing.T) {
 		{"missing requester", func(r *workflows.Request) { r.RequestedBy = "" }, "requestedBy"},
 		{"email as requester", func(r *workflows.Request) { r.RequestedBy = "boss@example.com" }, "email"},
 		{"export window after access ends", func(r *workflows.Request) { r.ExportFrom = start.Add(day) }, "exportFrom"},
-		{"forged resume state", func(r *workflows.Request) { r.Resume = &workflows.Carried{Stage: workflows.StageRetention} }, "resume"},
+		{"forged resume state", func(r *workflows.Request) { r.Resume = &workflows.State{Stage: workflows.StageRetention} }, "resume"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -675,7 +675,7 @@ func Test_GivenContinueAsNew_ShouldCarryStateIntoTheNextRun(t *testing.T) {
 	p.ApprovalsRequired = 2
 	first := newFixture(t, p).forbid("DeleteUser", "RestoreUser", "WriteAudit")
 	first.at(time.Hour, func() { first.update(workflows.UpdateApprove, decide("alice")) })
-	first.at(2*time.Hour, func() { first.env.SignalWorkflow(workflows.SignalApprove, decide("mallory")) })
+	first.at(2*time.Hour, func() { first.env.SignalWorkflow(workflows.UpdateApprove, decide("mallory")) })
 	first.at(3*time.Hour, func() { first.env.SetContinueAsNewSuggested(true) })
 
 	_, err := first.run(deleteRequest())

@@ -3,8 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys"
 )
@@ -24,16 +22,6 @@ const (
 	// ErrAuditFailed: the run finished but its audit record could not be written.
 	ErrAuditFailed = "AuditFailed"
 )
-
-// StartSearchAttributes are the search attributes to set when starting req: IDs and enums
-// only. The workflow upserts the same values, so passing them at start is optional.
-func StartSearchAttributes(req Request) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
-		KeyGenesysUserID.ValueSet(req.UserID),
-		KeyDisposition.ValueSet(string(req.Disposition)),
-		KeyRequestedBy.ValueSet(req.RequestedBy),
-	)
-}
 
 // Result is what a finished offboarding returns.
 type Result struct {
@@ -59,9 +47,9 @@ type Hold struct {
 	Remaining time.Duration `json:"remaining"`
 }
 
-// Carried is the state of an offboarding: what the status query reports and what a run carries
+// State is the state of an offboarding: what the status query reports and what a run carries
 // over when it continues as new.
-type Carried struct {
+type State struct {
 	Policy Policy `json:"policy"`
 	Stage  Stage  `json:"stage"`
 	// Runs counts the runs so far, including this one.

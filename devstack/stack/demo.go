@@ -167,7 +167,7 @@ func RunDemo(ctx context.Context, s *Stack, o DemoOptions) (*DemoResult, error) 
 		outcome = st.Stage
 	}
 	if outcome != workflows.OutcomeDeleted {
-		return res, fmt.Errorf("the offboarding ended %s, want deleted; errors: %s", outcome, strings.Join(st.Errors, "; "))
+		return res, fmt.Errorf("the offboarding ended %s, want deleted; errors: %s", outcome, strings.Join(st.Notes, "; "))
 	}
 	say("Outcome: %s in %.1fs", outcome, time.Since(begin).Seconds())
 

@@ -189,7 +189,7 @@ func (b OffboardingRequest) Request(requestedBy string, now time.Time, p workflo
 			}
 		}
 	}
-	if workflows.IsUUID(req.UserID) && slices.ContainsFunc(p.ProtectedUserIDs, func(id string) bool { return strings.EqualFold(id, req.UserID) }) {
+	if workflows.IsUUID(req.UserID) && p.Protects(req.UserID) {
 		add("userId", "is protected by policy and is never offboarded")
 	}
 	if len(fields) > 0 {

@@ -1,0 +1,72 @@
+package workflows_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"sigs.k8s.io/yaml"
+
+	"github.com/offboard/offboard/workflows"
+)
+
+// The HR API documents the stages a list may filter on; its enum is the workflow's stage table.
+func Test_GivenHRAPIOpenAPI_ShouldListExactlyTheWorkflowStages(t *testing.T) {
+	raw, err := os.ReadFile("../starter/hrapi/openapi.yaml")
+	require.NoError(t, err)
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Stage struct {
+					Enum []workflows.Stage `json:"enum"`
+				} `json:"Stage"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &doc))
+	assert.Equal(t, workflows.Stages(), doc.Components.Schemas.Stage.Enum)
+}
+
+func Test_GivenStages_ShouldEndWithTheOutcomesOnly(t *testing.T) {
+	stages := workflows.Stages()
+	require.Equal(t, workflows.StageChecking, stages[0])
+	var outcomes []workflows.Stage
+	for i, s := range stages {
+		if s.Final() {
+			outcomes = append(outcomes, s)
+			continue
+		}
+		assert.Empty(t, outcomes, "stage %s (at %d) comes after an outcome", s, i)
+	}
+	assert.Equal(t, []workflows.Stage{workflows.OutcomeArchived, workflows.OutcomeDeleted, workflows.OutcomeCancelled,
+		workflows.OutcomeRejected, workflows.OutcomeFailed}, outcomes)
+	assert.False(t, workflows.Stage("unknown").Final())
+}
+
+func Test_GivenPolicy_ShouldProtectItsUsersWhateverTheCase(t *testing.T) {
+	p := workflows.DefaultPolicy()
+	p.ProtectedUserIDs = []string{"3F2504E0-4F89-41D3-9A0C-0305E82C3301"}
+	assert.True(t, p.Protects("3f2504e0-4f89-41d3-9a0c-0305e82c3301"))
+	assert.False(t, p.Protects("4f2504e0-4f89-41d3-9a0c-0305e82c3301"))
+	assert.False(t, workflows.DefaultPolicy().Protects(""))
+}
+
+func Test_GivenRequest_ShouldStartWithItsIDsAndTheFirstStage(t *testing.T) {
+	sa := workflows.StartSearchAttributes(deleteRequest())
+	for _, tc := range []struct {
+		key  temporal.SearchAttributeKeyKeyword
+		want string
+	}{
+		{workflows.KeyGenesysUserID, userID},
+		{workflows.KeyDisposition, "delete"},
+		{workflows.KeyRequestedBy, requester},
+		{workflows.KeyStage, string(workflows.StageChecking)},
+	} {
+		got, ok := sa.GetKeyword(tc.key)
+		assert.True(t, ok, tc.key.GetName())
+		assert.Equal(t, tc.want, got, tc.key.GetName())
+	}
+	assert.Equal(t, 4, sa.Size())
+}
