@@ -28,7 +28,6 @@ import (
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/genesys/emulator"
-	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -114,11 +113,11 @@ func tail(b []byte, n int) []byte {
 // policyEnv is the e2e worker policy: the dev policy made four-eyes, with short waits.
 func policyEnv() map[string]string {
 	env := stack.DevPolicyEnv()
-	env[config.EnvApprovalsRequired] = "2"
-	env[config.EnvApprovers] = "alice,bob"
-	env[config.EnvApprovalTimeout] = workflows.Duration(approvalTimeout).String()
-	env[config.EnvEscalateTo] = "carol"
-	env[config.EnvRetentionDefault] = retention
+	env[workflows.EnvApprovalsRequired] = "2"
+	env[workflows.EnvApprovers] = "alice,bob"
+	env[workflows.EnvApprovalTimeout] = workflows.Duration(approvalTimeout).String()
+	env[workflows.EnvEscalateTo] = "carol"
+	env[workflows.EnvRetentionDefault] = retention
 	return env
 }
 

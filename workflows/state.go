@@ -25,17 +25,10 @@ const (
 
 // Result is what a finished offboarding returns.
 type Result struct {
-	WorkflowID string `json:"workflowId"`
-	UserID     string `json:"userId"`
-	Outcome    Stage  `json:"outcome"`
-	// DryRun marks a run that changed nothing; Outcome is then what a real run would end with.
-	DryRun         bool                      `json:"dryRun,omitempty"`
-	WouldHappen    []string                  `json:"wouldHappen,omitempty"`
-	RetentionUntil time.Time                 `json:"retentionUntil,omitzero"`
-	Export         *activities.ExportSummary `json:"export,omitempty"`
-	Verification   *activities.Verification  `json:"verification,omitempty"`
-	Audit          *activities.AuditRef      `json:"audit,omitempty"`
-	Summary        string                    `json:"summary"`
+	Report
+	Outcome        Stage     `json:"outcome"`
+	RetentionUntil time.Time `json:"retentionUntil,omitzero"`
+	Summary        string    `json:"summary"`
 }
 
 // Hold is an active legal hold.

@@ -95,13 +95,24 @@ func formatCount(n int) string {
 	return b.String()
 }
 
+func (o *offboarding) report() Report {
+	return Report{
+		WorkflowID:   WorkflowID(o.req.UserID),
+		UserID:       o.req.UserID,
+		DryRun:       o.req.DryRun,
+		WouldHappen:  o.wouldHappen,
+		Export:       o.st.Export,
+		Verification: o.st.Verification,
+		Audit:        o.audit,
+	}
+}
+
+// status is the answer to the status query.
 func (o *offboarding) status() Status {
 	s := Status{
-		WorkflowID:       WorkflowID(o.req.UserID),
-		UserID:           o.req.UserID,
+		Report:           o.report(),
 		Disposition:      o.req.Disposition,
 		Stage:            o.st.Stage,
-		DryRun:           o.req.DryRun,
 		RequestedBy:      o.req.RequestedBy,
 		RequestedAt:      o.st.RequestedAt,
 		EffectiveAt:      o.req.EffectiveAt,
@@ -109,12 +120,8 @@ func (o *offboarding) status() Status {
 		ApprovalDeadline: o.st.ApprovalDeadline,
 		OnHold:           o.st.Hold != nil,
 		Deactivated:      o.st.Deactivated,
-		Export:           o.st.Export,
-		Verification:     o.st.Verification,
-		WouldHappen:      o.wouldHappen,
 		Notes:            o.st.Notes,
 		History:          o.st.History,
-		Audit:            o.audit,
 		Summary:          o.summary(),
 	}
 	if o.st.Stage.Final() {
@@ -129,18 +136,9 @@ func (o *offboarding) status() Status {
 	return s
 }
 
+// result is what the run returns when it ends.
 func (o *offboarding) result() Result {
-	res := Result{
-		WorkflowID:   WorkflowID(o.req.UserID),
-		UserID:       o.req.UserID,
-		Outcome:      o.st.Stage,
-		DryRun:       o.req.DryRun,
-		WouldHappen:  o.wouldHappen,
-		Export:       o.st.Export,
-		Verification: o.st.Verification,
-		Audit:        o.audit,
-		Summary:      o.summary(),
-	}
+	res := Result{Report: o.report(), Outcome: o.st.Stage, Summary: o.summary()}
 	if !o.req.DryRun && o.st.Stage == OutcomeDeleted {
 		res.RetentionUntil = o.st.RetentionUntil
 	}

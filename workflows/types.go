@@ -178,32 +178,38 @@ type RetentionInput struct {
 	Reason   string    `json:"reason,omitempty"`
 }
 
+// Report is what the status query and the result both say about a run.
+type Report struct {
+	WorkflowID string `json:"workflowId"`
+	UserID     string `json:"userId"`
+	// DryRun marks a run that changes nothing; its outcome is what a real run would end with.
+	DryRun bool `json:"dryRun,omitempty"`
+	// WouldHappen is the dry run's report of what a real run would do.
+	WouldHappen  []string                  `json:"wouldHappen,omitempty"`
+	Export       *activities.ExportSummary `json:"export,omitempty"`
+	Verification *activities.Verification  `json:"verification,omitempty"`
+	Audit        *activities.AuditRef      `json:"audit,omitempty"`
+}
+
 // Status is what the status query returns: everything an operator needs.
 type Status struct {
-	WorkflowID        string                    `json:"workflowId"`
-	UserID            string                    `json:"userId"`
-	Disposition       Disposition               `json:"disposition"`
-	Stage             Stage                     `json:"stage"`
-	Outcome           Stage                     `json:"outcome,omitempty"`
-	DryRun            bool                      `json:"dryRun,omitempty"`
-	RequestedBy       string                    `json:"requestedBy"`
-	RequestedAt       time.Time                 `json:"requestedAt"`
-	EffectiveAt       time.Time                 `json:"effectiveAt,omitzero"`
-	ApprovalsRequired int                       `json:"approvalsRequired"`
-	Decisions         []activities.Decision     `json:"decisions,omitempty"`
-	ApprovalDeadline  time.Time                 `json:"approvalDeadline,omitzero"`
-	RetentionUntil    time.Time                 `json:"retentionUntil,omitzero"`
-	OnHold            bool                      `json:"onHold,omitempty"`
-	Deactivated       bool                      `json:"deactivated,omitempty"`
-	Export            *activities.ExportSummary `json:"export,omitempty"`
-	Verification      *activities.Verification  `json:"verification,omitempty"`
-	// WouldHappen is the dry run's report of what a real run would do.
-	WouldHappen []string `json:"wouldHappen,omitempty"`
+	Report
+	Disposition       Disposition           `json:"disposition"`
+	Stage             Stage                 `json:"stage"`
+	Outcome           Stage                 `json:"outcome,omitempty"`
+	RequestedBy       string                `json:"requestedBy"`
+	RequestedAt       time.Time             `json:"requestedAt"`
+	EffectiveAt       time.Time             `json:"effectiveAt,omitzero"`
+	ApprovalsRequired int                   `json:"approvalsRequired"`
+	Decisions         []activities.Decision `json:"decisions,omitempty"`
+	ApprovalDeadline  time.Time             `json:"approvalDeadline,omitzero"`
+	RetentionUntil    time.Time             `json:"retentionUntil,omitzero"`
+	OnHold            bool                  `json:"onHold,omitempty"`
+	Deactivated       bool                  `json:"deactivated,omitempty"`
 	// Notes are State.Notes, the events worth an auditor's attention. Their JSON name stays
 	// "errors", which clients of the status query and the HR API already read.
 	Notes   []string                `json:"errors,omitempty"`
 	History []activities.Transition `json:"history"`
-	Audit   *activities.AuditRef    `json:"audit,omitempty"`
 	// Summary is the human summary also shown as the run's current details in the Temporal UI.
 	Summary string `json:"summary,omitempty"`
 }

@@ -40,7 +40,8 @@ type Var struct {
 	Used string
 }
 
-// Names of Offboard's own variables. Temporal's and Genesys's are listed in Vars too.
+// Names of Offboard's own variables. Temporal's and Genesys's are listed in Vars too, and the
+// policy's are workflows.PolicySettings' (workflows.EnvApprovalsRequired and the rest).
 const (
 	EnvExportURL           = "OFFBOARD_EXPORT_URL"
 	EnvWebhookURL          = "OFFBOARD_WEBHOOK_URL"
@@ -55,24 +56,6 @@ const (
 	EnvOperator            = "OFFBOARD_OPERATOR"
 	EnvLogLevel            = "OFFBOARD_LOG_LEVEL"
 	EnvLogFormat           = "OFFBOARD_LOG_FORMAT"
-)
-
-// Names of the policy variables, which workflows.PolicySettings declares with the rest of
-// each setting; they are repeated here for the code that sets them (devstack, tests).
-const (
-	EnvApprovalsRequired   = workflows.EnvApprovalsRequired
-	EnvApproveArchive      = workflows.EnvApproveArchive
-	EnvRequesterMayApprove = workflows.EnvRequesterMayApprove
-	EnvApprovers           = workflows.EnvApprovers
-	EnvApprovalTimeout     = workflows.EnvApprovalTimeout
-	EnvEscalationFraction  = workflows.EnvEscalationFraction
-	EnvEscalateTo          = workflows.EnvEscalateTo
-	EnvRetentionDefault    = workflows.EnvRetentionDefault
-	EnvRetentionMin        = workflows.EnvRetentionMin
-	EnvRetentionMax        = workflows.EnvRetentionMax
-	EnvExportLookback      = workflows.EnvExportLookback
-	EnvExportWindow        = workflows.EnvExportWindow
-	EnvProtectedUserIDs    = workflows.EnvProtectedUserIDs
 )
 
 // Defaults of Offboard's own settings.

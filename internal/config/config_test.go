@@ -21,7 +21,7 @@ func Test_GivenPolicyFileVariablesAndFlags_ShouldApplyThemInThatOrder(t *testing
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	AddFlags(fs)
 	require.NoError(t, fs.Parse([]string{"--retention-max", "P90D"}))
-	src := Source{Flags: fs, Env: MapEnv{EnvPolicyFile: file, EnvApprovalTimeout: "P3D", EnvRetentionMax: "P10D", EnvProtectedUserIDs: " 3f2504e0-4f89-41d3-9a0c-0305e82c3301 ,"}}
+	src := Source{Flags: fs, Env: MapEnv{EnvPolicyFile: file, workflows.EnvApprovalTimeout: "P3D", workflows.EnvRetentionMax: "P10D", workflows.EnvProtectedUserIDs: " 3f2504e0-4f89-41d3-9a0c-0305e82c3301 ,"}}
 	p, err := src.Policy()
 	require.NoError(t, err)
 	assert.Equal(t, 2, p.ApprovalsRequired)
@@ -34,13 +34,13 @@ func Test_GivenPolicyFileVariablesAndFlags_ShouldApplyThemInThatOrder(t *testing
 
 func Test_GivenBadPolicySettings_ShouldNameTheSetting(t *testing.T) {
 	for env, want := range map[string]string{
-		EnvApprovalsRequired: "OFFBOARD_APPROVALS_REQUIRED",
-		EnvApprovalTimeout:   "OFFBOARD_APPROVAL_TIMEOUT",
-		EnvRetentionMax:      "OFFBOARD_RETENTION_",
-		EnvProtectedUserIDs:  "OFFBOARD_PROTECTED_USER_IDS",
-		EnvApproveArchive:    "OFFBOARD_APPROVE_ARCHIVE",
+		workflows.EnvApprovalsRequired: "OFFBOARD_APPROVALS_REQUIRED",
+		workflows.EnvApprovalTimeout:   "OFFBOARD_APPROVAL_TIMEOUT",
+		workflows.EnvRetentionMax:      "OFFBOARD_RETENTION_",
+		workflows.EnvProtectedUserIDs:  "OFFBOARD_PROTECTED_USER_IDS",
+		workflows.EnvApproveArchive:    "OFFBOARD_APPROVE_ARCHIVE",
 	} {
-		bad := map[string]string{EnvApprovalsRequired: "0", EnvApprovalTimeout: "soon", EnvRetentionMax: "P1D", EnvProtectedUserIDs: "bob", EnvApproveArchive: "maybe"}[env]
+		bad := map[string]string{workflows.EnvApprovalsRequired: "0", workflows.EnvApprovalTimeout: "soon", workflows.EnvRetentionMax: "P1D", workflows.EnvProtectedUserIDs: "bob", workflows.EnvApproveArchive: "maybe"}[env]
 		_, err := Source{Env: MapEnv{env: bad}}.Policy()
 		require.Error(t, err, env)
 		assert.Contains(t, err.Error(), want)
