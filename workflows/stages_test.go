@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
 	"sigs.k8s.io/yaml"
 
 	"github.com/offboard/offboard/workflows"
@@ -43,30 +42,4 @@ func Test_GivenStages_ShouldEndWithTheOutcomesOnly(t *testing.T) {
 	assert.Equal(t, []workflows.Stage{workflows.OutcomeArchived, workflows.OutcomeDeleted, workflows.OutcomeCancelled,
 		workflows.OutcomeRejected, workflows.OutcomeFailed}, outcomes)
 	assert.False(t, workflows.Stage("unknown").Final())
-}
-
-func Test_GivenPolicy_ShouldProtectItsUsersWhateverTheCase(t *testing.T) {
-	p := workflows.DefaultPolicy()
-	p.ProtectedUserIDs = []string{"3F2504E0-4F89-41D3-9A0C-0305E82C3301"}
-	assert.True(t, p.Protects("3f2504e0-4f89-41d3-9a0c-0305e82c3301"))
-	assert.False(t, p.Protects("4f2504e0-4f89-41d3-9a0c-0305e82c3301"))
-	assert.False(t, workflows.DefaultPolicy().Protects(""))
-}
-
-func Test_GivenRequest_ShouldStartWithItsIDsAndTheFirstStage(t *testing.T) {
-	sa := workflows.StartSearchAttributes(deleteRequest())
-	for _, tc := range []struct {
-		key  temporal.SearchAttributeKeyKeyword
-		want string
-	}{
-		{workflows.KeyGenesysUserID, userID},
-		{workflows.KeyDisposition, "delete"},
-		{workflows.KeyRequestedBy, requester},
-		{workflows.KeyStage, string(workflows.StageChecking)},
-	} {
-		got, ok := sa.GetKeyword(tc.key)
-		assert.True(t, ok, tc.key.GetName())
-		assert.Equal(t, tc.want, got, tc.key.GetName())
-	}
-	assert.Equal(t, 4, sa.Size())
 }
