@@ -156,16 +156,6 @@ func Test_GivenAUserInAnyState_ShouldSnapshotItAsFound(t *testing.T) {
 	assert.Equal(t, genesys.StateDeleted, snap.User.State)
 }
 
-func Test_GivenAProtectedUser_ShouldRefuseTheSnapshotWithoutCallingGenesys(t *testing.T) {
-	h := dev(t)
-	u := h.userIn(t, "active", 0)
-	before := len(h.emu.Calls())
-	err := run(t, h, nil, h.a.SnapshotUser, activities.SnapshotInput{UserID: u.ID, ProtectedUserIDs: []string{"x", strings.ToUpper(u.ID)}})
-	ae := appError(t, err, activities.ErrProtectedUser, false)
-	assert.Contains(t, ae.Message(), u.ID)
-	assert.Len(t, h.emu.Calls(), before)
-}
-
 func Test_GivenAnUnknownUser_ShouldFailTheSnapshotNamingIt(t *testing.T) {
 	h := dev(t)
 	err := run(t, h, nil, h.a.SnapshotUser, activities.SnapshotInput{UserID: unknownUser})

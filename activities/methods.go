@@ -48,19 +48,13 @@ func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) (Acce
 	return AccessReport{ClientID: g.ClientID, Checked: in.Permissions}, nil
 }
 
-// SnapshotUser reads the user in any state for the audit record. A protected or unknown
-// user fails non-retryably. A protected user is refused before Genesys is called.
+// SnapshotUser reads the user in any state for the audit record. An unknown user fails
+// non-retryably. Protected users never get here: the workflow refuses them (Policy.Protects).
 //
-// Retry: default policy; ErrProtectedUser, ErrUserNotFound and ErrInvalidInput are final.
+// Retry: default policy; ErrUserNotFound and ErrInvalidInput are final.
 func (a *Activities) SnapshotUser(ctx context.Context, in SnapshotInput) (UserSnapshot, error) {
 	if in.UserID == "" {
 		return UserSnapshot{}, failf(ErrInvalidInput, "snapshot: empty user ID")
-	}
-	for _, p := range in.ProtectedUserIDs {
-		if strings.EqualFold(strings.TrimSpace(p), in.UserID) {
-			return UserSnapshot{}, failf(ErrProtectedUser,
-				"user %s is protected by the worker's policy and is never offboarded; remove it from the protected IDs to proceed", in.UserID)
-		}
 	}
 	u, err := a.getUser(ctx, in.UserID)
 	if err != nil {

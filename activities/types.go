@@ -20,10 +20,10 @@ type AccessReport struct {
 	Note string `json:"note,omitempty"`
 }
 
-// SnapshotInput names the user to snapshot and the IDs the policy protects.
+// SnapshotInput names the user to snapshot. The workflow refuses a protected user before any
+// activity runs; older histories whose input still lists protected IDs decode without them.
 type SnapshotInput struct {
-	UserID           string   `json:"userId"`
-	ProtectedUserIDs []string `json:"protectedUserIds,omitempty"`
+	UserID string `json:"userId"`
 }
 
 // UserSnapshot is the user as found before any change, for the audit record and for restore.

@@ -28,7 +28,6 @@ import (
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/genesys/emulator"
-	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
@@ -116,11 +115,11 @@ func tail(b []byte, n int) []byte {
 // policyEnv is the e2e worker policy: the dev policy made four-eyes, with short waits.
 func policyEnv() map[string]string {
 	env := stack.DevPolicyEnv()
-	env[config.EnvApprovalsRequired] = "2"
-	env[config.EnvApprovers] = "alice,bob"
-	env[config.EnvApprovalTimeout] = workflows.Duration(approvalTimeout).String()
-	env[config.EnvEscalateTo] = "carol"
-	env[config.EnvRetentionDefault] = retention
+	env[workflows.EnvApprovalsRequired] = "2"
+	env[workflows.EnvApprovers] = "alice,bob"
+	env[workflows.EnvApprovalTimeout] = workflows.Duration(approvalTimeout).String()
+	env[workflows.EnvEscalateTo] = "carol"
+	env[workflows.EnvRetentionDefault] = retention
 	return env
 }
 
@@ -209,7 +208,7 @@ func waitStage(t *testing.T, userID string, want workflows.Stage) workflows.Stat
 			return st
 		}
 		if st.Stage.Final() && st.Stage != want {
-			require.Failf(t, "unexpected outcome", "waiting for %s, the run ended %s: %v", want, st.Stage, st.Errors)
+			require.Failf(t, "unexpected outcome", "waiting for %s, the run ended %s: %v", want, st.Stage, st.Notes)
 		}
 		time.Sleep(150 * time.Millisecond)
 	}

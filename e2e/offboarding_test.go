@@ -93,7 +93,7 @@ func Test_GivenFourEyesPolicy_ShouldDeleteOnlyAfterTwoDistinctApprovers(t *testi
 	assert.Equal(t, "inactive", userState(t, u.ID), "access ends before the approvals")
 
 	// The second approval arrives as a signal, as from the Temporal UI.
-	require.NoError(t, stk.Client.SignalWorkflow(context.Background(), wfID, "", workflows.SignalApprove,
+	require.NoError(t, stk.Client.SignalWorkflow(context.Background(), wfID, "", workflows.UpdateApprove,
 		workflows.DecisionInput{Approver: "bob", Comment: "from the UI"}))
 
 	st = waitStage(t, u.ID, workflows.OutcomeDeleted)

@@ -181,7 +181,7 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 		st = stageOf()
 		return st.Stage.Final()
 	}, 120*time.Second, 250*time.Millisecond)
-	require.Equal(t, workflows.OutcomeArchived, st.Stage, "errors: %v", st.Errors)
+	require.Equal(t, workflows.OutcomeArchived, st.Stage, "errors: %v", st.Notes)
 
 	rep, err := bundle.VerifyURL(context.Background(), "file://"+filepath.ToSlash(filepath.Join(exportDir, st.Export.Bundle)))
 	require.NoError(t, err)

@@ -256,7 +256,7 @@ func statusText(st workflows.Status) func(io.Writer) {
 		if st.Verification != nil {
 			row("Verified", fmt.Sprintf("state %s, %d/%d conversations, linked=%t", st.Verification.State, st.Verification.Count, st.Verification.ManifestCount, st.Verification.Linked))
 		}
-		for _, e := range st.Errors {
+		for _, e := range st.Notes {
 			row("Error", e)
 		}
 		row("Summary", st.Summary)

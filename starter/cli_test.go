@@ -21,8 +21,8 @@ func runCLI(t *testing.T, as string, args ...string) (string, error) {
 	envv := config.MapEnv{
 		"TEMPORAL_ADDRESS":       env.ts.GetFrontendHostPort(),
 		"TEMPORAL_NAMESPACE":     env.ts.GetDefaultNamespace(),
-		config.EnvApprovers:      strings.Join(env.policy.Approvers, ","),
-		config.EnvExportLookback: workflows.Duration(env.policy.ExportLookback).String(),
+		workflows.EnvApprovers:      strings.Join(env.policy.Approvers, ","),
+		workflows.EnvExportLookback: workflows.Duration(env.policy.ExportLookback).String(),
 		config.EnvOperator:       as,
 		"TEMPORAL_CONFIG_FILE":   "/nonexistent/temporal.toml",
 	}

@@ -139,7 +139,7 @@ func waitStage(t *testing.T, userID string, stage workflows.Stage) workflows.Sta
 			return err
 		}
 		if st.Stage != stage {
-			return fmt.Errorf("stage %s (errors %v)", st.Stage, st.Errors)
+			return fmt.Errorf("stage %s (errors %v)", st.Stage, st.Notes)
 		}
 		return nil
 	})

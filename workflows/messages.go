@@ -26,7 +26,7 @@ type message[T any] struct {
 // drains empty the signal channels; settle calls them before the run ends.
 type drain func(ctx workflow.Context) bool
 
-func (r *run) registerMessages(ctx workflow.Context) error {
+func (o *offboarding) registerMessages(ctx workflow.Context) error {
 	decision := func(approve bool) message[DecisionInput] {
 		name := UpdateReject
 		if approve {
@@ -34,8 +34,8 @@ func (r *run) registerMessages(ctx workflow.Context) error {
 		}
 		return message[DecisionInput]{
 			name:     name,
-			validate: func(ctx workflow.Context, in DecisionInput) error { return r.validateDecision(in) },
-			apply:    func(ctx workflow.Context, in DecisionInput, via string) { r.applyDecision(ctx, in, approve, via) },
+			validate: func(ctx workflow.Context, in DecisionInput) error { return o.validateDecision(in) },
+			apply:    func(ctx workflow.Context, in DecisionInput, via string) { o.applyDecision(ctx, in, approve, via) },
 			who:      func(in DecisionInput) string { return in.Approver },
 		}
 	}
@@ -49,31 +49,31 @@ func (r *run) registerMessages(ctx workflow.Context) error {
 	}
 	retention := message[RetentionInput]{
 		name:     UpdateExtendRetention,
-		validate: r.validateRetention,
-		apply:    r.applyRetention,
+		validate: o.validateRetention,
+		apply:    o.applyRetention,
 		who:      func(in RetentionInput) string { return in.By },
 	}
 	var err error
 	add := func(d drain, e error) {
-		r.drains = append(r.drains, d)
+		o.drains = append(o.drains, d)
 		err = errors.Join(err, e)
 	}
-	add(register(ctx, r, decision(true)))
-	add(register(ctx, r, decision(false)))
-	add(register(ctx, r, control(UpdateCancel, r.validateCancel, r.applyCancel)))
-	add(register(ctx, r, control(UpdateHold, r.validateHold, r.applyHold)))
-	add(register(ctx, r, control(UpdateRelease, r.validateRelease, r.applyRelease)))
-	add(register(ctx, r, retention))
+	add(register(ctx, o, decision(true)))
+	add(register(ctx, o, decision(false)))
+	add(register(ctx, o, control(UpdateCancel, o.validateCancel, o.applyCancel)))
+	add(register(ctx, o, control(UpdateHold, o.validateHold, o.applyHold)))
+	add(register(ctx, o, control(UpdateRelease, o.validateRelease, o.applyRelease)))
+	add(register(ctx, o, retention))
 	return err
 }
 
 // register installs m as an update with a validator and as a signal of the same name, and
 // returns the function that drains the signal channel.
-func register[T any](ctx workflow.Context, r *run, m message[T]) (drain, error) {
+func register[T any](ctx workflow.Context, o *offboarding, m message[T]) (drain, error) {
 	err := workflow.SetUpdateHandlerWithOptions(ctx, m.name,
 		func(ctx workflow.Context, in T) (Status, error) {
 			m.apply(ctx, in, "update")
-			return r.status(), nil
+			return o.status(), nil
 		},
 		workflow.UpdateHandlerOptions{Validator: m.validate},
 	)
@@ -83,9 +83,9 @@ func register[T any](ctx workflow.Context, r *run, m message[T]) (drain, error) 
 	ch := workflow.GetSignalChannel(ctx, m.name)
 	handle := func(ctx workflow.Context, in T) {
 		if err := m.validate(ctx, in); err != nil {
-			r.note("ignored %s signal from %q at %s: %v", m.name, truncate(m.who(in), maxIdentityLen), formatTime(now(ctx)), err)
-			r.logger.Warn("ignored invalid signal", "signal", m.name, "error", err)
-			r.refreshDetails(ctx)
+			o.noteForAudit("ignored %s signal from %q at %s: %v", m.name, truncate(m.who(in), maxIdentityLen), formatTime(now(ctx)), err)
+			o.logger.Warn("ignored invalid signal", "signal", m.name, "error", err)
+			o.refreshDetails(ctx)
 			return
 		}
 		m.apply(ctx, in, "signal")
@@ -111,10 +111,10 @@ func register[T any](ctx workflow.Context, r *run, m message[T]) (drain, error) 
 }
 
 // drainSignals handles every signal still queued.
-func (r *run) drainSignals(ctx workflow.Context) {
+func (o *offboarding) drainSignals(ctx workflow.Context) {
 	for {
 		handled := false
-		for _, d := range r.drains {
+		for _, d := range o.drains {
 			if d(ctx) {
 				handled = true
 			}
@@ -126,14 +126,14 @@ func (r *run) drainSignals(ctx workflow.Context) {
 }
 
 // checkApprover applies the rules every approver is subject to.
-func (r *run) checkApprover(who string) error {
-	p := r.st.Policy
+func (o *offboarding) checkApprover(who string) error {
+	p := o.st.Policy
 	switch {
 	case who == "":
 		return errors.New("the approver identity is empty")
 	case len(who) > maxIdentityLen:
 		return fmt.Errorf("the approver identity is longer than %d bytes", maxIdentityLen)
-	case !p.RequesterMayApprove && strings.EqualFold(who, r.req.RequestedBy):
+	case !p.RequesterMayApprove && strings.EqualFold(who, o.req.RequestedBy):
 		return fmt.Errorf("%q requested this offboarding and may not decide it: another approver must", who)
 	case len(p.Approvers) > 0 && !slices.ContainsFunc(p.Approvers, func(a string) bool { return strings.EqualFold(a, who) }):
 		return fmt.Errorf("%q is not on the policy's approver allow-list", who)
@@ -141,23 +141,23 @@ func (r *run) checkApprover(who string) error {
 	return nil
 }
 
-func (r *run) validateDecision(in DecisionInput) error {
+func (o *offboarding) validateDecision(in DecisionInput) error {
 	who := strings.TrimSpace(in.Approver)
 	if who == "" {
 		return errors.New("the approver identity is empty")
 	}
-	if r.st.Stage != StageAwaitingApproval {
-		return fmt.Errorf("no decision is taken at stage %q: approvals are accepted only while %s", r.st.Stage, StageAwaitingApproval)
-	}
-	if err := r.checkApprover(who); err != nil {
+	if err := o.decisionsOpen(); err != nil {
 		return err
 	}
-	for _, d := range r.st.Decisions {
+	if err := o.checkApprover(who); err != nil {
+		return err
+	}
+	for _, d := range o.st.Decisions {
 		if strings.EqualFold(d.Approver, who) {
 			return fmt.Errorf("%q already decided at %s: each approver decides once", who, formatTime(d.At))
 		}
 	}
-	if r.rejection() != nil || len(r.approvers()) >= r.st.Policy.ApprovalsRequired {
+	if o.rejection() != nil || len(o.approvers()) >= o.st.Policy.ApprovalsRequired {
 		return errors.New("the decision is already made")
 	}
 	if len(in.Comment) > maxReasonLen {
@@ -166,19 +166,19 @@ func (r *run) validateDecision(in DecisionInput) error {
 	return nil
 }
 
-func (r *run) applyDecision(ctx workflow.Context, in DecisionInput, approve bool, via string) {
-	r.st.Decisions = append(r.st.Decisions, activities.Decision{
+func (o *offboarding) applyDecision(ctx workflow.Context, in DecisionInput, approve bool, via string) {
+	o.st.Decisions = append(o.st.Decisions, activities.Decision{
 		Approver: strings.TrimSpace(in.Approver),
 		Approve:  approve,
 		Comment:  in.Comment,
 		At:       now(ctx),
 		Via:      via,
 	})
-	r.version++
-	r.refreshDetails(ctx)
+	o.version++
+	o.refreshDetails(ctx)
 }
 
-func (r *run) checkControl(in ControlInput) error {
+func (o *offboarding) checkControl(in ControlInput) error {
 	switch {
 	case strings.TrimSpace(in.By) == "":
 		return errors.New("by is empty: say who is asking")
@@ -186,123 +186,123 @@ func (r *run) checkControl(in ControlInput) error {
 		return fmt.Errorf("by is longer than %d bytes", maxIdentityLen)
 	case len(in.Reason) > maxReasonLen:
 		return fmt.Errorf("the reason is %d bytes; at most %d are allowed", len(in.Reason), maxReasonLen)
-	case r.st.Stage.Final():
-		return fmt.Errorf("the offboarding already ended %s", r.st.Stage)
-	case r.irreversible():
+	case o.st.Stage.Final():
+		return fmt.Errorf("the offboarding already ended %s", o.st.Stage)
+	case o.irreversible():
 		return errors.New("deletion has started and can no longer be stopped")
 	}
 	return nil
 }
 
-func (r *run) validateCancel(in ControlInput) error {
-	if err := r.checkControl(in); err != nil {
+func (o *offboarding) validateCancel(in ControlInput) error {
+	if err := o.checkControl(in); err != nil {
 		return err
 	}
-	if r.st.Cancel != nil {
-		return fmt.Errorf("already cancelled by %s", r.st.Cancel.By)
+	if o.st.Cancel != nil {
+		return fmt.Errorf("already cancelled by %s", o.st.Cancel.By)
 	}
 	return nil
 }
 
-func (r *run) applyCancel(ctx workflow.Context, in ControlInput, via string) {
-	r.st.Cancel = &in
-	r.record(ctx, fmt.Sprintf("cancel requested by %s via %s", in.By, via))
-	r.version++
+func (o *offboarding) applyCancel(ctx workflow.Context, in ControlInput, via string) {
+	o.st.Cancel = &in
+	o.recordEvent(ctx, fmt.Sprintf("cancel requested by %s via %s", in.By, via))
+	o.version++
 }
 
-func (r *run) validateHold(in ControlInput) error {
-	if err := r.checkControl(in); err != nil {
+func (o *offboarding) validateHold(in ControlInput) error {
+	if err := o.checkControl(in); err != nil {
 		return err
 	}
-	if r.req.Disposition != DispositionDelete {
+	if o.req.Disposition != DispositionDelete {
 		return errors.New("an archive offboarding never deletes the user: there is nothing to hold")
 	}
-	if r.req.DryRun {
+	if o.req.DryRun {
 		return errors.New("a dry run deletes nothing: there is nothing to hold")
 	}
-	if h := r.st.Hold; h != nil {
+	if h := o.st.Hold; h != nil {
 		return fmt.Errorf("already on legal hold since %s by %s", formatTime(h.Since), h.By)
 	}
 	return nil
 }
 
-func (r *run) applyHold(ctx workflow.Context, in ControlInput, via string) {
+func (o *offboarding) applyHold(ctx workflow.Context, in ControlInput, via string) {
 	t := now(ctx)
 	h := &Hold{By: in.By, Reason: in.Reason, Since: t}
-	if !r.st.RetentionUntil.IsZero() {
-		h.Remaining = max(0, r.st.RetentionUntil.Sub(t))
+	if !o.st.RetentionUntil.IsZero() {
+		h.Remaining = max(0, o.st.RetentionUntil.Sub(t))
 	}
-	r.st.Hold = h
-	r.record(ctx, fmt.Sprintf("legal hold placed by %s via %s; %s of retention left", in.By, via, Duration(h.Remaining.Round(time.Second))))
-	r.version++
+	o.st.Hold = h
+	o.recordEvent(ctx, fmt.Sprintf("legal hold placed by %s via %s; %s of retention left", in.By, via, Duration(h.Remaining.Round(time.Second))))
+	o.version++
 }
 
-func (r *run) validateRelease(in ControlInput) error {
-	if err := r.checkControl(in); err != nil {
+func (o *offboarding) validateRelease(in ControlInput) error {
+	if err := o.checkControl(in); err != nil {
 		return err
 	}
-	if r.st.Hold == nil {
+	if o.st.Hold == nil {
 		return errors.New("there is no legal hold to release")
 	}
 	return nil
 }
 
-func (r *run) applyRelease(ctx workflow.Context, in ControlInput, via string) {
+func (o *offboarding) applyRelease(ctx workflow.Context, in ControlInput, via string) {
 	t := now(ctx)
-	r.st.RetentionUntil = t.Add(r.st.Hold.Remaining)
-	r.st.Hold = nil
-	r.upsert(ctx, KeyRetentionUntil.ValueSet(r.st.RetentionUntil))
-	r.record(ctx, fmt.Sprintf("legal hold released by %s via %s; retention now ends %s", in.By, via, formatTime(r.st.RetentionUntil)))
-	r.version++
+	o.st.RetentionUntil = t.Add(o.st.Hold.Remaining)
+	o.st.Hold = nil
+	o.upsert(ctx, KeyRetentionUntil.ValueSet(o.st.RetentionUntil))
+	o.recordEvent(ctx, fmt.Sprintf("legal hold released by %s via %s; retention now ends %s", in.By, via, formatTime(o.st.RetentionUntil)))
+	o.version++
 }
 
-func (r *run) validateRetention(ctx workflow.Context, in RetentionInput) error {
-	if err := r.checkControl(ControlInput{By: in.By, Reason: in.Reason}); err != nil {
+func (o *offboarding) validateRetention(ctx workflow.Context, in RetentionInput) error {
+	if err := o.checkControl(ControlInput{By: in.By, Reason: in.Reason}); err != nil {
 		return err
 	}
-	p := r.st.Policy
+	p := o.st.Policy
 	t := now(ctx)
 	switch {
-	case r.req.Disposition != DispositionDelete || r.req.DryRun:
+	case o.req.Disposition != DispositionDelete || o.req.DryRun:
 		return errors.New("retention applies only to a delete offboarding that is not a dry run")
-	case r.st.Hold != nil:
+	case o.st.Hold != nil:
 		return errors.New("the user is on legal hold: release the hold before changing retention")
 	case in.Until.IsZero():
 		return errors.New("until is required: the new end of retention")
 	case !in.Until.After(t):
 		return fmt.Errorf("until %s is not in the future", formatTime(in.Until))
-	case in.Until.Equal(r.st.RetentionUntil):
+	case in.Until.Equal(o.st.RetentionUntil):
 		return fmt.Errorf("retention already ends %s", formatTime(in.Until))
 	}
-	if d := in.Until.Sub(r.st.AccessEndAt); d < p.MinRetention || d > p.MaxRetention {
+	if d := in.Until.Sub(o.st.AccessEndAt); d < p.MinRetention || d > p.MaxRetention {
 		return fmt.Errorf("until %s makes retention %s, outside the policy's range [%s, %s]",
 			formatTime(in.Until), Duration(d.Round(time.Second)), Duration(p.MinRetention), Duration(p.MaxRetention))
 	}
-	if in.Until.Before(r.st.RetentionUntil) {
-		if r.st.Stage != StageAwaitingApproval && r.st.Stage != StageRetention {
-			return fmt.Errorf("retention can be shortened only while %s or in %s, not at %s", StageAwaitingApproval, StageRetention, r.st.Stage)
+	if in.Until.Before(o.st.RetentionUntil) {
+		if err := o.shorteningOpen(); err != nil {
+			return err
 		}
 		approver := strings.TrimSpace(in.Approver)
 		if approver == "" {
 			return errors.New("shortening retention needs an approver")
 		}
-		if err := r.checkApprover(approver); err != nil {
+		if err := o.checkApprover(approver); err != nil {
 			return fmt.Errorf("shortening retention: %w", err)
 		}
 	}
 	return nil
 }
 
-func (r *run) applyRetention(ctx workflow.Context, in RetentionInput, via string) {
-	old := r.st.RetentionUntil
-	r.st.RetentionUntil = in.Until.UTC()
-	r.upsert(ctx, KeyRetentionUntil.ValueSet(r.st.RetentionUntil))
+func (o *offboarding) applyRetention(ctx workflow.Context, in RetentionInput, via string) {
+	old := o.st.RetentionUntil
+	o.st.RetentionUntil = in.Until.UTC()
+	o.upsert(ctx, KeyRetentionUntil.ValueSet(o.st.RetentionUntil))
 	verb := "extended"
 	by := in.By
-	if r.st.RetentionUntil.Before(old) {
+	if o.st.RetentionUntil.Before(old) {
 		verb = "shortened"
 		by += ", approved by " + strings.TrimSpace(in.Approver)
 	}
-	r.record(ctx, fmt.Sprintf("retention %s from %s to %s by %s via %s", verb, formatTime(old), formatTime(r.st.RetentionUntil), by, via))
-	r.version++
+	o.recordEvent(ctx, fmt.Sprintf("retention %s from %s to %s by %s via %s", verb, formatTime(old), formatTime(o.st.RetentionUntil), by, via))
+	o.version++
 }

@@ -20,46 +20,35 @@ func retry(maxAttempts int32) *temporal.RetryPolicy {
 	}
 }
 
+// bounded are the options of an activity whose attempt takes at most attempt and whose
+// retries all end within total.
+func bounded(attempt, total time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{StartToCloseTimeout: attempt, ScheduleToCloseTimeout: total, RetryPolicy: retry(0)}
+}
+
 // Per-activity options. StartToClose bounds one attempt; ScheduleToClose bounds all retries.
 var (
 	// checkOptions: CheckAccess and SnapshotUser are one or two GETs each.
-	checkOptions = workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 15 * time.Minute,
-		RetryPolicy:            retry(0),
-	}
+	checkOptions = bounded(30*time.Second, 15*time.Minute)
 	// changeOptions: DeactivateUser, RestoreUser and DeleteUser are a GET and a PATCH or DELETE,
 	// retried on version conflicts inside the activity; an hour absorbs a Genesys incident.
-	changeOptions = workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy:            retry(0),
-	}
+	changeOptions = bounded(time.Minute, time.Hour)
 	// exportOptions: an export runs one analytics job per window and may take hours for a busy
 	// user. It heartbeats its cursor, so a lost worker is noticed within two minutes and the next
 	// attempt resumes from the cursor instead of starting over.
-	exportOptions = workflow.ActivityOptions{
-		StartToCloseTimeout:    6 * time.Hour,
-		HeartbeatTimeout:       2 * time.Minute,
-		ScheduleToCloseTimeout: 48 * time.Hour,
-		RetryPolicy:            retry(0),
-	}
+	exportOptions = func() workflow.ActivityOptions {
+		o := bounded(6*time.Hour, 48*time.Hour)
+		o.HeartbeatTimeout = 2 * time.Minute
+		return o
+	}()
 	// countOptions: CountInteractions and VerifyOutcome page through the synchronous query.
-	countOptions = workflow.ActivityOptions{
-		StartToCloseTimeout:    15 * time.Minute,
-		ScheduleToCloseTimeout: 2 * time.Hour,
-		RetryPolicy:            retry(0),
-	}
+	countOptions = bounded(15*time.Minute, 2*time.Hour)
 	// auditOptions: WriteAudit must eventually succeed, so it retries for a day of store outage.
-	auditOptions = workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy:            retry(0),
-	}
+	auditOptions = bounded(time.Minute, 24*time.Hour)
 	// notifyOptions: a notification is best effort: five attempts, then the run carries on.
-	notifyOptions = workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 10 * time.Minute,
-		RetryPolicy:            retry(5),
-	}
+	notifyOptions = func() workflow.ActivityOptions {
+		o := bounded(30*time.Second, 10*time.Minute)
+		o.RetryPolicy = retry(5)
+		return o
+	}()
 )

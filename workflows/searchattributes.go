@@ -25,3 +25,19 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		SARetentionUntil: enumspb.INDEXED_VALUE_TYPE_DATETIME,
 	}
 }
+
+// requestSearchAttributes are the search attributes that the request alone decides.
+func requestSearchAttributes(req Request) []temporal.SearchAttributeUpdate {
+	return []temporal.SearchAttributeUpdate{
+		KeyGenesysUserID.ValueSet(req.UserID),
+		KeyDisposition.ValueSet(string(req.Disposition)),
+		KeyRequestedBy.ValueSet(req.RequestedBy),
+	}
+}
+
+// StartSearchAttributes are the search attributes to set when starting req: IDs and enums
+// only, and the first stage. The workflow upserts the same values when it starts, so that the
+// run is found by them even if a starter set none.
+func StartSearchAttributes(req Request) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(append(requestSearchAttributes(req), KeyStage.ValueSet(string(StageChecking)))...)
+}

@@ -3,8 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys"
 )
@@ -25,29 +23,12 @@ const (
 	ErrAuditFailed = "AuditFailed"
 )
 
-// StartSearchAttributes are the search attributes to set when starting req: IDs and enums
-// only. The workflow upserts the same values, so passing them at start is optional.
-func StartSearchAttributes(req Request) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
-		KeyGenesysUserID.ValueSet(req.UserID),
-		KeyDisposition.ValueSet(string(req.Disposition)),
-		KeyRequestedBy.ValueSet(req.RequestedBy),
-	)
-}
-
 // Result is what a finished offboarding returns.
 type Result struct {
-	WorkflowID string `json:"workflowId"`
-	UserID     string `json:"userId"`
-	Outcome    Stage  `json:"outcome"`
-	// DryRun marks a run that changed nothing; Outcome is then what a real run would end with.
-	DryRun         bool                      `json:"dryRun,omitempty"`
-	WouldHappen    []string                  `json:"wouldHappen,omitempty"`
-	RetentionUntil time.Time                 `json:"retentionUntil,omitzero"`
-	Export         *activities.ExportSummary `json:"export,omitempty"`
-	Verification   *activities.Verification  `json:"verification,omitempty"`
-	Audit          *activities.AuditRef      `json:"audit,omitempty"`
-	Summary        string                    `json:"summary"`
+	Report
+	Outcome        Stage     `json:"outcome"`
+	RetentionUntil time.Time `json:"retentionUntil,omitzero"`
+	Summary        string    `json:"summary"`
 }
 
 // Hold is an active legal hold.
@@ -59,9 +40,9 @@ type Hold struct {
 	Remaining time.Duration `json:"remaining"`
 }
 
-// Carried is the state of an offboarding: what the status query reports and what a run carries
+// State is the state of an offboarding: what the status query reports and what a run carries
 // over when it continues as new.
-type Carried struct {
+type State struct {
 	Policy Policy `json:"policy"`
 	Stage  Stage  `json:"stage"`
 	// Runs counts the runs so far, including this one.

@@ -25,59 +25,47 @@ func StaticSummary(req Request) string {
 }
 
 // summary is the human summary of where the run is, for the UI's current details and status.
-func (r *run) summary() string {
+func (o *offboarding) summary() string {
 	var parts []string
-	if r.req.DryRun {
+	if o.req.DryRun {
 		parts = append(parts, "dry run: nothing changed")
 	}
-	st := r.st
-	switch st.Stage {
-	case StageChecking:
-		parts = append(parts, "checking permissions and the user")
-	case StageScheduled:
-		parts = append(parts, "access ends "+formatTime(st.AccessEndAt))
-	case StageArchiving:
-		parts = append(parts, "deactivating")
-	}
-	if !st.AccessEndedAt.IsZero() {
-		if st.Deactivated {
-			parts = append(parts, "deactivated")
-		} else {
-			parts = append(parts, "inactive")
-		}
-	}
-	if st.Stage == StageExporting {
-		parts = append(parts, "exporting conversations")
+	st := o.st
+	switch {
+	case st.AccessEndedAt.IsZero():
+	case st.Deactivated:
+		parts = append(parts, "deactivated")
+	default:
+		parts = append(parts, "inactive")
 	}
 	if st.Export != nil {
 		parts = append(parts, fmt.Sprintf("export %s conversations verified", formatCount(st.Export.Conversations)))
 	}
-	switch st.Stage {
-	case StageAwaitingApproval:
-		n := st.Policy.ApprovalsRequired - len(r.approvers())
-		noun := "approval"
-		if n != 1 {
-			noun = "approvals"
-		}
-		parts = append(parts, fmt.Sprintf("waiting for %d more %s until %s", n, noun, formatTime(st.ApprovalDeadline)))
-	case StageRetention:
-		if st.Hold != nil {
-			parts = append(parts, "on legal hold; deletion waits for release")
-		} else {
-			parts = append(parts, "retained until "+formatTime(st.RetentionUntil))
-		}
-	case StageDeleting:
-		parts = append(parts, "deleting")
-	case StageVerifying:
-		parts = append(parts, "verifying")
-	}
-	if st.Stage.Final() {
-		parts = append(parts, "outcome "+string(st.Stage))
+	if d, ok := st.Stage.definition(); ok {
+		parts = append(parts, d.doing(o))
 	}
 	if st.Cancel != nil && !st.Stage.Final() {
 		parts = append(parts, "cancelling")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// approvalSummary says how many approvals the run still waits for, and until when.
+func (o *offboarding) approvalSummary() string {
+	n := o.st.Policy.ApprovalsRequired - len(o.approvers())
+	noun := "approval"
+	if n != 1 {
+		noun = "approvals"
+	}
+	return fmt.Sprintf("waiting for %d more %s until %s", n, noun, formatTime(o.st.ApprovalDeadline))
+}
+
+// retentionSummary says until when the user is retained, or that a legal hold stops the clock.
+func (o *offboarding) retentionSummary() string {
+	if o.st.Hold != nil {
+		return "on legal hold; deletion waits for release"
+	}
+	return "retained until " + formatTime(o.st.RetentionUntil)
 }
 
 // formatTime shows t to the minute in UTC, or to the second when it has seconds.
@@ -105,4 +93,54 @@ func formatCount(n int) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+func (o *offboarding) report() Report {
+	return Report{
+		WorkflowID:   WorkflowID(o.req.UserID),
+		UserID:       o.req.UserID,
+		DryRun:       o.req.DryRun,
+		WouldHappen:  o.wouldHappen,
+		Export:       o.st.Export,
+		Verification: o.st.Verification,
+		Audit:        o.audit,
+	}
+}
+
+// status is the answer to the status query.
+func (o *offboarding) status() Status {
+	s := Status{
+		Report:           o.report(),
+		Disposition:      o.req.Disposition,
+		Stage:            o.st.Stage,
+		RequestedBy:      o.req.RequestedBy,
+		RequestedAt:      o.st.RequestedAt,
+		EffectiveAt:      o.req.EffectiveAt,
+		Decisions:        o.st.Decisions,
+		ApprovalDeadline: o.st.ApprovalDeadline,
+		OnHold:           o.st.Hold != nil,
+		Deactivated:      o.st.Deactivated,
+		Notes:            o.st.Notes,
+		History:          o.st.History,
+		Summary:          o.summary(),
+	}
+	if o.st.Stage.Final() {
+		s.Outcome = o.st.Stage
+	}
+	if o.needsApproval() {
+		s.ApprovalsRequired = o.st.Policy.ApprovalsRequired
+	}
+	if o.st.Hold == nil && !o.req.DryRun {
+		s.RetentionUntil = o.st.RetentionUntil
+	}
+	return s
+}
+
+// result is what the run returns when it ends.
+func (o *offboarding) result() Result {
+	res := Result{Report: o.report(), Outcome: o.st.Stage, Summary: o.summary()}
+	if !o.req.DryRun && o.st.Stage == OutcomeDeleted {
+		res.RetentionUntil = o.st.RetentionUntil
+	}
+	return res
 }

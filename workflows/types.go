@@ -21,8 +21,9 @@ const (
 	idPrefix     = "offboarding-"
 )
 
-// Message names. Approve and reject are both updates (validated, answered) and signals (for the
-// Temporal UI and `temporal workflow signal`); the other controls are likewise both.
+// Message names. Each control is both an update (validated before it enters history, and
+// answered) and a signal of the same name (for the Temporal UI and `temporal workflow signal`),
+// so one name serves both.
 const (
 	QueryStatus           = "status"
 	UpdateApprove         = "approve"
@@ -31,12 +32,6 @@ const (
 	UpdateHold            = "hold"
 	UpdateRelease         = "release"
 	UpdateExtendRetention = "extendRetention"
-	SignalApprove         = UpdateApprove
-	SignalReject          = UpdateReject
-	SignalCancel          = UpdateCancel
-	SignalHold            = UpdateHold
-	SignalRelease         = UpdateRelease
-	SignalExtendRetention = UpdateExtendRetention
 )
 
 // Search attribute names. Only IDs and enums go into them, never names or emails.
@@ -67,44 +62,6 @@ const (
 	// DispositionDelete deletes the user after approval and retention.
 	DispositionDelete Disposition = "delete"
 )
-
-// Stage is where an offboarding is; the final stages are its outcome.
-type Stage string
-
-// Stages in order, then outcomes.
-const (
-	StageChecking         Stage = "checking"
-	StageScheduled        Stage = "scheduled"
-	StageArchiving        Stage = "archiving"
-	StageExporting        Stage = "exporting"
-	StageAwaitingApproval Stage = "awaiting-approval"
-	StageRetention        Stage = "retention"
-	StageDeleting         Stage = "deleting"
-	StageVerifying        Stage = "verifying"
-
-	OutcomeArchived  Stage = "archived"
-	OutcomeDeleted   Stage = "deleted"
-	OutcomeCancelled Stage = "cancelled"
-	OutcomeRejected  Stage = "rejected"
-	OutcomeFailed    Stage = "failed"
-)
-
-// Stages lists every stage in order, then every outcome.
-func Stages() []Stage {
-	return []Stage{
-		StageChecking, StageScheduled, StageArchiving, StageExporting, StageAwaitingApproval, StageRetention, StageDeleting, StageVerifying,
-		OutcomeArchived, OutcomeDeleted, OutcomeCancelled, OutcomeRejected, OutcomeFailed,
-	}
-}
-
-// Final reports whether s is an outcome.
-func (s Stage) Final() bool {
-	switch s {
-	case OutcomeArchived, OutcomeDeleted, OutcomeCancelled, OutcomeRejected, OutcomeFailed:
-		return true
-	}
-	return false
-}
 
 // Duration is a time.Duration that travels as ISO-8601 ("P30D", "PT15S") in JSON.
 type Duration time.Duration
@@ -196,52 +153,7 @@ type Request struct {
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
 	// Resume is the state a run carries over when it continues as new. Only the workflow sets
 	// it; ValidateRequest rejects it and a first run that carries it fails.
-	Resume *Carried `json:"resume,omitempty"`
-}
-
-// Policy is the worker's offboarding policy. It comes from worker configuration, never from the
-// request, so a caller cannot weaken it; the workflow records it when it starts.
-type Policy struct {
-	// ApprovalsRequired is how many distinct approvers must approve a deletion (default 1).
-	ApprovalsRequired int `json:"approvalsRequired"`
-	// ApproveArchive makes archive offboardings wait for approval too.
-	ApproveArchive bool `json:"approveArchive,omitempty"`
-	// RequesterMayApprove lets the requester approve their own request (default false).
-	RequesterMayApprove bool `json:"requesterMayApprove,omitempty"`
-	// Approvers is the allow-list of approver identities; empty allows anyone but the requester.
-	Approvers []string `json:"approvers,omitempty"`
-	// ApprovalTimeout bounds the wait for approvals; on expiry the run ends archived.
-	ApprovalTimeout time.Duration `json:"approvalTimeout"`
-	// EscalationFraction of ApprovalTimeout is when a reminder and escalation are sent (default 0.5).
-	EscalationFraction float64 `json:"escalationFraction"`
-	// EscalateTo are identities notified at escalation.
-	EscalateTo []string `json:"escalateTo,omitempty"`
-
-	DefaultRetention time.Duration `json:"defaultRetention"`
-	MinRetention     time.Duration `json:"minRetention"`
-	MaxRetention     time.Duration `json:"maxRetention"`
-
-	// ExportLookback is the default export window length before the request.
-	ExportLookback time.Duration `json:"exportLookback"`
-	// ExportWindow is the span of one analytics job.
-	ExportWindow time.Duration `json:"exportWindow"`
-
-	// ProtectedUserIDs are never offboarded.
-	ProtectedUserIDs []string `json:"protectedUserIds,omitempty"`
-}
-
-// DefaultPolicy is the policy when the worker configures nothing.
-func DefaultPolicy() Policy {
-	return Policy{
-		ApprovalsRequired:  1,
-		ApprovalTimeout:    7 * 24 * time.Hour,
-		EscalationFraction: 0.5,
-		DefaultRetention:   30 * 24 * time.Hour,
-		MinRetention:       0,
-		MaxRetention:       400 * 24 * time.Hour,
-		ExportLookback:     3 * 365 * 24 * time.Hour,
-		ExportWindow:       30 * 24 * time.Hour,
-	}
+	Resume *State `json:"resume,omitempty"`
 }
 
 // DecisionInput is the payload of the approve and reject updates and signals.
@@ -266,30 +178,38 @@ type RetentionInput struct {
 	Reason   string    `json:"reason,omitempty"`
 }
 
+// Report is what the status query and the result both say about a run.
+type Report struct {
+	WorkflowID string `json:"workflowId"`
+	UserID     string `json:"userId"`
+	// DryRun marks a run that changes nothing; its outcome is what a real run would end with.
+	DryRun bool `json:"dryRun,omitempty"`
+	// WouldHappen is the dry run's report of what a real run would do.
+	WouldHappen  []string                  `json:"wouldHappen,omitempty"`
+	Export       *activities.ExportSummary `json:"export,omitempty"`
+	Verification *activities.Verification  `json:"verification,omitempty"`
+	Audit        *activities.AuditRef      `json:"audit,omitempty"`
+}
+
 // Status is what the status query returns: everything an operator needs.
 type Status struct {
-	WorkflowID        string                    `json:"workflowId"`
-	UserID            string                    `json:"userId"`
-	Disposition       Disposition               `json:"disposition"`
-	Stage             Stage                     `json:"stage"`
-	Outcome           Stage                     `json:"outcome,omitempty"`
-	DryRun            bool                      `json:"dryRun,omitempty"`
-	RequestedBy       string                    `json:"requestedBy"`
-	RequestedAt       time.Time                 `json:"requestedAt"`
-	EffectiveAt       time.Time                 `json:"effectiveAt,omitzero"`
-	ApprovalsRequired int                       `json:"approvalsRequired"`
-	Decisions         []activities.Decision     `json:"decisions,omitempty"`
-	ApprovalDeadline  time.Time                 `json:"approvalDeadline,omitzero"`
-	RetentionUntil    time.Time                 `json:"retentionUntil,omitzero"`
-	OnHold            bool                      `json:"onHold,omitempty"`
-	Deactivated       bool                      `json:"deactivated,omitempty"`
-	Export            *activities.ExportSummary `json:"export,omitempty"`
-	Verification      *activities.Verification  `json:"verification,omitempty"`
-	// WouldHappen is the dry run's report of what a real run would do.
-	WouldHappen []string                `json:"wouldHappen,omitempty"`
-	Errors      []string                `json:"errors,omitempty"`
-	History     []activities.Transition `json:"history"`
-	Audit       *activities.AuditRef    `json:"audit,omitempty"`
+	Report
+	Disposition       Disposition           `json:"disposition"`
+	Stage             Stage                 `json:"stage"`
+	Outcome           Stage                 `json:"outcome,omitempty"`
+	RequestedBy       string                `json:"requestedBy"`
+	RequestedAt       time.Time             `json:"requestedAt"`
+	EffectiveAt       time.Time             `json:"effectiveAt,omitzero"`
+	ApprovalsRequired int                   `json:"approvalsRequired"`
+	Decisions         []activities.Decision `json:"decisions,omitempty"`
+	ApprovalDeadline  time.Time             `json:"approvalDeadline,omitzero"`
+	RetentionUntil    time.Time             `json:"retentionUntil,omitzero"`
+	OnHold            bool                  `json:"onHold,omitempty"`
+	Deactivated       bool                  `json:"deactivated,omitempty"`
+	// Notes are State.Notes: events worth an auditor's attention, such as ignored signals and
+	// failed notifications.
+	Notes   []string                `json:"notes,omitempty"`
+	History []activities.Transition `json:"history"`
 	// Summary is the human summary also shown as the run's current details in the Temporal UI.
 	Summary string `json:"summary,omitempty"`
 }

@@ -52,57 +52,6 @@ func (e *ValidationError) err() error {
 	return e
 }
 
-// Validate checks that the policy is usable; a worker must refuse to start with an invalid one.
-func (p Policy) Validate() error {
-	v := &ValidationError{What: "policy"}
-	if p.ApprovalsRequired < 1 {
-		v.add("approvalsRequired", "must be at least 1, got %d: a deletion always needs an approval", p.ApprovalsRequired)
-	}
-	if len(p.Approvers) > 0 && p.ApprovalsRequired > len(p.Approvers) {
-		v.add("approvalsRequired", "%d approvals can never be reached with %d allowed approvers", p.ApprovalsRequired, len(p.Approvers))
-	}
-	for i, a := range p.Approvers {
-		if strings.TrimSpace(a) == "" {
-			v.add(fmt.Sprintf("approvers[%d]", i), "is empty")
-		}
-	}
-	for i, a := range p.EscalateTo {
-		if strings.TrimSpace(a) == "" {
-			v.add(fmt.Sprintf("escalateTo[%d]", i), "is empty")
-		}
-	}
-	if p.ApprovalTimeout <= 0 {
-		v.add("approvalTimeout", "must be positive, got %s", p.ApprovalTimeout)
-	}
-	if p.EscalationFraction <= 0 || p.EscalationFraction >= 1 {
-		v.add("escalationFraction", "must be between 0 and 1 exclusive, got %g", p.EscalationFraction)
-	}
-	if p.MinRetention < 0 {
-		v.add("minRetention", "must not be negative, got %s", p.MinRetention)
-	}
-	if p.MaxRetention <= 0 {
-		v.add("maxRetention", "must be positive, got %s", p.MaxRetention)
-	}
-	if p.MaxRetention < p.MinRetention {
-		v.add("maxRetention", "%s is below minRetention %s", p.MaxRetention, p.MinRetention)
-	}
-	if p.DefaultRetention < p.MinRetention || p.DefaultRetention > p.MaxRetention {
-		v.add("defaultRetention", "%s is outside [minRetention %s, maxRetention %s]", p.DefaultRetention, p.MinRetention, p.MaxRetention)
-	}
-	if p.ExportLookback <= 0 {
-		v.add("exportLookback", "must be positive, got %s", p.ExportLookback)
-	}
-	if p.ExportWindow <= 0 {
-		v.add("exportWindow", "must be positive, got %s", p.ExportWindow)
-	}
-	for i, id := range p.ProtectedUserIDs {
-		if !IsUUID(id) {
-			v.add(fmt.Sprintf("protectedUserIds[%d]", i), "%q is not a UUID", id)
-		}
-	}
-	return v.err()
-}
-
 // ValidateRequest checks req against the policy p at time now (the starter's clock, or the
 // workflow's). The error is a *ValidationError with one entry per invalid field.
 func ValidateRequest(req Request, p Policy, now time.Time) error {
@@ -112,6 +61,23 @@ func ValidateRequest(req Request, p Policy, now time.Time) error {
 	} else if !IsUUID(req.UserID) {
 		v.add("userId", "%q is not a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301", truncate(req.UserID, 64))
 	}
+	checkDisposition(v, req, p)
+	checkIdentity(v, "requestedBy", req.RequestedBy, true)
+	if len(req.Reason) > maxReasonLen {
+		v.add("reason", "is %d bytes; at most %d are allowed", len(req.Reason), maxReasonLen)
+	}
+	if len(req.HREventID) > maxIdentityLen {
+		v.add("hrEventId", "is %d bytes; at most %d are allowed", len(req.HREventID), maxIdentityLen)
+	}
+	checkTimes(v, req, now)
+	if req.Resume != nil {
+		v.add("resume", "is set only by the workflow itself when it continues as new")
+	}
+	return v.err()
+}
+
+// checkDisposition checks the disposition, and the retention that only a deletion has.
+func checkDisposition(v *ValidationError, req Request, p Policy) {
 	switch req.Disposition {
 	case DispositionArchive:
 		if req.Retention != 0 {
@@ -127,13 +93,11 @@ func ValidateRequest(req Request, p Policy, now time.Time) error {
 	default:
 		v.add("disposition", "%q is unknown: use %q or %q", truncate(string(req.Disposition), 32), DispositionArchive, DispositionDelete)
 	}
-	checkIdentity(v, "requestedBy", req.RequestedBy, true)
-	if len(req.Reason) > maxReasonLen {
-		v.add("reason", "is %d bytes; at most %d are allowed", len(req.Reason), maxReasonLen)
-	}
-	if len(req.HREventID) > maxIdentityLen {
-		v.add("hrEventId", "is %d bytes; at most %d are allowed", len(req.HREventID), maxIdentityLen)
-	}
+}
+
+// checkTimes checks that the request was not made in the future and that its export window
+// ends when access does.
+func checkTimes(v *ValidationError, req Request, now time.Time) {
 	if !req.RequestedAt.IsZero() && req.RequestedAt.After(now.Add(maxClockSkew)) {
 		v.add("requestedAt", "%s is in the future", req.RequestedAt.UTC().Format(time.RFC3339))
 	}
@@ -145,10 +109,6 @@ func ValidateRequest(req Request, p Policy, now time.Time) error {
 	if !req.ExportFrom.IsZero() && !req.ExportFrom.Before(accessEnd) {
 		v.add("exportFrom", "%s must be before access ends (%s)", req.ExportFrom.UTC().Format(time.RFC3339), accessEnd.UTC().Format(time.RFC3339))
 	}
-	if req.Resume != nil {
-		v.add("resume", "is set only by the workflow itself when it continues as new")
-	}
-	return v.err()
 }
 
 // checkIdentity validates an identity that may be shown in search attributes or the audit record.

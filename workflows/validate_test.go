@@ -46,38 +46,6 @@ func Test_GivenInvalidRequest_ShouldNameEveryBadField(t *testing.T) {
 	assert.Contains(t, err.Error(), `"purge" is unknown: use "archive" or "delete"`)
 }
 
-func Test_GivenPolicies_ShouldValidate(t *testing.T) {
-	cases := []struct {
-		name   string
-		mutate func(*workflows.Policy)
-		want   string
-	}{
-		{"default", func(*workflows.Policy) {}, ""},
-		{"no approvals", func(p *workflows.Policy) { p.ApprovalsRequired = 0 }, "approvalsRequired"},
-		{"unreachable approvals", func(p *workflows.Policy) { p.ApprovalsRequired = 4 }, "can never be reached"},
-		{"escalation fraction 1", func(p *workflows.Policy) { p.EscalationFraction = 1 }, "escalationFraction"},
-		{"zero timeout", func(p *workflows.Policy) { p.ApprovalTimeout = 0 }, "approvalTimeout"},
-		{"default above max", func(p *workflows.Policy) { p.DefaultRetention = p.MaxRetention + time.Hour }, "defaultRetention"},
-		{"min above max", func(p *workflows.Policy) { p.MinRetention = p.MaxRetention + time.Hour }, "maxRetention"},
-		{"bad protected ID", func(p *workflows.Policy) { p.ProtectedUserIDs = []string{"admin"} }, "protectedUserIds[0]"},
-		{"empty approver", func(p *workflows.Policy) { p.Approvers = append(p.Approvers, " ") }, "approvers[3]"},
-		{"zero export window", func(p *workflows.Policy) { p.ExportWindow = 0 }, "exportWindow"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := testPolicy()
-			tc.mutate(&p)
-			err := p.Validate()
-			if tc.want == "" {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.want)
-		})
-	}
-}
-
 func Test_GivenDurations_ShouldRoundTripAsISO8601Days(t *testing.T) {
 	for in, want := range map[time.Duration]string{
 		0:                               "PT0S",

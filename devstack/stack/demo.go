@@ -206,7 +206,7 @@ func (d *demo) final(ctx context.Context) error {
 		outcome = st.Stage
 	}
 	if outcome != workflows.OutcomeDeleted {
-		return fmt.Errorf("the offboarding ended %s, want deleted; errors: %s", outcome, strings.Join(st.Errors, "; "))
+		return fmt.Errorf("the offboarding ended %s, want deleted; errors: %s", outcome, strings.Join(st.Notes, "; "))
 	}
 	d.say("Outcome: %s in %.1fs", outcome, d.since())
 	return nil

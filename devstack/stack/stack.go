@@ -55,14 +55,14 @@ func DevTokens() []config.Token {
 // short enough that a delete with retention PT15S runs in a demo, strict enough to show the rules.
 func DevPolicyEnv() map[string]string {
 	return map[string]string{
-		config.EnvApprovalsRequired: "1",
-		config.EnvApprovers:         IdentityAlice + "," + IdentityBob,
-		config.EnvApprovalTimeout:   "P1D",
-		config.EnvRetentionDefault:  "PT1M",
-		config.EnvRetentionMin:      "PT0S",
-		config.EnvRetentionMax:      "P400D",
+		workflows.EnvApprovalsRequired: "1",
+		workflows.EnvApprovers:         IdentityAlice + "," + IdentityBob,
+		workflows.EnvApprovalTimeout:   "P1D",
+		workflows.EnvRetentionDefault:  "PT1M",
+		workflows.EnvRetentionMin:      "PT0S",
+		workflows.EnvRetentionMax:      "P400D",
 		// Few, long analytics jobs keep the export quick under the emulator's 300 requests/min.
-		config.EnvExportWindow: "P400D",
+		workflows.EnvExportWindow: "P400D",
 	}
 }
 

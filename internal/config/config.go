@@ -40,24 +40,12 @@ type Var struct {
 	Used string
 }
 
-// Names of Offboard's own variables. Temporal's and Genesys's are listed in Vars too.
+// Names of Offboard's own variables. Temporal's and Genesys's are listed in Vars too, and the
+// policy's are workflows.PolicySettings' (workflows.EnvApprovalsRequired and the rest).
 const (
 	EnvExportURL           = "OFFBOARD_EXPORT_URL"
 	EnvWebhookURL          = "OFFBOARD_WEBHOOK_URL"
 	EnvPolicyFile          = "OFFBOARD_POLICY_FILE"
-	EnvApprovalsRequired   = "OFFBOARD_APPROVALS_REQUIRED"
-	EnvApproveArchive      = "OFFBOARD_APPROVE_ARCHIVE"
-	EnvRequesterMayApprove = "OFFBOARD_REQUESTER_MAY_APPROVE"
-	EnvApprovers           = "OFFBOARD_APPROVERS"
-	EnvApprovalTimeout     = "OFFBOARD_APPROVAL_TIMEOUT"
-	EnvEscalationFraction  = "OFFBOARD_ESCALATION_FRACTION"
-	EnvEscalateTo          = "OFFBOARD_ESCALATE_TO"
-	EnvRetentionDefault    = "OFFBOARD_RETENTION_DEFAULT"
-	EnvRetentionMin        = "OFFBOARD_RETENTION_MIN"
-	EnvRetentionMax        = "OFFBOARD_RETENTION_MAX"
-	EnvExportLookback      = "OFFBOARD_EXPORT_LOOKBACK"
-	EnvExportWindow        = "OFFBOARD_EXPORT_WINDOW"
-	EnvProtectedUserIDs    = "OFFBOARD_PROTECTED_USER_IDS"
 	EnvFleetRequestsPerMin = "OFFBOARD_FLEET_REQUESTS_PER_MINUTE"
 	EnvWorkerReplicas      = "OFFBOARD_WORKER_REPLICAS"
 	EnvWorkerAddr          = "OFFBOARD_WORKER_ADDR"
@@ -83,9 +71,8 @@ const (
 // Vars lists every setting Offboard reads, in the order of the README's table.
 func Vars() []Var {
 	d := workflows.DefaultPolicy()
-	iso := func(t time.Duration) string { return workflows.Duration(t).String() }
 	const all, w, s, ws = "worker, starter", "worker", "starter", "worker, starter serve"
-	return []Var{
+	vars := []Var{
 		{Name: "TEMPORAL_ADDRESS", Flag: "temporal-address", Default: DefaultTemporalAddress, Used: all, Usage: "Temporal frontend host:port (Temporal Cloud: <ns>.<acct>.tmprl.cloud:7233)."},
 		{Name: "TEMPORAL_NAMESPACE", Flag: "temporal-namespace", Default: DefaultNamespace, Used: all, Usage: "Temporal namespace."},
 		{Name: "TEMPORAL_API_KEY", Secret: true, Used: all, Usage: "Temporal Cloud API key; enables TLS."},
@@ -108,26 +95,18 @@ func Vars() []Var {
 		{Name: EnvWorkerAddr, Flag: "worker-addr", Default: DefaultWorkerAddr, Used: w, Usage: "Listen address of /healthz and /metrics (Prometheus); \"off\" disables."},
 		{Name: EnvShutdownTimeout, Flag: "shutdown-timeout", Default: DefaultShutdownTimeout.String(), Used: w, Usage: "How long a stopping worker waits for in-flight activities (Go duration)."},
 		{Name: EnvPolicyFile, Flag: "policy-file", Used: all, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
-		{Name: EnvApprovalsRequired, Flag: "approvals-required", Default: strconv.Itoa(d.ApprovalsRequired), Used: all, Usage: "Distinct approvals a deletion needs (>= 1)."},
-		{Name: EnvApproveArchive, Flag: "approve-archive", Default: "false", Used: all, Usage: "Archive offboardings wait for approval too."},
-		{Name: EnvRequesterMayApprove, Flag: "requester-may-approve", Default: "false", Used: all, Usage: "Let the requester approve their own request."},
-		{Name: EnvApprovers, Flag: "approvers", Used: all, Usage: "Comma-separated approver allow-list; empty allows anyone but the requester."},
-		{Name: EnvApprovalTimeout, Flag: "approval-timeout", Default: iso(d.ApprovalTimeout), Used: all, Usage: "ISO-8601 wait for approvals; on expiry the run ends archived."},
-		{Name: EnvEscalationFraction, Flag: "escalation-fraction", Default: strconv.FormatFloat(d.EscalationFraction, 'g', -1, 64), Used: all, Usage: "Fraction of the approval timeout at which reminders escalate (0..1)."},
-		{Name: EnvEscalateTo, Flag: "escalate-to", Used: all, Usage: "Comma-separated identities notified on escalation."},
-		{Name: EnvRetentionDefault, Flag: "retention-default", Default: iso(d.DefaultRetention), Used: all, Usage: "ISO-8601 retention before deletion when the request gives none."},
-		{Name: EnvRetentionMin, Flag: "retention-min", Default: iso(d.MinRetention), Used: all, Usage: "Shortest retention a request may ask for."},
-		{Name: EnvRetentionMax, Flag: "retention-max", Default: iso(d.MaxRetention), Used: all, Usage: "Longest retention a request may ask for."},
-		{Name: EnvExportLookback, Flag: "export-lookback", Default: iso(d.ExportLookback), Used: all, Usage: "Default export window length before the request."},
-		{Name: EnvExportWindow, Flag: "export-window", Default: iso(d.ExportWindow), Used: all, Usage: "Span of one analytics export job."},
-		{Name: EnvProtectedUserIDs, Flag: "protected-user-ids", Used: all, Usage: "Comma-separated Genesys user IDs that are never offboarded."},
+	}
+	for _, s := range workflows.PolicySettings() {
+		vars = append(vars, Var{Name: s.Env, Flag: s.Flag, Default: formatValue(s.Field(&d)), Used: all, Usage: s.Usage})
+	}
+	return append(vars, []Var{
 		{Name: EnvAPIAddr, Flag: "addr", Default: DefaultAPIAddr, Used: s + " serve", Usage: "Listen address of the HR API."},
 		{Name: EnvAPITokens, Secret: true, Used: s + " serve", Usage: "Bearer tokens: token:role:identity,... (role hr, approver or auditor)."},
 		{Name: EnvAPITokensFile, Flag: "tokens-file", Used: s + " serve", Usage: "File of token:role:identity lines (# comments); adds to " + EnvAPITokens + "."},
 		{Name: EnvOperator, Flag: "as", Used: s, Usage: "Identity the CLI acts as (requestedBy, approver); default the OS user."},
 		{Name: EnvLogLevel, Flag: "log-level", Default: "info", Used: ws, Usage: "debug, info, warn or error."},
 		{Name: EnvLogFormat, Flag: "log-format", Default: "json", Used: ws, Usage: "json or text."},
-	}
+	}...)
 }
 
 // Env looks variables up; envconfig.EnvLookupOS is the process environment.

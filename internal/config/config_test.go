@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,15 +11,17 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/offboard/offboard/workflows"
 )
 
-func TestPolicyFromEnvFileAndFlags(t *testing.T) {
+func Test_GivenPolicyFileVariablesAndFlags_ShouldApplyThemInThatOrder(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "policy.yaml")
 	require.NoError(t, os.WriteFile(file, []byte("approvalsRequired: 2\napprovers: [alice, bob, carol]\nminRetention: P7D\n"), 0o600))
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	AddFlags(fs)
 	require.NoError(t, fs.Parse([]string{"--retention-max", "P90D"}))
-	src := Source{Flags: fs, Env: MapEnv{EnvPolicyFile: file, EnvApprovalTimeout: "P3D", EnvRetentionMax: "P10D", EnvProtectedUserIDs: " 3f2504e0-4f89-41d3-9a0c-0305e82c3301 ,"}}
+	src := Source{Flags: fs, Env: MapEnv{EnvPolicyFile: file, workflows.EnvApprovalTimeout: "P3D", workflows.EnvRetentionMax: "P10D", workflows.EnvProtectedUserIDs: " 3f2504e0-4f89-41d3-9a0c-0305e82c3301 ,"}}
 	p, err := src.Policy()
 	require.NoError(t, err)
 	assert.Equal(t, 2, p.ApprovalsRequired)
@@ -29,15 +32,15 @@ func TestPolicyFromEnvFileAndFlags(t *testing.T) {
 	assert.Equal(t, []string{"3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, p.ProtectedUserIDs)
 }
 
-func TestPolicyErrorsNameTheSetting(t *testing.T) {
+func Test_GivenBadPolicySettings_ShouldNameTheSetting(t *testing.T) {
 	for env, want := range map[string]string{
-		EnvApprovalsRequired: "OFFBOARD_APPROVALS_REQUIRED",
-		EnvApprovalTimeout:   "OFFBOARD_APPROVAL_TIMEOUT",
-		EnvRetentionMax:      "OFFBOARD_RETENTION_",
-		EnvProtectedUserIDs:  "OFFBOARD_PROTECTED_USER_IDS",
-		EnvApproveArchive:    "OFFBOARD_APPROVE_ARCHIVE",
+		workflows.EnvApprovalsRequired: "OFFBOARD_APPROVALS_REQUIRED",
+		workflows.EnvApprovalTimeout:   "OFFBOARD_APPROVAL_TIMEOUT",
+		workflows.EnvRetentionMax:      "OFFBOARD_RETENTION_",
+		workflows.EnvProtectedUserIDs:  "OFFBOARD_PROTECTED_USER_IDS",
+		workflows.EnvApproveArchive:    "OFFBOARD_APPROVE_ARCHIVE",
 	} {
-		bad := map[string]string{EnvApprovalsRequired: "0", EnvApprovalTimeout: "soon", EnvRetentionMax: "P1D", EnvProtectedUserIDs: "bob", EnvApproveArchive: "maybe"}[env]
+		bad := map[string]string{workflows.EnvApprovalsRequired: "0", workflows.EnvApprovalTimeout: "soon", workflows.EnvRetentionMax: "P1D", workflows.EnvProtectedUserIDs: "bob", workflows.EnvApproveArchive: "maybe"}[env]
 		_, err := Source{Env: MapEnv{env: bad}}.Policy()
 		require.Error(t, err, env)
 		assert.Contains(t, err.Error(), want)
@@ -48,7 +51,34 @@ func TestPolicyErrorsNameTheSetting(t *testing.T) {
 	require.ErrorContains(t, err, EnvPolicyFile)
 }
 
-func TestTokensNeverShowSecrets(t *testing.T) {
+func Test_GivenEveryPolicySettingAtItsDefault_ShouldReadTheDefaultPolicy(t *testing.T) {
+	env := MapEnv{}
+	file := map[string]string{}
+	for _, v := range Vars() {
+		env[v.Name] = v.Default
+	}
+	for _, s := range workflows.PolicySettings() {
+		if v := env[s.Env]; v != "" {
+			file[s.Key] = v
+		}
+	}
+	p, err := Source{Env: env}.Policy()
+	require.NoError(t, err)
+	assert.Equal(t, workflows.DefaultPolicy(), p)
+
+	// The file holds every key; a number, bool or duration as YAML writes it.
+	var yaml strings.Builder
+	for k, v := range file {
+		fmt.Fprintf(&yaml, "%s: %s\n", k, v)
+	}
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(yaml.String()), 0o600))
+	p, err = Source{Env: MapEnv{EnvPolicyFile: path}}.Policy()
+	require.NoError(t, err)
+	assert.Equal(t, workflows.DefaultPolicy(), p)
+}
+
+func Test_GivenTokens_ShouldNeverShowTheirSecrets(t *testing.T) {
 	secret := "s3cr3t-s3cr3t-s3cr3t"
 	toks, err := Source{Env: MapEnv{EnvAPITokens: secret + ":hr:workday, " + secret + "x:approver:alice"}}.Tokens()
 	require.NoError(t, err)
@@ -70,7 +100,7 @@ func TestTokensNeverShowSecrets(t *testing.T) {
 	}
 }
 
-func TestTemporalAndBudget(t *testing.T) {
+func Test_GivenTemporalAndBudgetSettings_ShouldBuildOptionsAndShares(t *testing.T) {
 	env := MapEnv{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "TEMPORAL_API_KEY": "key-abc", "TEMPORAL_CONFIG_FILE": "/nonexistent"}
 	opts, err := Source{Env: env}.Temporal()
 	require.NoError(t, err)
@@ -88,7 +118,7 @@ func TestTemporalAndBudget(t *testing.T) {
 	require.ErrorContains(t, err, EnvWorkerReplicas)
 }
 
-func TestVarsAreDocumented(t *testing.T) {
+func Test_GivenVars_ShouldDocumentEachOnce(t *testing.T) {
 	seen := map[string]bool{}
 	for _, v := range Vars() {
 		assert.False(t, seen[v.Name], "duplicate %s", v.Name)
@@ -101,9 +131,9 @@ func TestVarsAreDocumented(t *testing.T) {
 	}
 }
 
-// The README's configuration table is the operators' reference: every setting, its flag and its
-// default must be there as the code has them.
-func TestREADMEDocumentsEveryVariable(t *testing.T) {
+// The README's configuration table is the operators' reference: every row must be there as
+// the code has it (name, flag, default, programs and usage).
+func Test_GivenREADME_ShouldHaveEveryVariablesRowAsTheCodeHasIt(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	rows := map[string]string{}
@@ -119,11 +149,21 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		if !assert.True(t, ok, "README.md has no row for %s", v.Name) {
 			continue
 		}
-		if v.Flag != "" {
-			assert.Contains(t, row, "`--"+v.Flag+"`", "README row of %s", v.Name)
-		}
-		if v.Default != "" {
-			assert.Contains(t, row, "`"+v.Default+"`", "README row of %s", v.Name)
-		}
+		assert.Equal(t, readmeRow(v), row, "README row of %s", v.Name)
 	}
+}
+
+// readmeRow is v's row in the README's configuration table.
+func readmeRow(v Var) string {
+	code := func(s, prefix string) string {
+		if s == "" {
+			return ""
+		}
+		return "`" + prefix + s + "`"
+	}
+	usage := v.Usage
+	if v.Secret {
+		usage += " Secret: never logged; no flag."
+	}
+	return fmt.Sprintf("| `%s` | %s | %s | %s | %s |", v.Name, code(v.Flag, "--"), code(v.Default, ""), v.Used, usage)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,81 +17,24 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// policyFile is the OFFBOARD_POLICY_FILE format: durations are ISO-8601 strings; an absent key
-// keeps the default.
-type policyFile struct {
-	ApprovalsRequired   *int     `json:"approvalsRequired"`
-	ApproveArchive      *bool    `json:"approveArchive"`
-	RequesterMayApprove *bool    `json:"requesterMayApprove"`
-	Approvers           []string `json:"approvers"`
-	ApprovalTimeout     string   `json:"approvalTimeout"`
-	EscalationFraction  *float64 `json:"escalationFraction"`
-	EscalateTo          []string `json:"escalateTo"`
-	DefaultRetention    string   `json:"defaultRetention"`
-	MinRetention        string   `json:"minRetention"`
-	MaxRetention        string   `json:"maxRetention"`
-	ExportLookback      string   `json:"exportLookback"`
-	ExportWindow        string   `json:"exportWindow"`
-	ProtectedUserIDs    []string `json:"protectedUserIds"`
-}
-
 // Policy reads the offboarding policy: defaults, then OFFBOARD_POLICY_FILE, then the
-// variables and flags. It is validated; the error names every bad setting.
+// variables and flags of workflows.PolicySettings. It is validated; the error names every bad
+// setting.
 func (s Source) Policy() (workflows.Policy, error) {
 	p := workflows.DefaultPolicy()
-	var errs []error
 	if path, label, ok := s.get(EnvPolicyFile); ok {
 		if err := applyPolicyFile(&p, path); err != nil {
 			return p, fmt.Errorf("%s=%s: %w", label, path, err)
 		}
 	}
-	if v, label, ok := s.get(EnvApprovalsRequired); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want a whole number such as 1 or 2", label, v))
-		}
-		p.ApprovalsRequired = n
-	}
-	s.boolVar(EnvApproveArchive, &p.ApproveArchive, &errs)
-	s.boolVar(EnvRequesterMayApprove, &p.RequesterMayApprove, &errs)
-	if v, _, ok := s.get(EnvApprovers); ok {
-		p.Approvers = splitList(v)
-	}
-	if v, _, ok := s.get(EnvEscalateTo); ok {
-		p.EscalateTo = splitList(v)
-	}
-	if v, _, ok := s.get(EnvProtectedUserIDs); ok {
-		p.ProtectedUserIDs = splitList(v)
-	}
-	if v, label, ok := s.get(EnvEscalationFraction); ok {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want a fraction such as 0.5", label, v))
-		}
-		p.EscalationFraction = f
-	}
-	for _, d := range []struct {
-		name string
-		dst  *time.Duration
-	}{
-		{EnvApprovalTimeout, &p.ApprovalTimeout},
-		{EnvRetentionDefault, &p.DefaultRetention},
-		{EnvRetentionMin, &p.MinRetention},
-		{EnvRetentionMax, &p.MaxRetention},
-		{EnvExportLookback, &p.ExportLookback},
-		{EnvExportWindow, &p.ExportWindow},
-	} {
-		if v, label, ok := s.get(d.name); ok {
-			iso, err := workflows.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", label, err))
-				continue
-			}
-			*d.dst = time.Duration(iso)
+	var errs []error
+	for _, setting := range workflows.PolicySettings() {
+		if v, label, ok := s.get(setting.Env); ok {
+			errs = append(errs, setText(setting.Field(&p), label, v))
 		}
 	}
-	if len(errs) > 0 {
-		return p, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return p, err
 	}
 	if err := p.Validate(); err != nil {
 		return p, namePolicyFields(err)
@@ -97,34 +42,57 @@ func (s Source) Policy() (workflows.Policy, error) {
 	return p, nil
 }
 
-func (s Source) boolVar(name string, dst *bool, errs *[]error) {
-	v, label, ok := s.get(name)
-	if !ok {
-		return
+// setText parses v, the value of the variable or flag label, into the setting dst points at.
+func setText(dst any, label, v string) error {
+	switch dst := dst.(type) {
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a whole number such as 1 or 2", label, v)
+		}
+		*dst = n
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want true or false", label, v)
+		}
+		*dst = b
+	case *float64:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a fraction such as 0.5", label, v)
+		}
+		*dst = f
+	case *[]string:
+		*dst = splitList(v)
+	case *time.Duration:
+		iso, err := workflows.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
+		}
+		*dst = time.Duration(iso)
+	default:
+		panic(fmt.Sprintf("policy setting %s has a field of unknown kind %T", label, dst))
 	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		*errs = append(*errs, fmt.Errorf("%s=%q: want true or false", label, v))
-		return
-	}
-	*dst = b
+	return nil
 }
 
-// policyFieldVars maps Policy JSON fields to the variables that set them.
-var policyFieldVars = map[string]string{
-	"approvalsRequired":   EnvApprovalsRequired,
-	"approvers":           EnvApprovers,
-	"escalateTo":          EnvEscalateTo,
-	"approvalTimeout":     EnvApprovalTimeout,
-	"escalationFraction":  EnvEscalationFraction,
-	"minRetention":        EnvRetentionMin,
-	"maxRetention":        EnvRetentionMax,
-	"defaultRetention":    EnvRetentionDefault,
-	"exportLookback":      EnvExportLookback,
-	"exportWindow":        EnvExportWindow,
-	"protectedUserIds":    EnvProtectedUserIDs,
-	"approveArchive":      EnvApproveArchive,
-	"requesterMayApprove": EnvRequesterMayApprove,
+// formatValue writes the setting src points at as its variable would be written: durations in
+// ISO-8601, lists comma-separated, and nothing for an empty list.
+func formatValue(src any) string {
+	switch src := src.(type) {
+	case *int:
+		return strconv.Itoa(*src)
+	case *bool:
+		return strconv.FormatBool(*src)
+	case *float64:
+		return strconv.FormatFloat(*src, 'g', -1, 64)
+	case *[]string:
+		return strings.Join(*src, ",")
+	case *time.Duration:
+		return workflows.Duration(*src).String()
+	}
+	panic(fmt.Sprintf("policy setting of unknown kind %T", src))
 }
 
 // namePolicyFields rewrites a policy validation error so that each field names its variable.
@@ -135,19 +103,27 @@ func namePolicyFields(err error) error {
 	}
 	errs := make([]error, 0, len(v.Fields))
 	for _, f := range v.Fields {
-		field := f.Field
-		if i := strings.IndexByte(field, '['); i >= 0 {
-			field = field[:i]
-		}
-		name := policyFieldVars[field]
-		if name == "" {
-			name = EnvPolicyFile
+		key, _, _ := strings.Cut(f.Field, "[")
+		name := EnvPolicyFile
+		if setting, ok := policySetting(key); ok {
+			name = setting.Env
 		}
 		errs = append(errs, fmt.Errorf("invalid policy: %s (policy field %s): %s", name, f.Field, f.Message))
 	}
 	return errors.Join(errs...)
 }
 
+func policySetting(key string) (workflows.PolicySetting, bool) {
+	settings := workflows.PolicySettings()
+	i := slices.IndexFunc(settings, func(s workflows.PolicySetting) bool { return s.Key == key })
+	if i < 0 {
+		return workflows.PolicySetting{}, false
+	}
+	return settings[i], true
+}
+
+// applyPolicyFile applies the OFFBOARD_POLICY_FILE at path: JSON or YAML whose keys are the
+// settings' keys, durations as ISO-8601 strings. An absent or null key keeps the value.
 func applyPolicyFile(p *workflows.Policy, path string) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -157,56 +133,48 @@ func applyPolicyFile(p *workflows.Policy, path string) error {
 	if err != nil {
 		return fmt.Errorf("policy file is neither JSON nor YAML: %w", err)
 	}
-	var f policyFile
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return fmt.Errorf("policy file: %w (keys: approvalsRequired, approveArchive, requesterMayApprove, approvers, approvalTimeout, escalationFraction, escalateTo, defaultRetention, minRetention, maxRetention, exportLookback, exportWindow, protectedUserIds)", err)
+	var keys []string
+	for _, s := range workflows.PolicySettings() {
+		keys = append(keys, s.Key)
 	}
-	if f.ApprovalsRequired != nil {
-		p.ApprovalsRequired = *f.ApprovalsRequired
+	hint := " (keys: " + strings.Join(keys, ", ") + ")"
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal(js, &values); err != nil {
+		return fmt.Errorf("policy file: %w%s", err, hint)
 	}
-	if f.ApproveArchive != nil {
-		p.ApproveArchive = *f.ApproveArchive
-	}
-	if f.RequesterMayApprove != nil {
-		p.RequesterMayApprove = *f.RequesterMayApprove
-	}
-	if f.EscalationFraction != nil {
-		p.EscalationFraction = *f.EscalationFraction
-	}
-	if f.Approvers != nil {
-		p.Approvers = f.Approvers
-	}
-	if f.EscalateTo != nil {
-		p.EscalateTo = f.EscalateTo
-	}
-	if f.ProtectedUserIDs != nil {
-		p.ProtectedUserIDs = f.ProtectedUserIDs
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if !slices.Contains(keys, k) {
+			return fmt.Errorf("policy file: json: unknown field %q%s", k, hint)
+		}
 	}
 	var errs []error
-	for _, d := range []struct {
-		key, v string
-		dst    *time.Duration
-	}{
-		{"approvalTimeout", f.ApprovalTimeout, &p.ApprovalTimeout},
-		{"defaultRetention", f.DefaultRetention, &p.DefaultRetention},
-		{"minRetention", f.MinRetention, &p.MinRetention},
-		{"maxRetention", f.MaxRetention, &p.MaxRetention},
-		{"exportLookback", f.ExportLookback, &p.ExportLookback},
-		{"exportWindow", f.ExportWindow, &p.ExportWindow},
-	} {
-		if d.v == "" {
-			continue
+	for _, s := range workflows.PolicySettings() {
+		if v, ok := values[s.Key]; ok && !bytes.Equal(v, []byte("null")) {
+			if err := setJSON(s.Field(p), v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", s.Key, err))
+			}
 		}
-		iso, err := workflows.ParseDuration(d.v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.key, err))
-			continue
-		}
-		*d.dst = time.Duration(iso)
 	}
 	return errors.Join(errs...)
+}
+
+// setJSON decodes v into the setting dst points at; a duration is an ISO-8601 string, and an
+// empty one keeps the value.
+func setJSON(dst any, v json.RawMessage) error {
+	d, ok := dst.(*time.Duration)
+	if !ok {
+		return json.Unmarshal(v, dst)
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil || s == "" {
+		return err
+	}
+	iso, err := workflows.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = time.Duration(iso)
+	return nil
 }
 
 func splitList(v string) []string {

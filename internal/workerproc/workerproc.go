@@ -22,7 +22,6 @@ import (
 	sdktally "go.temporal.io/sdk/contrib/tally"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/activities/bundle"
@@ -61,42 +60,25 @@ type Config struct {
 
 // FromSource reads a worker Config from the environment and flags. Every error names its setting.
 func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
-	var errs []error
-	opts, err := src.Temporal()
-	errs = append(errs, err)
-	policy, err := src.Policy()
-	errs = append(errs, err)
-	budget, err := src.Budget()
-	errs = append(errs, err)
-	gcfg, err := src.Genesys(budget)
-	errs = append(errs, err)
-	export, err := src.URL(config.EnvExportURL, config.DefaultExportURL, "file", "s3", "gs", "azblob", "mem")
-	errs = append(errs, err)
-	webhook, err := src.URL(config.EnvWebhookURL, "", "http", "https")
-	errs = append(errs, err)
-	stop, err := src.Duration(config.EnvShutdownTimeout, config.DefaultShutdownTimeout)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
+	cfg := Config{Addr: src.String(config.EnvWorkerAddr, config.DefaultWorkerAddr), Logger: logger}
+	var errs [7]error
+	cfg.Temporal, errs[0] = src.Temporal()
+	cfg.Policy, errs[1] = src.Policy()
+	cfg.Budget, errs[2] = src.Budget()
+	cfg.Genesys, errs[3] = src.Genesys(cfg.Budget)
+	cfg.ExportURL, errs[4] = src.URL(config.EnvExportURL, config.DefaultExportURL, "file", "s3", "gs", "azblob", "mem")
+	cfg.WebhookURL, errs[5] = src.URL(config.EnvWebhookURL, "", "http", "https")
+	cfg.ShutdownTimeout, errs[6] = src.Duration(config.EnvShutdownTimeout, config.DefaultShutdownTimeout)
+	if err := errors.Join(errs[:]...); err != nil {
 		return Config{}, err
 	}
-	return Config{
-		Temporal:        opts,
-		Genesys:         gcfg,
-		ExportURL:       export,
-		WebhookURL:      webhook,
-		Policy:          policy,
-		Budget:          budget,
-		Addr:            src.String(config.EnvWorkerAddr, config.DefaultWorkerAddr),
-		ShutdownTimeout: stop,
-		Logger:          logger,
-	}, nil
+	return cfg, nil
 }
 
 // Register registers the Offboarding workflow under workflows.WorkflowType and every activity
 // method of acts on r. Tests use it to build a worker of their own.
 func Register(r worker.Registry, policy workflows.Policy, acts *activities.Activities) {
-	wf := workflows.Workflows{Policy: policy}
-	r.RegisterWorkflowWithOptions(wf.Offboarding, workflow.RegisterOptions{Name: workflows.WorkflowType})
+	(&workflows.Workflows{Policy: policy}).Register(r)
 	r.RegisterActivity(acts)
 }
 

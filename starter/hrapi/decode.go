@@ -144,7 +144,7 @@ func (b OffboardingRequest) Request(requestedBy string, now time.Time, p workflo
 	if err := fields.validate(req, p, now); err != nil {
 		return workflows.Request{}, err
 	}
-	if workflows.IsUUID(req.UserID) && slices.ContainsFunc(p.ProtectedUserIDs, func(id string) bool { return strings.EqualFold(id, req.UserID) }) {
+	if workflows.IsUUID(req.UserID) && p.Protects(req.UserID) {
 		fields.add("userId", "is protected by policy and is never offboarded")
 	}
 	if len(fields) > 0 {

@@ -56,7 +56,7 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 	defer f.mu.Unlock()
 	req := args[0].(workflows.Request)
 	r := &fakeRun{id: o.ID, runID: "run-1", hrEvent: o.Memo[hrapi.MemoHREventID].(string), st: workflows.Status{
-		WorkflowID: o.ID, UserID: req.UserID, Disposition: req.Disposition, Stage: workflows.StageAwaitingApproval,
+		Report: workflows.Report{WorkflowID: o.ID, UserID: req.UserID}, Disposition: req.Disposition, Stage: workflows.StageAwaitingApproval,
 		RequestedBy: req.RequestedBy, ApprovalsRequired: 1,
 	}}
 	f.runs[o.ID] = r

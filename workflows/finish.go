@@ -1,0 +1,174 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/offboard/offboard/activities"
+)
+
+// finish restores a cancelled user, records the outcome, writes the audit record and returns.
+func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string, err error) (Result, error) {
+	cancelled := ctx.Err() != nil && outcome == OutcomeCancelled
+	if ctx.Err() != nil {
+		ctx = disconnected(ctx)
+	}
+	failedAt := o.st.Stage
+	if err != nil && !cancelled {
+		outcome, detail = OutcomeFailed, fmt.Sprintf("failed at %s: %s", failedAt, causeMessage(err))
+		o.noteForAudit("%s", detail)
+	}
+	if outcome == OutcomeCancelled {
+		restored, rerr := o.restore(ctx)
+		detail += "; " + restored
+		if rerr != nil {
+			outcome, err, failedAt = OutcomeFailed, rerr, OutcomeCancelled
+			detail += ": " + causeMessage(rerr)
+			o.noteForAudit("cancel could not restore the user: %s", causeMessage(rerr))
+		}
+	}
+	o.enterStage(ctx, outcome, detail)
+	o.settle(ctx)
+
+	errText := ""
+	if err != nil && !cancelled {
+		errText = causeMessage(err)
+	}
+	auditErr := o.writeAudit(ctx, outcome, errText)
+	o.notify(ctx, "offboarding.completed", nil, fmt.Sprintf("offboarding of user %s ended %s", o.req.UserID, outcome))
+	o.settle(ctx)
+
+	res := o.result()
+	switch {
+	case cancelled:
+		return res, temporal.NewCanceledError(detail)
+	case err != nil:
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("offboarding of user %s failed at stage %s: %s", o.req.UserID, failedAt, causeMessage(err)),
+			causeType(err), err)
+	case auditErr != nil:
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("offboarding of user %s ended %s but its audit record could not be written: %s", o.req.UserID, outcome, causeMessage(auditErr)),
+			ErrAuditFailed, auditErr)
+	}
+	return res, nil
+}
+
+// settle lets running handlers finish and handles signals still queued.
+func (o *offboarding) settle(ctx workflow.Context) {
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	o.drainSignals(ctx)
+}
+
+// restore brings a user this run deactivated back to the state of the snapshot.
+func (o *offboarding) restore(ctx workflow.Context) (string, error) {
+	if !o.st.Deactivated || o.st.Snapshot == nil {
+		return "nothing was changed", nil
+	}
+	state := o.st.Snapshot.User.State
+	var change activities.StateChange
+	actx := workflow.WithActivityOptions(ctx, changeOptions)
+	in := activities.RestoreInput{UserID: o.req.UserID, State: state}
+	if err := workflow.ExecuteActivity(actx, acts.RestoreUser, in).Get(ctx, &change); err != nil {
+		return "restore to " + string(state) + " failed", err
+	}
+	o.st.Deactivated = false
+	return "restored to " + string(state), nil
+}
+
+func (o *offboarding) cancelDetail() string {
+	c := o.st.Cancel
+	if c == nil {
+		return "cancelled"
+	}
+	if c.Reason != "" {
+		return fmt.Sprintf("cancelled by %s: %s", c.By, c.Reason)
+	}
+	return "cancelled by " + c.By
+}
+
+// writeAudit writes the audit record; dry runs write one too, marked DryRun.
+func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText string) error {
+	info := workflow.GetInfo(ctx)
+	rec := activities.AuditRecord{
+		Bundle:       o.st.Bundle,
+		WorkflowID:   info.WorkflowExecution.ID,
+		RunID:        info.WorkflowExecution.RunID,
+		UserID:       o.req.UserID,
+		Disposition:  string(o.req.Disposition),
+		Reason:       o.req.Reason,
+		RequestedBy:  o.req.RequestedBy,
+		HREventID:    o.req.HREventID,
+		RequestedAt:  o.st.RequestedAt,
+		DryRun:       o.req.DryRun,
+		Decisions:    o.st.Decisions,
+		Transitions:  o.st.History,
+		Outcome:      string(outcome),
+		Error:        errText,
+		Export:       o.st.Export,
+		Verification: o.st.Verification,
+		Notes:        o.st.Notes,
+		WrittenAt:    now(ctx),
+	}
+	var ref activities.AuditRef
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, auditOptions), acts.WriteAudit, rec).Get(ctx, &ref); err != nil {
+		o.noteForAudit("audit record could not be written: %s", causeMessage(err))
+		o.logger.Error("write audit record", "error", err)
+		return err
+	}
+	o.audit = &ref
+	return nil
+}
+
+// notify sends a best-effort notification; a failure is noted and never fails the run.
+func (o *offboarding) notify(ctx workflow.Context, event string, recipients []string, msg string) {
+	n := activities.Notification{
+		Event:      event,
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		UserID:     o.req.UserID,
+		Stage:      string(o.st.Stage),
+		Message:    msg,
+		At:         now(ctx),
+		Recipients: recipients,
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), acts.Notify, n).Get(ctx, nil); err != nil {
+		// The error text may quote the webhook's response; keep only its type.
+		o.noteForAudit("notification %s failed (%s); the run carries on", event, causeType(err))
+		o.logger.Warn("notification failed", "event", event, "error", err)
+	}
+}
+
+// causeType is the type of the innermost application error in err, else ErrOffboardingFailed.
+func causeType(err error) string {
+	if appErr := innermostApplicationError(err); appErr != nil && appErr.Type() != "" {
+		return appErr.Type()
+	}
+	if temporal.IsTimeoutError(err) {
+		return "Timeout"
+	}
+	return ErrOffboardingFailed
+}
+
+// causeMessage is the message of the innermost application error in err, else err's.
+func causeMessage(err error) string {
+	if appErr := innermostApplicationError(err); appErr != nil && appErr.Message() != "" {
+		return appErr.Message()
+	}
+	return err.Error()
+}
+
+func innermostApplicationError(err error) *temporal.ApplicationError {
+	var found *temporal.ApplicationError
+	for err != nil {
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) {
+			break
+		}
+		found = appErr
+		err = appErr.Unwrap()
+	}
+	return found
+}

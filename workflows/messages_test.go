@@ -1,0 +1,168 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/workflows"
+)
+
+func Test_GivenCancelBeforeArchiving_ShouldChangeNothing(t *testing.T) {
+	for _, via := range []string{"update", "signal"} {
+		t.Run(via, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbidChanges().forbid("ExportInteractions")
+			req := deleteRequest()
+			req.EffectiveAt = start.Add(7 * day)
+			in := workflows.ControlInput{By: "hr-workday", Reason: "rehired"}
+			f.at(day, func() {
+				if via == "update" {
+					f.update(workflows.UpdateCancel, in)
+				} else {
+					f.env.SignalWorkflow(workflows.UpdateCancel, in)
+				}
+			})
+
+			res, err := f.run(req)
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+			assert.Equal(t, []string{"checking", "scheduled", "cancelled"}, f.stages)
+			audit := f.lastAudit()
+			assert.Equal(t, "cancelled", audit.Outcome)
+			assert.Contains(t, audit.Transitions[len(audit.Transitions)-1].Detail, "cancelled by hr-workday: rehired; nothing was changed")
+		})
+	}
+}
+
+func Test_GivenCancelDuringRetention_ShouldRestoreUserToSnapshotState(t *testing.T) {
+	for _, via := range []string{"update", "signal"} {
+		t.Run(via, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbid("DeleteUser")
+			f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+			in := workflows.ControlInput{By: "hr-workday", Reason: "rehired"}
+			f.at(5*day, func() {
+				if via == "update" {
+					f.update(workflows.UpdateCancel, in)
+				} else {
+					f.env.SignalWorkflow(workflows.UpdateCancel, in)
+				}
+			})
+
+			res, err := f.run(deleteRequest())
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+			restores := f.callsOf("RestoreUser")
+			require.Len(t, restores, 1)
+			assert.Equal(t, activities.RestoreInput{UserID: userID, State: genesys.StateActive}, restores[0].in)
+			assert.Equal(t, start.Add(5*day), restores[0].at)
+			assert.Equal(t, "cancelled", f.lastAudit().Outcome)
+			assert.False(t, f.status().Deactivated)
+		})
+	}
+}
+
+func Test_GivenCancelDuringExport_ShouldStopExportAndRestore(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "VerifyOutcome")
+	f.exportDelay = 5 * time.Hour
+	f.at(time.Hour, func() { f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops"}) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+	require.Len(t, f.callsOf("RestoreUser"), 1)
+	assert.Equal(t, start.Add(time.Hour), f.callsOf("RestoreUser")[0].at, "the export is cancelled, not awaited")
+	assert.Nil(t, res.Export)
+}
+
+func Test_GivenCancelAfterDeletingStarted_ShouldRejectCancel(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f.deleteDelay = 10 * time.Minute
+	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+	var cancel *updateResult
+	f.at(30*day+5*time.Minute, func() {
+		cancel = f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops"})
+		f.env.SignalWorkflow(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops"})
+	})
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+	require.NotNil(t, cancel)
+	require.Error(t, cancel.rejected)
+	assert.Contains(t, cancel.rejected.Error(), "deletion has started")
+	notes := f.lastAudit().Notes
+	require.Len(t, notes, 1)
+	assert.Contains(t, notes[0], "ignored cancel signal")
+}
+
+func Test_GivenLegalHold_ShouldPauseDeletionUntilRelease(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+	f.at(10*day, func() { f.update(workflows.UpdateHold, workflows.ControlInput{By: "legal", Reason: "case 42"}) })
+	f.at(45*day, func() {
+		s := f.status()
+		assert.True(t, s.OnHold)
+		assert.Equal(t, workflows.StageRetention, s.Stage)
+		assert.Contains(t, s.Summary, "on legal hold")
+		assert.Empty(t, f.callsOf("DeleteUser"), "nothing is deleted while on hold")
+	})
+	var second *updateResult
+	f.at(46*day, func() { second = f.update(workflows.UpdateHold, workflows.ControlInput{By: "legal"}) })
+	f.at(50*day, func() { f.env.SignalWorkflow(workflows.UpdateRelease, workflows.ControlInput{By: "legal"}) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
+	assert.Equal(t, start.Add(70*day), f.callsOf("DeleteUser")[0].at, "20 days remained at the hold and resume at release")
+	assert.Equal(t, []time.Time{start.Add(30 * day), start.Add(70 * day)}, f.retentionSA)
+	require.Error(t, second.rejected)
+	assert.Contains(t, second.rejected.Error(), "already on legal hold")
+}
+
+func Test_GivenRetentionChange_ShouldMoveDeletionWithinPolicy(t *testing.T) {
+	cases := []struct {
+		name       string
+		in         workflows.RetentionInput
+		wantDelete time.Duration
+		wantReject string
+	}{
+		{name: "extend", in: workflows.RetentionInput{Until: start.Add(45 * day), By: "legal"}, wantDelete: 45 * day},
+		{name: "shorten with approver", in: workflows.RetentionInput{Until: start.Add(10 * day), By: "hr-ops", Approver: "bob"}, wantDelete: 10 * day},
+		{name: "shorten without approver", in: workflows.RetentionInput{Until: start.Add(10 * day), By: "hr-ops"}, wantDelete: 30 * day, wantReject: "needs an approver"},
+		{name: "shorten approved by requester", in: workflows.RetentionInput{Until: start.Add(10 * day), By: "hr-ops", Approver: requester}, wantDelete: 30 * day, wantReject: "may not decide"},
+		{name: "shorten below minimum", in: workflows.RetentionInput{Until: start.Add(3 * day), By: "hr-ops", Approver: "bob"}, wantDelete: 30 * day, wantReject: "outside the policy's range"},
+		{name: "extend beyond maximum", in: workflows.RetentionInput{Until: start.Add(500 * day), By: "legal"}, wantDelete: 30 * day, wantReject: "outside the policy's range"},
+		{name: "empty by", in: workflows.RetentionInput{Until: start.Add(45 * day)}, wantDelete: 30 * day, wantReject: "by is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbid("RestoreUser")
+			f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+			var res *updateResult
+			f.at(2*day, func() { res = f.update(workflows.UpdateExtendRetention, tc.in) })
+
+			out, err := f.run(deleteRequest())
+
+			require.NoError(t, err)
+			assert.Equal(t, workflows.OutcomeDeleted, out.Outcome)
+			assert.Equal(t, start.Add(tc.wantDelete), f.callsOf("DeleteUser")[0].at)
+			if tc.wantReject != "" {
+				require.Error(t, res.rejected)
+				assert.Contains(t, res.rejected.Error(), tc.wantReject)
+				assert.Equal(t, []time.Time{start.Add(30 * day)}, f.retentionSA)
+			} else {
+				require.NoError(t, res.rejected)
+				assert.Equal(t, []time.Time{start.Add(30 * day), start.Add(tc.wantDelete)}, f.retentionSA)
+			}
+		})
+	}
+}
