@@ -112,9 +112,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*SDKClient, error) {
 	return c, nil
 }
 
-// BaseURL is the API base URL the client talks to.
-func (c *SDKClient) BaseURL() string { return c.basePath }
-
 // callTransport is the SDK's HTTP client for one call. The SDK offers no context parameter and
 // mutates its HTTP client on every call, so each call gets its own: it binds the request to
 // the caller's context and ignores the SDK's per-call retry settings.
@@ -272,8 +269,7 @@ func (c *SDKClient) do(ctx context.Context, op string, fn sdkCall) (*platformcli
 	return c.retrying(ctx, op, fn, true, nil)
 }
 
-// doUnsafe makes a call that may have taken effect despite a 5xx (creating a job, filing a
-// GDPR request): only a 429, which Genesys never acts on, is retried.
+// doUnsafe makes a call that may have taken effect despite a 5xx (creating a job): only a 429, which Genesys never acts on, is retried.
 func (c *SDKClient) doUnsafe(ctx context.Context, op string, fn sdkCall) (*platformclientv2.APIResponse, error) {
 	return c.retrying(ctx, op, fn, false, nil)
 }
@@ -699,11 +695,6 @@ func (c *SDKClient) DeleteUser(ctx context.Context, userID string) error {
 	return err
 }
 
-// RestoreUser implements Client.
-func (c *SDKClient) RestoreUser(ctx context.Context, userID string) (User, error) {
-	return c.SetUserState(ctx, userID, StateActive)
-}
-
 func userSegmentFilter(userID string) *[]platformclientv2.Segmentdetailqueryfilter {
 	and, dim, opMatches, v := "and", "userId", "matches", userID
 	return &[]platformclientv2.Segmentdetailqueryfilter{{
@@ -987,45 +978,4 @@ func (c *SDKClient) QueryConversations(ctx context.Context, userID string, iv In
 		return QueryPage{}, err
 	}
 	return QueryPage{Conversations: convs, TotalHits: body.TotalHits}, nil
-}
-
-func toGDPR(g *platformclientv2.Gdprrequest) GDPRRequest {
-	return GDPRRequest{ID: deref(g.Id), Status: GDPRStatus(deref(g.Status)), CreatedDate: deref(g.CreatedDate).UTC()}
-}
-
-// RequestGDPRDelete implements Client.
-func (c *SDKClient) RequestGDPRDelete(ctx context.Context, userID string) (GDPRRequest, error) {
-	op := "request GDPR delete of user " + userID
-	if userID == "" {
-		return GDPRRequest{}, &Error{Kind: KindInvalid, Op: op, Message: "empty user ID"}
-	}
-	typ, uid := "GDPR_DELETE", userID
-	body := platformclientv2.Gdprrequest{RequestType: &typ, Subject: &platformclientv2.Gdprsubject{UserId: &uid}}
-	var res *platformclientv2.Gdprrequest
-	if _, err := c.doUnsafe(ctx, op, func(cfg *platformclientv2.Configuration) (r *platformclientv2.APIResponse, err error) {
-		res, r, err = platformclientv2.NewGeneralDataProtectionRegulationApiWithConfig(cfg).PostGdprRequests(body, true)
-		return r, err
-	}); err != nil {
-		return GDPRRequest{}, err
-	}
-	if res == nil || deref(res.Id) == "" {
-		return GDPRRequest{}, &Error{Kind: KindInvalid, Op: op, Message: "no request id in the response"}
-	}
-	return toGDPR(res), nil
-}
-
-// GDPRRequest implements Client.
-func (c *SDKClient) GDPRRequest(ctx context.Context, requestID string) (GDPRRequest, error) {
-	op := "get GDPR request " + requestID
-	var res *platformclientv2.Gdprrequest
-	if _, err := c.do(ctx, op, func(cfg *platformclientv2.Configuration) (r *platformclientv2.APIResponse, err error) {
-		res, r, err = platformclientv2.NewGeneralDataProtectionRegulationApiWithConfig(cfg).GetGdprRequest(requestID)
-		return r, err
-	}); err != nil {
-		return GDPRRequest{}, err
-	}
-	if res == nil {
-		return GDPRRequest{}, &Error{Kind: KindInvalid, Op: op, Message: "empty body"}
-	}
-	return toGDPR(res), nil
 }

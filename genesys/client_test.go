@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -210,14 +209,14 @@ func TestGrants(t *testing.T) {
 	dev, err := f.dev(t).Grants(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, emulator.DevClientID, dev.ClientID)
-	assert.Empty(t, dev.Missing(genesys.PermUserEdit, genesys.PermUserDelete, genesys.PermConversationDetail, genesys.PermGDPRRequest))
+	assert.Empty(t, dev.Missing(genesys.PermUserEdit, genesys.PermUserDelete, genesys.PermConversationDetail))
 
 	// A second client in the same process keeps its own token and grants.
 	ro, err := f.client(t, emulator.ReadOnlyClientID, emulator.ReadOnlyClientSecret).Grants(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, emulator.ReadOnlyClientID, ro.ClientID)
-	assert.Equal(t, []string{genesys.PermUserEdit, genesys.PermUserDelete, genesys.PermGDPRRequest},
-		ro.Missing(genesys.PermUserEdit, genesys.PermUserDelete, genesys.PermConversationDetail, genesys.PermGDPRRequest))
+	assert.Equal(t, []string{genesys.PermUserEdit, genesys.PermUserDelete},
+		ro.Missing(genesys.PermUserEdit, genesys.PermUserDelete, genesys.PermConversationDetail))
 
 	f.emu.AddClient("wild", "wild-secret", "directory:*:*", "oauth:client:view", "authorization:role:view")
 	w, err := f.client(t, "wild", "wild-secret").Grants(ctx)
@@ -365,7 +364,7 @@ func TestDeleteUserIsIdempotentAndRestorable(t *testing.T) {
 
 	requireKind(t, c.DeleteUser(ctx, unknownUser), genesys.KindNotFound)
 
-	restored, err := c.RestoreUser(ctx, u.ID)
+	restored, err := c.SetUserState(ctx, u.ID, genesys.StateActive)
 	require.NoError(t, err)
 	assert.Equal(t, genesys.StateActive, restored.State)
 	rec, _ = f.emu.User(u.ID)
@@ -539,26 +538,6 @@ func TestTimeoutIsTransient(t *testing.T) {
 	f.emu.SetFaults(emulator.Faults{Latency: time.Second})
 	_, err = c.GetUser(context.Background(), unknownUser)
 	requireKind(t, err, genesys.KindTransient)
-}
-
-func TestGDPRDeleteRequest(t *testing.T) {
-	f := newFixture(t, emulator.Options{})
-	c := f.dev(t)
-	ctx := context.Background()
-	u := f.userIn(t, "inactive", 0)
-	req, err := c.RequestGDPRDelete(ctx, u.ID)
-	require.NoError(t, err)
-	assert.NotEmpty(t, req.ID)
-	assert.Equal(t, genesys.GDPRStatus("INITIATED"), req.Status)
-	got, err := c.GDPRRequest(ctx, req.ID)
-	require.NoError(t, err)
-	assert.Equal(t, req.ID, got.ID)
-	assert.True(t, slices.Contains([]genesys.GDPRStatus{"INITIATED", "SEARCHING", "DELETING", "FINALIZING", "COMPLETED"}, got.Status), got.Status)
-
-	ro := f.client(t, emulator.ReadOnlyClientID, emulator.ReadOnlyClientSecret)
-	_, err = ro.RequestGDPRDelete(ctx, u.ID)
-	ge := requireKind(t, err, genesys.KindPermissionDenied)
-	assert.Contains(t, ge.MissingPermissions, genesys.PermGDPRRequest)
 }
 
 func TestConcurrentCallsShareOneLogin(t *testing.T) {

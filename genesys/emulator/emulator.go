@@ -2,8 +2,8 @@
 //
 // It serves the subset of the API that Offboard uses (see shared/GENESYS.md) byte-compatibly
 // with the official Go SDK v157: OAuth client credentials, OAuth clients with roles and
-// permissions, the users state machine, analytics conversation-details queries and jobs, GDPR
-// requests, a per-client rate limit and injectable faults. Its data are generated
+// permissions, the users state machine, analytics conversation-details queries and jobs, a
+// per-client rate limit and injectable faults. Its data are generated
 // deterministically from a seed and rendered as JSON on demand, so a million conversations fit
 // in a few tens of megabytes. An inspection and fault surface lives under /emulator/v1/,
 // apart from the Genesys paths.
@@ -19,7 +19,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,7 +31,7 @@ const (
 	// DevClientSecret is DevClientID's secret.
 	DevClientSecret = "offboard-dev-secret"
 	// ReadOnlyClientID is an OAuth client that may read users and analytics (and its own client
-	// and roles) but may not edit or delete users nor file GDPR requests.
+	// and roles) but may not edit or delete users.
 	ReadOnlyClientID = "offboard-readonly"
 	// ReadOnlyClientSecret is ReadOnlyClientID's secret.
 	ReadOnlyClientSecret = "offboard-readonly-secret"
@@ -44,8 +43,6 @@ const (
 	PermUserEdit           = "directory:user:edit"
 	PermUserDelete         = "directory:user:delete"
 	PermConversationDetail = "analytics:conversationDetail:view"
-	PermGDPRAdd            = "gdpr:request:add"
-	PermGDPRView           = "gdpr:request:view"
 	PermOAuthClientView    = "oauth:client:view"
 	PermRoleView           = "authorization:role:view"
 )
@@ -151,12 +148,11 @@ type Emulator struct {
 	tokens   map[string]*token
 	limits   map[string]*window
 	jobs     map[string]*job
-	gdpr     map[string]*gdprReq
 	faults   Faults
 	rng      *rand.Rand
 	calls    []Call
 	callNext int
-	seq      uint64 // for IDs of jobs, GDPR requests and added conversations
+	seq      uint64 // for IDs of jobs and added conversations
 }
 
 // New builds an emulator with its seeded dataset and the built-in OAuth clients.
@@ -168,8 +164,8 @@ func New(opts Options) *Emulator {
 	return e
 }
 
-// Reset returns the emulator to its seeded state: users, conversations, clients, tokens, jobs
-// and GDPR requests as New made them, faults cleared and the call log emptied.
+// Reset returns the emulator to its seeded state: users, conversations, clients, tokens and jobs
+// as New made them, faults cleared and the call log emptied.
 func (e *Emulator) Reset() {
 	ds := generate(e.opts)
 	e.dataMu.Lock()
@@ -189,14 +185,12 @@ func (e *Emulator) Reset() {
 		e.roles[r.id] = r
 	}
 	e.addClientLocked(DevClientID, DevClientSecret, "Offboard Operator",
-		PermUserView, PermUserEdit, PermUserDelete, PermConversationDetail,
-		PermGDPRAdd, PermGDPRView, PermOAuthClientView, PermRoleView)
+		PermUserView, PermUserEdit, PermUserDelete, PermConversationDetail, PermOAuthClientView, PermRoleView)
 	e.addClientLocked(ReadOnlyClientID, ReadOnlyClientSecret, "Offboard Auditor",
 		PermUserView, PermConversationDetail, PermOAuthClientView, PermRoleView)
 	e.tokens = map[string]*token{}
 	e.limits = map[string]*window{}
 	e.jobs = map[string]*job{}
-	e.gdpr = map[string]*gdprReq{}
 	e.faults = Faults{}
 	e.rng = rand.New(rand.NewPCG(uint64(e.opts.Seed), 0x6a09e667f3bcc909))
 	e.calls = nil
@@ -254,10 +248,6 @@ func (e *Emulator) Serve(ctx context.Context, addr string) error {
 // rate limit; /emulator/v1/ paths get none of them.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mux.ServeHTTP(w, r)
-}
-
-func isGenesysPath(p string) bool {
-	return strings.HasPrefix(p, "/api/v2/") || p == "/oauth/token"
 }
 
 // faultsJSON is Faults on the wire, with durations as Go duration strings ("250ms").

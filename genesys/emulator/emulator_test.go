@@ -250,40 +250,6 @@ func TestUsers_ListFiltersPagingAndBulk(t *testing.T) {
 	}
 }
 
-func TestGDPR_LifecycleAndNoRestore(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
-	cfg := e.dev()
-	gdpr := platformclientv2.NewGeneralDataProtectionRegulationApiWithConfig(cfg)
-	u := activeUser(t, e)
-	req := platformclientv2.Gdprrequest{RequestType: ptr("GDPR_DELETE"), Subject: &platformclientv2.Gdprsubject{UserId: &u.ID}}
-	_, resp, err := gdpr.PostGdprRequests(req, false)
-	wantStatus(t, resp, err, 400, "bad.request")
-	created, resp, err := gdpr.PostGdprRequests(req, true)
-	ok(t, resp, err)
-	if resp.StatusCode != 202 || *created.Status != "INITIATED" || created.CreatedDate == nil || created.CreatedDate.IsZero() {
-		t.Fatalf("POST gdpr = %d %+v", resp.StatusCode, created)
-	}
-	var statuses []string
-	for range 5 {
-		g, resp, err := gdpr.GetGdprRequest(*created.Id)
-		ok(t, resp, err)
-		statuses = append(statuses, *g.Status)
-	}
-	want := []string{"SEARCHING", "DELETING", "FINALIZING", "COMPLETED", "COMPLETED"}
-	if !slices.Equal(statuses, want) {
-		t.Fatalf("statuses = %v, want %v", statuses, want)
-	}
-	rec, _ := e.emu.User(u.ID)
-	if rec.State != "deleted" || !rec.GDPRErased {
-		t.Fatalf("after GDPR: %+v", rec)
-	}
-	_, resp, err = users(cfg).PatchUser(u.ID, platformclientv2.Updateuser{State: ptr("active"), Version: &rec.Version})
-	wantStatus(t, resp, err, 400, "invalid.value")
-	if e.emu.ConversationCount(u.ID, time.Time{}, time.Time{}) != u.Conversations {
-		t.Error("GDPR delete must not change the true conversation count the emulator reports")
-	}
-}
-
 func TestRateLimit_429WithRetryAfter(t *testing.T) {
 	e := newEnv(t, emulator.Options{RequestsPerMinute: 3})
 	tokens := platformclientv2.NewTokensApiWithConfig(e.dev())

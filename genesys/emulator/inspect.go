@@ -18,8 +18,6 @@ type UserRecord struct {
 	DivisionName string `json:"divisionName"`
 	// RoleIDs are the user's roles (GET /api/v2/authorization/roles/{id} describes each).
 	RoleIDs []string `json:"roleIds"`
-	// GDPRErased is set once a GDPR delete was filed: the user can never be restored.
-	GDPRErased bool `json:"gdprErased"`
 	// Conversations is the number of conversations the user took part in, all time.
 	Conversations int `json:"conversations"`
 }
@@ -67,7 +65,7 @@ func (e *Emulator) User(id string) (UserRecord, bool) {
 	divs := divisionIDs(e.opts.Seed)
 	return UserRecord{ID: u.id, Name: u.name, Email: u.email, State: u.state, Version: u.version,
 		DivisionID: divs[u.division], DivisionName: divisionNames[u.division],
-		RoleIDs: append([]string{}, u.roleIDs...), GDPRErased: u.gdprErased, Conversations: counts[i]}, true
+		RoleIDs: append([]string{}, u.roleIDs...), Conversations: counts[i]}, true
 }
 
 // inspect answers an /emulator/v1/ request; errors use the Genesys body shape too.
@@ -148,9 +146,6 @@ func (e *Emulator) routes() {
 	e.route("GET "+an+"/jobs/{jobId}", e.handleJobStatus, PermConversationDetail)
 	e.route("DELETE "+an+"/jobs/{jobId}", e.handleDeleteJob, PermConversationDetail)
 	e.route("GET "+an+"/jobs/{jobId}/results", e.handleJobResults, PermConversationDetail)
-
-	e.route("POST /api/v2/gdpr/requests", e.handleCreateGDPR, PermGDPRAdd)
-	e.route("GET /api/v2/gdpr/requests/{requestId}", e.handleGetGDPR, PermGDPRView)
 
 	e.route("/api/v2/", func(q *request) {
 		q.fail(http.StatusNotFound, "not.found", "The emulator does not implement "+q.r.Method+" "+q.r.URL.Path)

@@ -249,10 +249,6 @@ func (e *Emulator) handlePatchUser(q *request) {
 		q.notFound("User " + id)
 		return
 	}
-	if u.gdprErased {
-		q.invalid("User " + id + " was erased by a GDPR request and can never be restored.")
-		return
-	}
 	if version != u.version {
 		q.failWith(apiError{Status: http.StatusConflict, Code: "general.conflict",
 			Message: "Resource conflict - Unexpected version was provided"})
