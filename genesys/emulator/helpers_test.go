@@ -138,3 +138,19 @@ func mustDecode(t testing.TB, w *httptest.ResponseRecorder, v any) {
 		t.Fatal(err)
 	}
 }
+
+func users(cfg *platformclientv2.Configuration) *platformclientv2.UsersApi {
+	return platformclientv2.NewUsersApiWithConfig(cfg)
+}
+
+// activeUser picks a seeded active user with conversations.
+func activeUser(t *testing.T, e *env) emulator.UserSummary {
+	t.Helper()
+	for _, u := range e.emu.SeedUsers() {
+		if u.State == "active" && u.Conversations > 50 {
+			return u
+		}
+	}
+	t.Fatal("no active seeded user with conversations")
+	return emulator.UserSummary{}
+}

@@ -71,9 +71,7 @@ func (e *Emulator) User(id string) (UserRecord, bool) {
 // inspect answers an /emulator/v1/ request; errors use the Genesys body shape too.
 func (e *Emulator) inspect(fn func(q *request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := &request{w: &statusWriter{ResponseWriter: w}, r: r, corrID: newUUID()}
-		q.w.Header().Set("ININ-Correlation-Id", q.corrID)
-		fn(q)
+		fn(newRequest(w, r))
 	}
 }
 
@@ -159,6 +157,6 @@ func (e *Emulator) routes() {
 	e.mux.HandleFunc("PUT /emulator/v1/faults", e.inspect(e.putFaults))
 	e.mux.HandleFunc("POST /emulator/v1/reset", e.inspect(func(q *request) {
 		e.Reset()
-		q.w.WriteHeader(http.StatusNoContent)
+		q.noContent()
 	}))
 }
