@@ -47,13 +47,20 @@ const (
 	PermRoleView           = "authorization:role:view"
 )
 
+// The dataset Options gives by default.
+const (
+	DefaultSeed          = 1
+	DefaultUsers         = 50
+	DefaultConversations = 5000
+)
+
 // Options configures an Emulator. The zero value gives the defaults documented on each field.
 type Options struct {
-	// Seed makes the dataset (user IDs, names, conversations) reproducible. Default 1.
+	// Seed makes the dataset (user IDs, names, conversations) reproducible. Default DefaultSeed.
 	Seed int64
-	// Users is the number of seeded users. Default 50.
+	// Users is the number of seeded users. Default DefaultUsers.
 	Users int
-	// Conversations is the number of seeded conversations. Default 5000.
+	// Conversations is the number of seeded conversations. Default DefaultConversations.
 	Conversations int
 	// Now is the emulator's clock. Default time.Now.
 	Now func() time.Time
@@ -72,15 +79,15 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Seed == 0 {
-		o.Seed = 1
+		o.Seed = DefaultSeed
 	}
 	if o.Users <= 0 {
-		o.Users = 50
+		o.Users = DefaultUsers
 	}
 	if o.Conversations < 0 {
 		o.Conversations = 0
 	} else if o.Conversations == 0 {
-		o.Conversations = 5000
+		o.Conversations = DefaultConversations
 	}
 	if o.Now == nil {
 		o.Now = time.Now
