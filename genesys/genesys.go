@@ -114,7 +114,7 @@ const (
 // JobStatus is what polling an analytics job returns.
 type JobStatus struct {
 	State          JobState  `json:"state"`
-	ErrorMessage   string    `json:"errorMessage,omitempty"`
+	ErrorMessage   string    `json:"errorMessage,omitempty"` // why the job FAILED
 	SubmissionDate time.Time `json:"submissionDate"`
 	ExpirationDate time.Time `json:"expirationDate"`
 }

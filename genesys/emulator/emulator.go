@@ -118,22 +118,19 @@ type Faults struct {
 	// ErrorRate is the fraction (0..1) of Genesys requests answered 500 or 503 at random,
 	// drawn from an RNG seeded by Options.Seed.
 	ErrorRate float64 `json:"errorRate,omitempty"`
-	// Burst5xx makes the next N Genesys requests answer 503.
-	Burst5xx int `json:"burst5xx,omitempty"`
-	// RateLimitBurst makes the next N Genesys requests answer 429 with RetryAfter.
-	RateLimitBurst int `json:"rateLimitBurst,omitempty"`
-	// RetryAfter is the Retry-After, in seconds, of injected 429s. Default 1.
-	RetryAfter int `json:"retryAfter,omitempty"`
-	// Latency is added to every Genesys request.
-	Latency time.Duration `json:"latency,omitempty"`
+
+	Burst5xx       int           `json:"burst5xx,omitempty"`       // the next N Genesys requests answer 503
+	RateLimitBurst int           `json:"rateLimitBurst,omitempty"` // the next N Genesys requests answer 429 with RetryAfter
+	RetryAfter     int           `json:"retryAfter,omitempty"`     // seconds, of injected 429s; default 1
+	Latency        time.Duration `json:"latency,omitempty"`        // added to every Genesys request
+
 	// RequestsPerMinute overrides the per-client rate limit; 0 leaves Options.RequestsPerMinute.
 	RequestsPerMinute int `json:"requestsPerMinute,omitempty"`
 	// TokenTTL overrides the lifetime of tokens issued from now on; 0 leaves Options.TokenTTL.
 	TokenTTL time.Duration `json:"tokenTTL,omitempty"`
 	// ExpireTokens expires every token issued so far. It acts once, when set, and reads back false.
 	ExpireTokens bool `json:"expireTokens,omitempty"`
-	// FailJobs makes the next N analytics jobs end FAILED.
-	FailJobs int `json:"failJobs,omitempty"`
+	FailJobs     int  `json:"failJobs,omitempty"` // the next N analytics jobs end FAILED
 	// AvailabilityLag holds dataAvailabilityDate at now minus the lag; jobs see no conversation
 	// that started after it.
 	AvailabilityLag time.Duration `json:"availabilityLag,omitempty"`
@@ -257,24 +254,21 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mux.ServeHTTP(w, r)
 }
 
-// faultsJSON is Faults on the wire, with durations as Go duration strings ("250ms").
+// faultsJSON is Faults on the wire: its durations, which shadow those of the embedded Faults,
+// as Go duration strings ("250ms").
 type faultsJSON struct {
-	ErrorRate         float64      `json:"errorRate,omitempty"`
-	Burst5xx          int          `json:"burst5xx,omitempty"`
-	RateLimitBurst    int          `json:"rateLimitBurst,omitempty"`
-	RetryAfter        int          `json:"retryAfter,omitempty"`
-	Latency           jsonDuration `json:"latency,omitempty"`
-	RequestsPerMinute int          `json:"requestsPerMinute,omitempty"`
-	TokenTTL          jsonDuration `json:"tokenTTL,omitempty"`
-	ExpireTokens      bool         `json:"expireTokens,omitempty"`
-	FailJobs          int          `json:"failJobs,omitempty"`
-	AvailabilityLag   jsonDuration `json:"availabilityLag,omitempty"`
+	plainFaults
+	Latency         jsonDuration `json:"latency,omitempty"`
+	TokenTTL        jsonDuration `json:"tokenTTL,omitempty"`
+	AvailabilityLag jsonDuration `json:"availabilityLag,omitempty"`
 }
+
+// plainFaults is Faults without its JSON methods.
+type plainFaults Faults
 
 // MarshalJSON writes durations as Go duration strings such as "250ms".
 func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(faultsJSON{f.ErrorRate, f.Burst5xx, f.RateLimitBurst, f.RetryAfter, jsonDuration(f.Latency),
-		f.RequestsPerMinute, jsonDuration(f.TokenTTL), f.ExpireTokens, f.FailJobs, jsonDuration(f.AvailabilityLag)})
+	return json.Marshal(faultsJSON{plainFaults(f), jsonDuration(f.Latency), jsonDuration(f.TokenTTL), jsonDuration(f.AvailabilityLag)})
 }
 
 // UnmarshalJSON reads durations as Go duration strings ("1.5s") or integer nanoseconds, and
@@ -289,8 +283,8 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if j.ErrorRate < 0 || j.ErrorRate > 1 {
 		return fmt.Errorf("faults: errorRate %v must be between 0 and 1", j.ErrorRate)
 	}
-	*f = Faults{j.ErrorRate, j.Burst5xx, j.RateLimitBurst, j.RetryAfter, time.Duration(j.Latency),
-		j.RequestsPerMinute, time.Duration(j.TokenTTL), j.ExpireTokens, j.FailJobs, time.Duration(j.AvailabilityLag)}
+	*f = Faults(j.plainFaults)
+	f.Latency, f.TokenTTL, f.AvailabilityLag = time.Duration(j.Latency), time.Duration(j.TokenTTL), time.Duration(j.AvailabilityLag)
 	return nil
 }
 

@@ -17,13 +17,13 @@ import (
 // apiError is the Genesys error body. The SDK loses the error object unless it is this JSON.
 type apiError struct {
 	Message           string            `json:"message"`
-	MessageWithParams string            `json:"messageWithParams,omitempty"`
-	MessageParams     map[string]string `json:"messageParams,omitempty"`
+	MessageWithParams string            `json:"messageWithParams,omitempty"` // Message with {name} placeholders
+	MessageParams     map[string]string `json:"messageParams,omitempty"`     // the placeholders' values
 	Code              string            `json:"code"`
 	Status            int               `json:"status"`
-	ContextID         string            `json:"contextId"`
-	Details           []any             `json:"details"`
-	Errors            []any             `json:"errors"`
+	ContextID         string            `json:"contextId"` // the response's correlation ID
+	Details           []any             `json:"details"`   // always empty, but present
+	Errors            []any             `json:"errors"`    // always empty, but present
 }
 
 // request is one request on its way through the middleware. Every answer goes through its

@@ -8,7 +8,7 @@ import (
 type convJSON struct {
 	ConversationID       string            `json:"conversationId"`
 	ConversationStart    string            `json:"conversationStart"`
-	ConversationEnd      string            `json:"conversationEnd,omitempty"`
+	ConversationEnd      string            `json:"conversationEnd,omitempty"` // none while ongoing
 	DivisionIDs          []string          `json:"divisionIds"`
 	OriginatingDirection string            `json:"originatingDirection"`
 	Participants         []participantJSON `json:"participants"`
@@ -26,8 +26,8 @@ type sessionJSON struct {
 	SessionID string        `json:"sessionId"`
 	MediaType string        `json:"mediaType"`
 	Direction string        `json:"direction"`
-	Ani       string        `json:"ani,omitempty"`
-	Dnis      string        `json:"dnis,omitempty"`
+	Ani       string        `json:"ani,omitempty"`  // voice only: the calling number
+	Dnis      string        `json:"dnis,omitempty"` // voice only: the number called
 	Segments  []segmentJSON `json:"segments"`
 	Metrics   []metricJSON  `json:"metrics"`
 }
