@@ -247,8 +247,8 @@ func (h hits) count() int {
 	return len(h.matched)
 }
 
-// conv is the j-th hit.
-func (h hits) conv(j int) conv {
+// nth is the j-th hit.
+func (h hits) nth(j int) conv {
 	i := h.lo + j
 	if !h.exact {
 		i = h.matched[j]
@@ -283,7 +283,7 @@ func (e *Emulator) handleQuery(q *request) {
 		if pq.desc {
 			j = total - 1 - k
 		}
-		resp.Conversations = append(resp.Conversations, ds.render(h.conv(j), now))
+		resp.Conversations = append(resp.Conversations, ds.render(h.nth(j), now))
 	}
 	q.json(http.StatusOK, resp)
 }
