@@ -2,7 +2,8 @@
 # Offboard's binaries, built static (CGO_ENABLED=0) and run as a non-root user on distroless.
 #   worker    the Temporal worker
 #   starter   the HR API (starter serve) and the operator CLI
-#   devstack  the local stack; in docker-compose.yml it runs only the Genesys emulator
+#   emulator  the Genesys Cloud emulator, which docker-compose.yml runs in place of Genesys
+# None of them links the Temporal server (the devstack, which embeds one, is not in the image).
 # The Go version must satisfy go.mod's `go` line.
 ARG GO_VERSION=1.26
 
@@ -13,7 +14,7 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    go build -ldflags="-s -w" -o /out/bin/ ./worker ./starter ./devstack \
+    go build -ldflags="-s -w" -o /out/bin/ ./worker ./starter ./emulator \
  && mkdir -p /out/exports
 
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -22,5 +23,5 @@ COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build --chown=65532:65532 /out/exports /var/lib/offboard/exports
 USER 65532:65532
 WORKDIR /var/lib/offboard
-# Pick the binary with the command: ["worker"], ["starter", "serve"], ["devstack", "emulator"].
+# Pick the binary with the command: ["worker"], ["starter", "serve"], ["emulator"].
 CMD ["worker"]

@@ -26,7 +26,7 @@ import (
 // hold every permission in the input. When the OAuth client may not read its own client and
 // roles (oauth:client:view, authorization:role:view), the check cannot be made: the report says
 // so in Note and the run continues, since the first call that needs a missing permission fails
-// with a 403 naming it (GENESYS.md) before it changes anything.
+// with a 403 naming it (docs/genesys.md) before it changes anything.
 //
 // Retry: default policy; ErrMissingPermissions and Genesys permission/auth errors are final.
 func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) (AccessReport, error) {

@@ -152,7 +152,7 @@ func TestCompose_EveryServiceCommandExists(t *testing.T) {
 	}
 	require.Equal(t, []string{"worker"}, ours["worker"].Command)
 	require.Equal(t, []string{"starter", "serve"}, ours["hr-api"].Command)
-	require.Equal(t, []string{"devstack", "emulator"}, ours["genesys-emulator"].Command[:2])
+	require.Equal(t, "emulator", ours["genesys-emulator"].Command[0])
 }
 
 func TestCompose_EveryEnvVarIsReadByTheBinary(t *testing.T) {
@@ -162,7 +162,7 @@ func TestCompose_EveryEnvVarIsReadByTheBinary(t *testing.T) {
 		used[v.Name] = v.Used
 	}
 	// Which config.Var.Used mentions each service's binary.
-	role := map[string]string{"worker": "worker", "hr-api": "starter", "genesys-emulator": "devstack"}
+	role := map[string]string{"worker": "worker", "hr-api": "starter", "genesys-emulator": "emulator"}
 	for name, s := range ourServices(c) {
 		r, ok := role[name]
 		require.True(t, ok, "service %s is new: say which binary role it has", name)

@@ -4,7 +4,8 @@
 //	go run ./devstack            # everything, until Ctrl-C
 //	go run ./devstack demo       # everything, plus one delete offboarding end to end
 //	go run ./devstack temporal   # the Temporal server and UI alone
-//	go run ./devstack emulator   # the Genesys emulator alone
+//
+// The Genesys emulator alone is its own command: go run ./emulator.
 package main
 
 import (
@@ -12,16 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/offboard/offboard/devstack/defaults"
 	"github.com/offboard/offboard/devstack/stack"
-	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/internal/command"
 )
 
@@ -64,7 +60,7 @@ func newRoot() *cobra.Command {
 	pf.IntVar(&f.opts.Conversations, "conversations", f.opts.Conversations, "number of seeded conversations")
 	pf.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (the Temporal server itself logs warnings and above; the demo defaults to warn)")
 
-	root.AddCommand(newTemporal(f), newEmulator(f), newDemo(f))
+	root.AddCommand(newTemporal(f), newDemo(f))
 	return root
 }
 
@@ -118,40 +114,6 @@ func newTemporal(f *flags) *cobra.Command {
 			return t.Stop()
 		}),
 	}
-}
-
-func newEmulator(f *flags) *cobra.Command {
-	var addr string
-	cmd := &cobra.Command{
-		Use:   "emulator",
-		Short: "Run only the Genesys Cloud emulator, seeded",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := f.logger()
-			if err != nil {
-				return err
-			}
-			if !cmd.Flags().Changed("addr") {
-				addr = net.JoinHostPort(f.opts.Host, strconv.Itoa(f.opts.EmulatorPort))
-			}
-			em := emulator.New(emulator.Options{
-				Seed: f.opts.Seed, Users: f.opts.Users, Conversations: f.opts.Conversations, Logger: logger,
-			})
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Genesys emulator: http://%s (seed %d, %d users, %d conversations)\n", addr, f.opts.Seed, f.opts.Users, f.opts.Conversations)
-			fmt.Fprintf(out, "OAuth client:     %s / %s\n", emulator.DevClientID, emulator.DevClientSecret)
-			fmt.Fprintf(out, "Worker settings:  GENESYSCLOUD_API_URL=http://%s GENESYSCLOUD_OAUTHCLIENT_ID=%s GENESYSCLOUD_OAUTHCLIENT_SECRET=%s\n",
-				addr, emulator.DevClientID, emulator.DevClientSecret)
-			err = em.Serve(cmd.Context(), addr)
-			if err != nil && strings.Contains(err.Error(), "already in use") {
-				return fmt.Errorf("%w (choose another address with --addr)", err)
-			}
-			return err
-		},
-	}
-	cmd.Flags().StringVar(&addr, "addr", net.JoinHostPort(defaults.Host, strconv.Itoa(defaults.EmulatorPort)),
-		"listen address of the emulator (default --host and --emulator-port)")
-	return cmd
 }
 
 func newDemo(f *flags) *cobra.Command {

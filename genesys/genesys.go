@@ -2,7 +2,7 @@
 //
 // Client is what the activities depend on. The production implementation (New) sits on the
 // official Go SDK v157 with its own HTTP client, so that 429s, 5xx responses and error bodies
-// reach the caller classified instead of swallowed (see shared/GENESYS.md).
+// reach the caller classified instead of swallowed (see docs/genesys.md).
 package genesys
 
 import (
@@ -28,7 +28,6 @@ const (
 	PermUserEdit           = "directory:user:edit"
 	PermUserDelete         = "directory:user:delete"
 	PermConversationDetail = "analytics:conversationDetail:view"
-	PermGDPRRequest        = "gdpr:request:add"
 )
 
 // User is the part of a Genesys user that an offboarding records and acts on.
@@ -115,7 +114,7 @@ const (
 // JobStatus is what polling an analytics job returns.
 type JobStatus struct {
 	State          JobState  `json:"state"`
-	ErrorMessage   string    `json:"errorMessage,omitempty"`
+	ErrorMessage   string    `json:"errorMessage,omitempty"` // why the job FAILED
 	SubmissionDate time.Time `json:"submissionDate"`
 	ExpirationDate time.Time `json:"expirationDate"`
 }
@@ -152,16 +151,6 @@ type QueryPage struct {
 	TotalHits     int
 }
 
-// GDPRStatus is the status of a GDPR request.
-type GDPRStatus string
-
-// GDPRRequest is a GDPR delete request and its progress.
-type GDPRRequest struct {
-	ID          string     `json:"id"`
-	Status      GDPRStatus `json:"status"`
-	CreatedDate time.Time  `json:"createdDate"`
-}
-
 // Client is the Genesys Cloud API surface that Offboard needs. Every method returns a *Error
 // (use errors.As or KindOf) for API failures, so callers can decide whether to retry.
 type Client interface {
@@ -176,8 +165,6 @@ type Client interface {
 	SetUserState(ctx context.Context, userID string, state UserState) (User, error)
 	// DeleteUser soft-deletes the user. Deleting a user that is already deleted succeeds.
 	DeleteUser(ctx context.Context, userID string) error
-	// RestoreUser brings a deleted or inactive user back to active.
-	RestoreUser(ctx context.Context, userID string) (User, error)
 
 	// CreateConversationJob starts an async conversation-details job for the conversations
 	// whose segments have userID and whose lifetime overlaps the interval; it returns the job ID.
@@ -196,9 +183,4 @@ type Client interface {
 	// QueryConversations reads one page (1-based) of the synchronous conversation-details query
 	// for userID over the interval, oldest first.
 	QueryConversations(ctx context.Context, userID string, interval Interval, pageSize, pageNumber int) (QueryPage, error)
-
-	// RequestGDPRDelete files an irreversible GDPR_DELETE request for the user.
-	RequestGDPRDelete(ctx context.Context, userID string) (GDPRRequest, error)
-	// GDPRRequest polls a GDPR request.
-	GDPRRequest(ctx context.Context, requestID string) (GDPRRequest, error)
 }

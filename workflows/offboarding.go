@@ -38,7 +38,7 @@ func (w *Workflows) Register(r Registry) {
 	r.RegisterWorkflowWithOptions(w.Offboarding, workflow.RegisterOptions{Name: WorkflowType})
 }
 
-// Offboarding takes one Genesys user out of service as DESIGN.md describes: checking,
+// Offboarding takes one Genesys user out of service as docs/design.md describes: checking,
 // scheduled, archiving, exporting, awaiting-approval, retention, deleting, verifying, then an
 // outcome. It writes the audit record whatever the outcome, except for a request that fails
 // validation, which changes nothing and may not even name a valid user. Failures return a

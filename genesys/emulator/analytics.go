@@ -1,13 +1,11 @@
 package emulator
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -29,10 +27,12 @@ type queryJSON struct {
 	SegmentFilters []segmentFilterJSON `json:"segmentFilters"`
 	Order          string              `json:"order"`
 	OrderBy        string              `json:"orderBy"`
-	Paging         *struct {
-		PageSize   int `json:"pageSize"`
-		PageNumber int `json:"pageNumber"`
-	} `json:"paging"`
+	Paging         *pagingJSON         `json:"paging"`
+}
+
+type pagingJSON struct {
+	PageSize   int `json:"pageSize"`
+	PageNumber int `json:"pageNumber"`
 }
 
 // filterGroup is one segment filter: its user indexes combined with and/or. -1 never matches.
@@ -76,12 +76,35 @@ func (f convFilter) exact() bool {
 	return len(f) == 1 && len(f[0].users) == 1
 }
 
+// parsedQuery is what the sync query and jobs share, validated: the interval, the filter and
+// the order.
+type parsedQuery struct {
+	start, end time.Time
+	filter     convFilter
+	desc       bool
+}
+
 // parseQuery validates the parts shared by the sync query and jobs.
-func (ds *dataset) parseQuery(body queryJSON) (start, end time.Time, f convFilter, err error) {
-	if body.Interval == "" {
-		return start, end, nil, fmt.Errorf("interval is required, as ISO-8601 start/end, e.g. 2024-01-01T00:00:00.000Z/2024-02-01T00:00:00.000Z")
+func (ds *dataset) parseQuery(body queryJSON) (parsedQuery, error) {
+	var pq parsedQuery
+	var err error
+	if pq.start, pq.end, err = parseInterval(body.Interval); err != nil {
+		return pq, err
 	}
-	a, b, ok := strings.Cut(body.Interval, "/")
+	if body.Order != "" && !strings.EqualFold(body.Order, "asc") && !strings.EqualFold(body.Order, "desc") {
+		return pq, fmt.Errorf("order %q is not valid; use asc or desc", body.Order)
+	}
+	pq.desc = strings.EqualFold(body.Order, "desc")
+	pq.filter, err = ds.parseFilter(body.SegmentFilters)
+	return pq, err
+}
+
+// parseInterval reads an ISO-8601 start/end interval, in UTC.
+func parseInterval(s string) (start, end time.Time, err error) {
+	if s == "" {
+		return start, end, fmt.Errorf("interval is required, as ISO-8601 start/end, e.g. 2024-01-01T00:00:00.000Z/2024-02-01T00:00:00.000Z")
+	}
+	a, b, ok := strings.Cut(s, "/")
 	if ok {
 		start, err = time.Parse(time.RFC3339Nano, a)
 		if err == nil {
@@ -89,25 +112,28 @@ func (ds *dataset) parseQuery(body queryJSON) (start, end time.Time, f convFilte
 		}
 	}
 	if !ok || err != nil || !end.After(start) {
-		return start, end, nil, fmt.Errorf("interval %q is not a valid ISO-8601 start/end with end after start", body.Interval)
+		return start, end, fmt.Errorf("interval %q is not a valid ISO-8601 start/end with end after start", s)
 	}
-	if body.Order != "" && !strings.EqualFold(body.Order, "asc") && !strings.EqualFold(body.Order, "desc") {
-		return start, end, nil, fmt.Errorf("order %q is not valid; use asc or desc", body.Order)
-	}
-	for _, sf := range body.SegmentFilters {
+	return start.UTC(), end.UTC(), nil
+}
+
+// parseFilter turns segment filters on userId into user indexes (-1 for an unknown user).
+func (ds *dataset) parseFilter(filters []segmentFilterJSON) (convFilter, error) {
+	var f convFilter
+	for _, sf := range filters {
 		g := filterGroup{and: !strings.EqualFold(sf.Type, "or")}
 		for _, p := range sf.Predicates {
 			if p.Dimension != "userId" {
-				return start, end, nil, fmt.Errorf("segment filter dimension %q is not supported by the emulator; use userId", p.Dimension)
+				return nil, fmt.Errorf("segment filter dimension %q is not supported by the emulator; use userId", p.Dimension)
 			}
 			if p.Operator != "" && p.Operator != "matches" {
-				return start, end, nil, fmt.Errorf("operator %q is not supported by the emulator; use matches", p.Operator)
+				return nil, fmt.Errorf("operator %q is not supported by the emulator; use matches", p.Operator)
 			}
 			g.users = append(g.users, int32(slices.Index(ds.userIDs, p.Value)))
 		}
 		f = append(f, g)
 	}
-	return start.UTC(), end.UTC(), f, nil
+	return f, nil
 }
 
 // candidates returns the positions to scan: the driver user's index, or nil for all conversations.
@@ -149,58 +175,104 @@ func utcDay(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
+// readQuery decodes a conversation query (what names it in errors) and validates it against
+// ds. When the query is wrong it answers the request itself and returns false.
+func readQuery(q *request, ds *dataset, what string) (queryJSON, parsedQuery, bool) {
+	var body queryJSON
+	if err := json.NewDecoder(q.r.Body).Decode(&body); err != nil {
+		q.badRequest("The request body is not a valid " + what + ": " + err.Error())
+		return body, parsedQuery{}, false
+	}
+	pq, err := ds.parseQuery(body)
+	if err != nil {
+		q.invalid(err.Error())
+		return body, pq, false
+	}
+	return body, pq, true
+}
+
+// queryPage reads the sync query's paging: 25 conversations a page by default, 1000 at most.
+func queryPage(p *pagingJSON) (size, number int, err error) {
+	size, number = 25, 1
+	if p != nil && p.PageSize > 0 {
+		size = p.PageSize
+	}
+	if p != nil && p.PageNumber > 0 {
+		number = p.PageNumber
+	}
+	if size > 1000 {
+		return 0, 0, errInvalid("paging.pageSize must be at most 1000")
+	}
+	return size, number, nil
+}
+
+// hits are the conversations a sync query matched, oldest first: positions lo to hi of the
+// candidates, or of them those in matched when the filter asks more than the candidate list.
+type hits struct {
+	ds      *dataset
+	list    []int32
+	all     bool
+	lo, hi  int
+	exact   bool
+	matched []int
+}
+
+// queryHits matches the conversations that started on a UTC day the interval touches.
+func (ds *dataset) queryHits(pq parsedQuery) hits {
+	from := utcDay(pq.start).UnixMilli()
+	to := utcDay(pq.end).UnixMilli()
+	if !utcDay(pq.end).Equal(pq.end) {
+		to = utcDay(pq.end).AddDate(0, 0, 1).UnixMilli()
+	}
+	h := hits{ds: ds, exact: pq.filter.exact() || len(pq.filter) == 0}
+	h.list, h.all = ds.candidates(pq.filter)
+	if h.list == nil && !h.all {
+		return h
+	}
+	h.lo, h.hi = ds.firstAtOrAfter(h.list, h.all, from, 0), ds.firstAtOrAfter(h.list, h.all, to, 0)
+	if !h.exact {
+		for i := h.lo; i < h.hi; i++ {
+			if pq.filter.match(ds.at(h.list, h.all, i)) {
+				h.matched = append(h.matched, i)
+			}
+		}
+	}
+	return h
+}
+
+func (h hits) count() int {
+	if h.exact {
+		return h.hi - h.lo
+	}
+	return len(h.matched)
+}
+
+// nth is the j-th hit.
+func (h hits) nth(j int) conv {
+	i := h.lo + j
+	if !h.exact {
+		i = h.matched[j]
+	}
+	return h.ds.at(h.list, h.all, i)
+}
+
 // handleQuery serves POST /api/v2/analytics/conversations/details/query. It matches the
 // conversations that started on a UTC day the interval touches, oldest first.
 func (e *Emulator) handleQuery(q *request) {
-	var body queryJSON
-	if err := json.NewDecoder(q.r.Body).Decode(&body); err != nil {
-		q.badRequest("The request body is not a valid conversation query: " + err.Error())
-		return
-	}
 	e.dataMu.RLock()
 	defer e.dataMu.RUnlock()
 	ds := e.data
-	start, end, f, err := ds.parseQuery(body)
+	body, pq, ok := readQuery(q, ds, "conversation query")
+	if !ok {
+		return
+	}
+	pageSize, pageNumber, err := queryPage(body.Paging)
 	if err != nil {
-		q.invalid(err.Error())
+		q.reject(err)
 		return
 	}
-	pageSize, pageNumber := 25, 1
-	if body.Paging != nil {
-		if body.Paging.PageSize > 0 {
-			pageSize = body.Paging.PageSize
-		}
-		if body.Paging.PageNumber > 0 {
-			pageNumber = body.Paging.PageNumber
-		}
-	}
-	if pageSize > 1000 {
-		q.invalid("paging.pageSize must be at most 1000")
-		return
-	}
-	from := utcDay(start).UnixMilli()
-	to := utcDay(end).UnixMilli()
-	if !utcDay(end).Equal(end) {
-		to = utcDay(end).AddDate(0, 0, 1).UnixMilli()
-	}
-	list, all := ds.candidates(f)
-	var matched []int // indexes into list (or convs when all)
-	lo := ds.firstAtOrAfter(list, all, from, 0)
-	hi := ds.firstAtOrAfter(list, all, to, 0)
-	if list == nil && !all {
-		lo, hi = 0, 0
-	}
-	exact := f.exact() || len(f) == 0
-	total := hi - lo
-	if !exact {
-		for i := lo; i < hi; i++ {
-			if f.match(ds.at(list, all, i)) {
-				matched = append(matched, i)
-			}
-		}
-		total = len(matched)
-	}
-	desc := strings.EqualFold(body.Order, "desc")
+	h := ds.queryHits(pq)
+	total := h.count()
 	resp := struct {
 		Conversations []convJSON `json:"conversations,omitempty"`
 		TotalHits     int        `json:"totalHits"`
@@ -208,222 +280,10 @@ func (e *Emulator) handleQuery(q *request) {
 	now := e.opts.Now()
 	for k := (pageNumber - 1) * pageSize; k < min(pageNumber*pageSize, total); k++ {
 		j := k
-		if desc {
+		if pq.desc {
 			j = total - 1 - k
 		}
-		i := lo + j
-		if !exact {
-			i = matched[j]
-		}
-		resp.Conversations = append(resp.Conversations, ds.render(ds.at(list, all, i), now))
-	}
-	q.json(http.StatusOK, resp)
-}
-
-type job struct {
-	id         string
-	filter     convFilter
-	start, end int64 // interval, Unix ms
-	cutoff     int64 // data availability at submission
-	submitted  time.Time
-	polls      int
-	fail       bool
-	completed  time.Time
-}
-
-// jobState advances the job by one poll when advance is set and returns its state.
-func (e *Emulator) jobStateLocked(j *job, advance bool) string {
-	if advance {
-		j.polls++
-	}
-	n := e.opts.JobPolls
-	switch {
-	case j.polls <= (n+1)/2 && n > 0:
-		return "QUEUED"
-	case j.polls <= n:
-		return "PENDING"
-	}
-	if j.completed.IsZero() {
-		j.completed = e.opts.Now()
-	}
-	if j.fail {
-		return "FAILED"
-	}
-	return "FULFILLED"
-}
-
-// handleCreateJob serves POST /api/v2/analytics/conversations/details/jobs.
-func (e *Emulator) handleCreateJob(q *request) {
-	var body queryJSON
-	if err := json.NewDecoder(q.r.Body).Decode(&body); err != nil {
-		q.badRequest("The request body is not a valid async conversation query: " + err.Error())
-		return
-	}
-	e.dataMu.RLock()
-	start, end, f, err := e.data.parseQuery(body)
-	e.dataMu.RUnlock()
-	if err != nil {
-		q.invalid(err.Error())
-		return
-	}
-	now := e.opts.Now()
-	e.mu.Lock()
-	e.seq++
-	j := &job{id: seededUUID(e.opts.Seed, "job:"+strconv.FormatUint(e.seq, 10)+":"+newUUID()), filter: f,
-		start: start.UnixMilli(), end: end.UnixMilli(), cutoff: now.Add(-e.faults.AvailabilityLag).UnixMilli(), submitted: now}
-	if e.faults.FailJobs > 0 {
-		e.faults.FailJobs--
-		j.fail = true
-	}
-	e.jobs[j.id] = j
-	e.mu.Unlock()
-	q.json(http.StatusAccepted, map[string]string{"jobId": j.id})
-}
-
-// handleJobStatus serves GET /api/v2/analytics/conversations/details/jobs/{jobId}.
-func (e *Emulator) handleJobStatus(q *request) {
-	id := q.r.PathValue("jobId")
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	j := e.jobs[id]
-	if j == nil {
-		q.notFound("Job " + id)
-		return
-	}
-	st := e.jobStateLocked(j, true)
-	resp := map[string]any{
-		"state":          st,
-		"submissionDate": ts(j.submitted),
-		"expirationDate": ts(j.submitted.Add(7 * 24 * time.Hour)),
-	}
-	if st == "FULFILLED" || st == "FAILED" {
-		resp["completionDate"] = ts(j.completed)
-	}
-	if st == "FAILED" {
-		resp["errorMessage"] = "The job failed (injected fault); submit it again."
-	}
-	q.json(http.StatusOK, resp)
-}
-
-// handleDeleteJob serves DELETE /api/v2/analytics/conversations/details/jobs/{jobId}.
-func (e *Emulator) handleDeleteJob(q *request) {
-	id := q.r.PathValue("jobId")
-	e.mu.Lock()
-	_, ok := e.jobs[id]
-	delete(e.jobs, id)
-	e.mu.Unlock()
-	if !ok {
-		q.notFound("Job " + id)
-		return
-	}
-	q.w.WriteHeader(http.StatusNoContent)
-}
-
-// handleAvailability serves GET /api/v2/analytics/conversations/details/jobs/availability.
-func (e *Emulator) handleAvailability(q *request) {
-	q.json(http.StatusOK, map[string]string{"dataAvailabilityDate": ts(e.availability())})
-}
-
-func (e *Emulator) availability() time.Time {
-	e.mu.Lock()
-	lag := e.faults.AvailabilityLag
-	e.mu.Unlock()
-	return e.opts.Now().Add(-lag).Truncate(time.Millisecond)
-}
-
-func encodeCursor(c conv) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(c.start, 10) + ":" + strconv.FormatUint(c.key, 10)))
-}
-
-func decodeCursor(s string) (ms int64, key uint64, err error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		parts := strings.Split(string(b), ":")
-		if len(parts) == 3 && parts[0] == "v1" {
-			ms, err = strconv.ParseInt(parts[1], 10, 64)
-			if err == nil {
-				key, err = strconv.ParseUint(parts[2], 10, 64)
-				if err == nil {
-					return ms, key, nil
-				}
-			}
-		}
-	}
-	return 0, 0, fmt.Errorf("cursor %q is not one this API returned; pass the cursor of the previous page, or none for the first", s)
-}
-
-// handleJobResults serves GET .../jobs/{jobId}/results?cursor=&pageSize=. It renders one page
-// by scanning the conversations from the cursor, never materializing the whole result.
-func (e *Emulator) handleJobResults(q *request) {
-	id := q.r.PathValue("jobId")
-	qs := q.r.URL.Query()
-	pageSize, err := intParam(qs, "pageSize", 100)
-	if err != nil {
-		q.badRequest(err.Error())
-		return
-	}
-	if pageSize > 1000 {
-		q.invalid("pageSize must be at most 1000")
-		return
-	}
-	e.mu.Lock()
-	j := e.jobs[id]
-	var st string
-	if j != nil {
-		st = e.jobStateLocked(j, false)
-	}
-	e.mu.Unlock()
-	if j == nil {
-		q.notFound("Job " + id)
-		return
-	}
-	if st != "FULFILLED" {
-		q.badRequest(fmt.Sprintf("Job %s is %s; poll it until FULFILLED before reading results.", id, st))
-		return
-	}
-
-	e.dataMu.RLock()
-	defer e.dataMu.RUnlock()
-	ds := e.data
-	list, all := ds.candidates(j.filter)
-	n := size(list, all, ds)
-	if list == nil && !all {
-		n = 0
-	}
-	i := ds.firstAtOrAfter(list, all, j.start-ds.maxDur, 0)
-	if cur := qs.Get("cursor"); cur != "" {
-		ms, key, err := decodeCursor(cur)
-		if err != nil {
-			q.badRequest(err.Error())
-			return
-		}
-		i = max(i, ds.firstAtOrAfter(list, all, ms, key))
-	}
-	matches := func(c conv) bool {
-		return c.start < j.end && c.end > j.start && c.start <= j.cutoff && j.filter.match(c)
-	}
-	now := e.opts.Now()
-	resp := struct {
-		Conversations        []convJSON `json:"conversations,omitempty"`
-		Cursor               string     `json:"cursor,omitempty"`
-		DataAvailabilityDate string     `json:"dataAvailabilityDate"`
-	}{DataAvailabilityDate: tsMs(j.cutoff)}
-	for ; i < n; i++ {
-		c := ds.at(list, all, i)
-		if c.start >= j.end {
-			break
-		}
-		if !matches(c) {
-			continue
-		}
-		if len(resp.Conversations) == pageSize {
-			resp.Cursor = encodeCursor(c)
-			break
-		}
-		resp.Conversations = append(resp.Conversations, ds.render(c, now))
-	}
-	if resp.Conversations == nil {
-		resp.Conversations = []convJSON{}
+		resp.Conversations = append(resp.Conversations, ds.render(h.nth(j), now))
 	}
 	q.json(http.StatusOK, resp)
 }

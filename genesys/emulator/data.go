@@ -78,7 +78,6 @@ type userRec struct {
 	state                              string
 	version                            int
 	roleIDs                            []string
-	gdprErased                         bool
 	modified                           time.Time
 }
 

@@ -1,9 +1,9 @@
 // Package emulator is a local Genesys Cloud Platform API for development, demos and tests.
 //
-// It serves the subset of the API that Offboard uses (see shared/GENESYS.md) byte-compatibly
+// It serves the subset of the API that Offboard uses (see docs/genesys.md) byte-compatibly
 // with the official Go SDK v157: OAuth client credentials, OAuth clients with roles and
-// permissions, the users state machine, analytics conversation-details queries and jobs, GDPR
-// requests, a per-client rate limit and injectable faults. Its data are generated
+// permissions, the users state machine, analytics conversation-details queries and jobs, a
+// per-client rate limit and injectable faults. Its data are generated
 // deterministically from a seed and rendered as JSON on demand, so a million conversations fit
 // in a few tens of megabytes. An inspection and fault surface lives under /emulator/v1/,
 // apart from the Genesys paths.
@@ -19,7 +19,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,7 +31,7 @@ const (
 	// DevClientSecret is DevClientID's secret.
 	DevClientSecret = "offboard-dev-secret"
 	// ReadOnlyClientID is an OAuth client that may read users and analytics (and its own client
-	// and roles) but may not edit or delete users nor file GDPR requests.
+	// and roles) but may not edit or delete users.
 	ReadOnlyClientID = "offboard-readonly"
 	// ReadOnlyClientSecret is ReadOnlyClientID's secret.
 	ReadOnlyClientSecret = "offboard-readonly-secret"
@@ -44,19 +43,24 @@ const (
 	PermUserEdit           = "directory:user:edit"
 	PermUserDelete         = "directory:user:delete"
 	PermConversationDetail = "analytics:conversationDetail:view"
-	PermGDPRAdd            = "gdpr:request:add"
-	PermGDPRView           = "gdpr:request:view"
 	PermOAuthClientView    = "oauth:client:view"
 	PermRoleView           = "authorization:role:view"
 )
 
+// The dataset Options gives by default.
+const (
+	DefaultSeed          = 1
+	DefaultUsers         = 50
+	DefaultConversations = 5000
+)
+
 // Options configures an Emulator. The zero value gives the defaults documented on each field.
 type Options struct {
-	// Seed makes the dataset (user IDs, names, conversations) reproducible. Default 1.
+	// Seed makes the dataset (user IDs, names, conversations) reproducible. Default DefaultSeed.
 	Seed int64
-	// Users is the number of seeded users. Default 50.
+	// Users is the number of seeded users. Default DefaultUsers.
 	Users int
-	// Conversations is the number of seeded conversations. Default 5000.
+	// Conversations is the number of seeded conversations. Default DefaultConversations.
 	Conversations int
 	// Now is the emulator's clock. Default time.Now.
 	Now func() time.Time
@@ -75,15 +79,15 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Seed == 0 {
-		o.Seed = 1
+		o.Seed = DefaultSeed
 	}
 	if o.Users <= 0 {
-		o.Users = 50
+		o.Users = DefaultUsers
 	}
 	if o.Conversations < 0 {
 		o.Conversations = 0
 	} else if o.Conversations == 0 {
-		o.Conversations = 5000
+		o.Conversations = DefaultConversations
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -114,22 +118,19 @@ type Faults struct {
 	// ErrorRate is the fraction (0..1) of Genesys requests answered 500 or 503 at random,
 	// drawn from an RNG seeded by Options.Seed.
 	ErrorRate float64 `json:"errorRate,omitempty"`
-	// Burst5xx makes the next N Genesys requests answer 503.
-	Burst5xx int `json:"burst5xx,omitempty"`
-	// RateLimitBurst makes the next N Genesys requests answer 429 with RetryAfter.
-	RateLimitBurst int `json:"rateLimitBurst,omitempty"`
-	// RetryAfter is the Retry-After, in seconds, of injected 429s. Default 1.
-	RetryAfter int `json:"retryAfter,omitempty"`
-	// Latency is added to every Genesys request.
-	Latency time.Duration `json:"latency,omitempty"`
+
+	Burst5xx       int           `json:"burst5xx,omitempty"`       // the next N Genesys requests answer 503
+	RateLimitBurst int           `json:"rateLimitBurst,omitempty"` // the next N Genesys requests answer 429 with RetryAfter
+	RetryAfter     int           `json:"retryAfter,omitempty"`     // seconds, of injected 429s; default 1
+	Latency        time.Duration `json:"latency,omitempty"`        // added to every Genesys request
+
 	// RequestsPerMinute overrides the per-client rate limit; 0 leaves Options.RequestsPerMinute.
 	RequestsPerMinute int `json:"requestsPerMinute,omitempty"`
 	// TokenTTL overrides the lifetime of tokens issued from now on; 0 leaves Options.TokenTTL.
 	TokenTTL time.Duration `json:"tokenTTL,omitempty"`
 	// ExpireTokens expires every token issued so far. It acts once, when set, and reads back false.
 	ExpireTokens bool `json:"expireTokens,omitempty"`
-	// FailJobs makes the next N analytics jobs end FAILED.
-	FailJobs int `json:"failJobs,omitempty"`
+	FailJobs     int  `json:"failJobs,omitempty"` // the next N analytics jobs end FAILED
 	// AvailabilityLag holds dataAvailabilityDate at now minus the lag; jobs see no conversation
 	// that started after it.
 	AvailabilityLag time.Duration `json:"availabilityLag,omitempty"`
@@ -151,12 +152,11 @@ type Emulator struct {
 	tokens   map[string]*token
 	limits   map[string]*window
 	jobs     map[string]*job
-	gdpr     map[string]*gdprReq
 	faults   Faults
 	rng      *rand.Rand
 	calls    []Call
 	callNext int
-	seq      uint64 // for IDs of jobs, GDPR requests and added conversations
+	seq      uint64 // for IDs of jobs and added conversations
 }
 
 // New builds an emulator with its seeded dataset and the built-in OAuth clients.
@@ -168,8 +168,8 @@ func New(opts Options) *Emulator {
 	return e
 }
 
-// Reset returns the emulator to its seeded state: users, conversations, clients, tokens, jobs
-// and GDPR requests as New made them, faults cleared and the call log emptied.
+// Reset returns the emulator to its seeded state: users, conversations, clients, tokens and jobs
+// as New made them, faults cleared and the call log emptied.
 func (e *Emulator) Reset() {
 	ds := generate(e.opts)
 	e.dataMu.Lock()
@@ -189,14 +189,12 @@ func (e *Emulator) Reset() {
 		e.roles[r.id] = r
 	}
 	e.addClientLocked(DevClientID, DevClientSecret, "Offboard Operator",
-		PermUserView, PermUserEdit, PermUserDelete, PermConversationDetail,
-		PermGDPRAdd, PermGDPRView, PermOAuthClientView, PermRoleView)
+		PermUserView, PermUserEdit, PermUserDelete, PermConversationDetail, PermOAuthClientView, PermRoleView)
 	e.addClientLocked(ReadOnlyClientID, ReadOnlyClientSecret, "Offboard Auditor",
 		PermUserView, PermConversationDetail, PermOAuthClientView, PermRoleView)
 	e.tokens = map[string]*token{}
 	e.limits = map[string]*window{}
 	e.jobs = map[string]*job{}
-	e.gdpr = map[string]*gdprReq{}
 	e.faults = Faults{}
 	e.rng = rand.New(rand.NewPCG(uint64(e.opts.Seed), 0x6a09e667f3bcc909))
 	e.calls = nil
@@ -256,28 +254,21 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mux.ServeHTTP(w, r)
 }
 
-func isGenesysPath(p string) bool {
-	return strings.HasPrefix(p, "/api/v2/") || p == "/oauth/token"
+// faultsJSON is Faults on the wire: its durations, which shadow those of the embedded Faults,
+// as Go duration strings ("250ms").
+type faultsJSON struct {
+	plainFaults
+	Latency         jsonDuration `json:"latency,omitempty"`
+	TokenTTL        jsonDuration `json:"tokenTTL,omitempty"`
+	AvailabilityLag jsonDuration `json:"availabilityLag,omitempty"`
 }
 
-// faultsJSON is Faults on the wire, with durations as Go duration strings ("250ms").
-type faultsJSON struct {
-	ErrorRate         float64      `json:"errorRate,omitempty"`
-	Burst5xx          int          `json:"burst5xx,omitempty"`
-	RateLimitBurst    int          `json:"rateLimitBurst,omitempty"`
-	RetryAfter        int          `json:"retryAfter,omitempty"`
-	Latency           jsonDuration `json:"latency,omitempty"`
-	RequestsPerMinute int          `json:"requestsPerMinute,omitempty"`
-	TokenTTL          jsonDuration `json:"tokenTTL,omitempty"`
-	ExpireTokens      bool         `json:"expireTokens,omitempty"`
-	FailJobs          int          `json:"failJobs,omitempty"`
-	AvailabilityLag   jsonDuration `json:"availabilityLag,omitempty"`
-}
+// plainFaults is Faults without its JSON methods.
+type plainFaults Faults
 
 // MarshalJSON writes durations as Go duration strings such as "250ms".
 func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(faultsJSON{f.ErrorRate, f.Burst5xx, f.RateLimitBurst, f.RetryAfter, jsonDuration(f.Latency),
-		f.RequestsPerMinute, jsonDuration(f.TokenTTL), f.ExpireTokens, f.FailJobs, jsonDuration(f.AvailabilityLag)})
+	return json.Marshal(faultsJSON{plainFaults(f), jsonDuration(f.Latency), jsonDuration(f.TokenTTL), jsonDuration(f.AvailabilityLag)})
 }
 
 // UnmarshalJSON reads durations as Go duration strings ("1.5s") or integer nanoseconds, and
@@ -292,8 +283,8 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if j.ErrorRate < 0 || j.ErrorRate > 1 {
 		return fmt.Errorf("faults: errorRate %v must be between 0 and 1", j.ErrorRate)
 	}
-	*f = Faults{j.ErrorRate, j.Burst5xx, j.RateLimitBurst, j.RetryAfter, time.Duration(j.Latency),
-		j.RequestsPerMinute, time.Duration(j.TokenTTL), j.ExpireTokens, j.FailJobs, time.Duration(j.AvailabilityLag)}
+	*f = Faults(j.plainFaults)
+	f.Latency, f.TokenTTL, f.AvailabilityLag = time.Duration(j.Latency), time.Duration(j.TokenTTL), time.Duration(j.AvailabilityLag)
 	return nil
 }
 

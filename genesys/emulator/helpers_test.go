@@ -27,7 +27,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 var epoch = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
 
-// sdkHTTP adapts a retryablehttp client that passes 429/5xx responses through, as GENESYS.md
+// sdkHTTP adapts a retryablehttp client that passes 429/5xx responses through, as docs/genesys.md
 // prescribes, to the SDK's AbstractHttpClient.
 type sdkHTTP struct{ c *retryablehttp.Client }
 
@@ -137,4 +137,20 @@ func mustDecode(t testing.TB, w *httptest.ResponseRecorder, v any) {
 	if err := json.Unmarshal(w.Body.Bytes(), v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func users(cfg *platformclientv2.Configuration) *platformclientv2.UsersApi {
+	return platformclientv2.NewUsersApiWithConfig(cfg)
+}
+
+// activeUser picks a seeded active user with conversations.
+func activeUser(t *testing.T, e *env) emulator.UserSummary {
+	t.Helper()
+	for _, u := range e.emu.SeedUsers() {
+		if u.State == "active" && u.Conversations > 50 {
+			return u
+		}
+	}
+	t.Fatal("no active seeded user with conversations")
+	return emulator.UserSummary{}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,42 +17,40 @@ import (
 // apiError is the Genesys error body. The SDK loses the error object unless it is this JSON.
 type apiError struct {
 	Message           string            `json:"message"`
-	MessageWithParams string            `json:"messageWithParams,omitempty"`
-	MessageParams     map[string]string `json:"messageParams,omitempty"`
+	MessageWithParams string            `json:"messageWithParams,omitempty"` // Message with {name} placeholders
+	MessageParams     map[string]string `json:"messageParams,omitempty"`     // the placeholders' values
 	Code              string            `json:"code"`
 	Status            int               `json:"status"`
-	ContextID         string            `json:"contextId"`
-	Details           []any             `json:"details"`
-	Errors            []any             `json:"errors"`
+	ContextID         string            `json:"contextId"` // the response's correlation ID
+	Details           []any             `json:"details"`   // always empty, but present
+	Errors            []any             `json:"errors"`    // always empty, but present
 }
 
-// request is one Genesys request on its way through the middleware.
+// request is one request on its way through the middleware. Every answer goes through its
+// methods, which note the status for the call log.
 type request struct {
-	w        *statusWriter
+	w        http.ResponseWriter
 	r        *http.Request
+	status   int
 	corrID   string
 	clientID string
 	client   *client
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// newRequest starts a request with a fresh correlation ID, which every response carries.
+func newRequest(w http.ResponseWriter, r *http.Request) *request {
+	q := &request{w: w, r: r, corrID: newUUID()}
+	w.Header().Set("ININ-Correlation-Id", q.corrID)
+	return q
 }
 
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
+func (q *request) writeHeader(status int) {
+	q.status = status
+	q.w.WriteHeader(status)
 }
 
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
+// noContent answers 204.
+func (q *request) noContent() { q.writeHeader(http.StatusNoContent) }
 
 func (q *request) json(status int, v any) {
 	body, err := json.Marshal(v)
@@ -60,7 +59,7 @@ func (q *request) json(status int, v any) {
 		return
 	}
 	q.w.Header().Set("Content-Type", "application/json")
-	q.w.WriteHeader(status)
+	q.writeHeader(status)
 	_, _ = q.w.Write(body)
 }
 
@@ -91,6 +90,27 @@ func (q *request) invalid(msg string) {
 	q.fail(http.StatusBadRequest, "invalid.value", msg)
 }
 
+// rejection is a request the emulator answers 400 with code: what parsing a request finds wrong.
+type rejection struct{ code, message string }
+
+func (r *rejection) Error() string { return r.message }
+
+// errBadRequest rejects a request that is malformed (code bad.request).
+func errBadRequest(msg string) error { return &rejection{"bad.request", msg} }
+
+// errInvalid rejects a request with a value out of range (code invalid.value).
+func errInvalid(msg string) error { return &rejection{"invalid.value", msg} }
+
+// reject answers 400 for err, with a rejection's code or bad.request.
+func (q *request) reject(err error) {
+	var r *rejection
+	if errors.As(err, &r) {
+		q.fail(http.StatusBadRequest, r.code, r.message)
+		return
+	}
+	q.badRequest(err.Error())
+}
+
 // handler serves one Genesys endpoint once authentication and permission checks have passed.
 type handler func(q *request)
 
@@ -103,13 +123,12 @@ func (e *Emulator) route(pattern string, h handler, perms ...string) {
 
 func (e *Emulator) serveGenesys(w http.ResponseWriter, r *http.Request, needAuth bool, perms []string, h handler) {
 	start := e.opts.Now()
-	q := &request{w: &statusWriter{ResponseWriter: w}, r: r, corrID: newUUID()}
-	q.w.Header().Set("ININ-Correlation-Id", q.corrID)
+	q := newRequest(w, r)
 	defer func() {
 		e.record(Call{Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-			Status: q.w.status, ClientID: q.clientID, CorrelationID: q.corrID})
+			Status: q.status, ClientID: q.clientID, CorrelationID: q.corrID})
 		e.opts.Logger.Debug("genesys request", "method", r.Method, "path", r.URL.Path,
-			"status", q.w.status, "client", q.clientID, "correlationId", q.corrID)
+			"status", q.status, "client", q.clientID, "correlationId", q.corrID)
 	}()
 	if !needAuth {
 		if id, _, ok := r.BasicAuth(); ok {

@@ -18,8 +18,6 @@ type UserRecord struct {
 	DivisionName string `json:"divisionName"`
 	// RoleIDs are the user's roles (GET /api/v2/authorization/roles/{id} describes each).
 	RoleIDs []string `json:"roleIds"`
-	// GDPRErased is set once a GDPR delete was filed: the user can never be restored.
-	GDPRErased bool `json:"gdprErased"`
 	// Conversations is the number of conversations the user took part in, all time.
 	Conversations int `json:"conversations"`
 }
@@ -67,15 +65,13 @@ func (e *Emulator) User(id string) (UserRecord, bool) {
 	divs := divisionIDs(e.opts.Seed)
 	return UserRecord{ID: u.id, Name: u.name, Email: u.email, State: u.state, Version: u.version,
 		DivisionID: divs[u.division], DivisionName: divisionNames[u.division],
-		RoleIDs: append([]string{}, u.roleIDs...), GDPRErased: u.gdprErased, Conversations: counts[i]}, true
+		RoleIDs: append([]string{}, u.roleIDs...), Conversations: counts[i]}, true
 }
 
 // inspect answers an /emulator/v1/ request; errors use the Genesys body shape too.
 func (e *Emulator) inspect(fn func(q *request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := &request{w: &statusWriter{ResponseWriter: w}, r: r, corrID: newUUID()}
-		q.w.Header().Set("ININ-Correlation-Id", q.corrID)
-		fn(q)
+		fn(newRequest(w, r))
 	}
 }
 
@@ -149,9 +145,6 @@ func (e *Emulator) routes() {
 	e.route("DELETE "+an+"/jobs/{jobId}", e.handleDeleteJob, PermConversationDetail)
 	e.route("GET "+an+"/jobs/{jobId}/results", e.handleJobResults, PermConversationDetail)
 
-	e.route("POST /api/v2/gdpr/requests", e.handleCreateGDPR, PermGDPRAdd)
-	e.route("GET /api/v2/gdpr/requests/{requestId}", e.handleGetGDPR, PermGDPRView)
-
 	e.route("/api/v2/", func(q *request) {
 		q.fail(http.StatusNotFound, "not.found", "The emulator does not implement "+q.r.Method+" "+q.r.URL.Path)
 	})
@@ -164,6 +157,6 @@ func (e *Emulator) routes() {
 	e.mux.HandleFunc("PUT /emulator/v1/faults", e.inspect(e.putFaults))
 	e.mux.HandleFunc("POST /emulator/v1/reset", e.inspect(func(q *request) {
 		e.Reset()
-		q.w.WriteHeader(http.StatusNoContent)
+		q.noContent()
 	}))
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/offboard/offboard/genesys/emulator"
 )
 
-func TestServe_PortInUseAndGracefulStop(t *testing.T) {
+func Test_GivenABusyPort_ShouldFailAndOtherwiseServeUntilStopped(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 package emulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -74,6 +76,23 @@ func expandsAuthorization(q url.Values) bool {
 	return false
 }
 
+// userLocked returns the user id names if there is one that visible, told whether the user is
+// deleted, finds; otherwise it answers 404 and returns nil.
+func (e *Emulator) userLocked(q *request, id string, visible func(deleted bool) bool) *userRec {
+	i, ok := e.userIdx[id]
+	if !ok || !visible(e.users[i].state == "deleted") {
+		q.notFound("User " + id)
+		return nil
+	}
+	return e.users[i]
+}
+
+// touchLocked records a change of u: a new version, modified now.
+func (e *Emulator) touchLocked(u *userRec) {
+	u.version++
+	u.modified = e.opts.Now().UTC().Truncate(time.Millisecond)
+}
+
 // handleGetUser serves GET /api/v2/users/{userId}.
 func (e *Emulator) handleGetUser(q *request) {
 	id := q.r.PathValue("userId")
@@ -91,190 +110,211 @@ func (e *Emulator) handleGetUser(q *request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.userIdx[id]
-	if !ok {
-		q.notFound("User " + id)
-		return
+	if u := e.userLocked(q, id, func(deleted bool) bool { return deleted == (state == "deleted") }); u != nil {
+		q.json(http.StatusOK, e.userJSONLocked(u, expandsAuthorization(qs)))
 	}
-	u := e.users[i]
-	if (state == "deleted") != (u.state == "deleted") {
-		q.notFound("User " + id)
-		return
-	}
-	q.json(http.StatusOK, e.userJSONLocked(u, expandsAuthorization(qs)))
 }
 
-// handleListUsers serves GET /api/v2/users.
-func (e *Emulator) handleListUsers(q *request) {
-	qs := q.r.URL.Query()
-	pageSize, err1 := intParam(qs, "pageSize", 25)
-	pageNumber, err2 := intParam(qs, "pageNumber", 1)
-	if err := firstErr(err1, err2); err != nil {
-		q.badRequest(err.Error())
-		return
+// userListing is a validated GET /api/v2/users: a page of the users in state ("any" for all),
+// of ids if given.
+type userListing struct {
+	pageSize, pageNumber int
+	state                string
+	ids                  []string
+	expand               bool
+}
+
+func parseUserListing(qs url.Values) (userListing, error) {
+	l := userListing{state: qs.Get("state"), expand: expandsAuthorization(qs)}
+	var err1, err2 error
+	l.pageSize, err1 = intParam(qs, "pageSize", 25)
+	l.pageNumber, err2 = intParam(qs, "pageNumber", 1)
+	if err := cmp.Or(err1, err2); err != nil {
+		return l, errBadRequest(err.Error())
 	}
-	if pageSize > 500 {
-		q.invalid("pageSize must be at most 500")
-		return
+	if err := checkPageSize(l.pageSize, 500); err != nil {
+		return l, err
 	}
-	state := qs.Get("state")
-	if state == "" {
-		state = "active"
+	if l.state == "" {
+		l.state = "active"
 	}
-	switch state {
+	switch l.state {
 	case "active", "inactive", "deleted", "any":
 	default:
-		q.invalid(fmt.Sprintf("state %q is not valid; use active, inactive, deleted or any", state))
-		return
+		return l, errInvalid(fmt.Sprintf("state %q is not valid; use active, inactive, deleted or any", l.state))
 	}
-	var ids []string
 	for _, v := range qs["id"] {
 		for _, x := range strings.Split(v, ",") {
 			if x = strings.TrimSpace(x); x != "" {
-				ids = append(ids, x)
+				l.ids = append(l.ids, x)
 			}
 		}
 	}
-	expand := expandsAuthorization(qs)
+	return l, nil
+}
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+// matchLocked lists the users the listing asks for: those of ids in their order, or all sorted
+// by name.
+func (e *Emulator) matchLocked(l userListing) []*userRec {
 	var matched []*userRec
 	add := func(u *userRec) {
-		if state == "any" || u.state == state {
+		if l.state == "any" || u.state == l.state {
 			matched = append(matched, u)
 		}
 	}
-	if ids != nil {
-		for _, id := range ids {
+	if l.ids != nil {
+		for _, id := range l.ids {
 			if i, ok := e.userIdx[id]; ok {
 				add(e.users[i])
 			}
 		}
-	} else {
-		for _, u := range e.users {
-			add(u)
-		}
-		slices.SortStableFunc(matched, func(a, b *userRec) int { return strings.Compare(a.name, b.name) })
+		return matched
 	}
+	for _, u := range e.users {
+		add(u)
+	}
+	slices.SortStableFunc(matched, func(a, b *userRec) int { return strings.Compare(a.name, b.name) })
+	return matched
+}
+
+// uri is the listing's page n.
+func (l userListing) uri(n int) string {
+	v := url.Values{}
+	v.Set("pageSize", strconv.Itoa(l.pageSize))
+	v.Set("pageNumber", strconv.Itoa(n))
+	v.Set("state", l.state)
+	if l.ids != nil {
+		v.Set("id", strings.Join(l.ids, ","))
+	}
+	return "/api/v2/users?" + v.Encode()
+}
+
+// handleListUsers serves GET /api/v2/users.
+func (e *Emulator) handleListUsers(q *request) {
+	l, err := parseUserListing(q.r.URL.Query())
+	if err != nil {
+		q.reject(err)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	matched := e.matchLocked(l)
 	total := len(matched)
-	pageCount := (total + pageSize - 1) / pageSize
+	pageCount := (total + l.pageSize - 1) / l.pageSize
 	entities := []userJSON{}
-	if from := (pageNumber - 1) * pageSize; from < total {
-		for _, u := range matched[from:min(from+pageSize, total)] {
-			entities = append(entities, e.userJSONLocked(u, expand))
+	if from := (l.pageNumber - 1) * l.pageSize; from < total {
+		for _, u := range matched[from:min(from+l.pageSize, total)] {
+			entities = append(entities, e.userJSONLocked(u, l.expand))
 		}
-	}
-	uri := func(n int) string {
-		v := url.Values{}
-		v.Set("pageSize", strconv.Itoa(pageSize))
-		v.Set("pageNumber", strconv.Itoa(n))
-		v.Set("state", state)
-		if ids != nil {
-			v.Set("id", strings.Join(ids, ","))
-		}
-		return "/api/v2/users?" + v.Encode()
 	}
 	resp := map[string]any{
-		"entities": entities, "pageSize": pageSize, "pageNumber": pageNumber,
+		"entities": entities, "pageSize": l.pageSize, "pageNumber": l.pageNumber,
 		"total": total, "pageCount": pageCount,
-		"firstUri": uri(1), "selfUri": uri(pageNumber), "lastUri": uri(max(pageCount, 1)),
+		"firstUri": l.uri(1), "selfUri": l.uri(l.pageNumber), "lastUri": l.uri(max(pageCount, 1)),
 	}
-	if pageNumber < pageCount {
-		resp["nextUri"] = uri(pageNumber + 1)
+	if l.pageNumber < pageCount {
+		resp["nextUri"] = l.uri(l.pageNumber + 1)
 	}
-	if pageNumber > 1 {
-		resp["previousUri"] = uri(pageNumber - 1)
+	if l.pageNumber > 1 {
+		resp["previousUri"] = l.uri(l.pageNumber - 1)
 	}
 	q.json(http.StatusOK, resp)
 }
 
-// handlePatchUser serves PATCH /api/v2/users/{userId}.
-func (e *Emulator) handlePatchUser(q *request) {
-	id := q.r.PathValue("userId")
-	var body map[string]json.RawMessage
-	if err := json.NewDecoder(q.r.Body).Decode(&body); err != nil {
-		q.badRequest("The request body is not a JSON object: " + err.Error())
-		return
-	}
-	rawVersion, ok := body["version"]
-	var version int
-	if !ok || json.Unmarshal(rawVersion, &version) != nil {
-		q.badRequest("The version field is required: read the user and send its current version.")
-		return
-	}
-	var state string
-	rawState, hasState := body["state"]
-	if hasState {
-		if err := json.Unmarshal(rawState, &state); err != nil {
-			q.invalid("state must be a string: active or inactive")
-			return
-		}
-		for k := range body {
-			if k != "state" && k != "version" && k != "id" {
-				q.badRequest(fmt.Sprintf("When state is changed it must be the only field in the request; %q was also sent.", k))
-				return
-			}
-		}
-		switch state {
-		case "active", "inactive":
-		case "deleted":
-			q.invalid("state deleted cannot be set with PATCH; use DELETE /api/v2/users/{userId}")
-			return
-		default:
-			q.invalid(fmt.Sprintf("The value %q is not valid for state; use active or inactive.", state))
-			return
-		}
-	}
-	var fields struct {
+// userPatch is a validated PATCH /api/v2/users/{userId} body.
+type userPatch struct {
+	version int
+	state   string // "" leaves the state as it is
+	fields  struct {
 		Name       *string `json:"name"`
 		Email      *string `json:"email"`
 		Title      *string `json:"title"`
 		Department *string `json:"department"`
 	}
-	if err := json.Unmarshal(mustJSON(body), &fields); err != nil {
-		q.badRequest("The request body has a field of the wrong type: " + err.Error())
+}
+
+func parseUserPatch(r io.Reader) (userPatch, error) {
+	var p userPatch
+	var body map[string]json.RawMessage
+	if err := json.NewDecoder(r).Decode(&body); err != nil {
+		return p, errBadRequest("The request body is not a JSON object: " + err.Error())
+	}
+	if raw, ok := body["version"]; !ok || json.Unmarshal(raw, &p.version) != nil {
+		return p, errBadRequest("The version field is required: read the user and send its current version.")
+	}
+	var err error
+	if p.state, err = patchedState(body); err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal(mustJSON(body), &p.fields); err != nil {
+		return p, errBadRequest("The request body has a field of the wrong type: " + err.Error())
+	}
+	return p, nil
+}
+
+// patchedState is the state a PATCH body sets, "" if none. A state change comes alone (with
+// the version and the ID) and is to active or inactive: deleting is DELETE's.
+func patchedState(body map[string]json.RawMessage) (string, error) {
+	raw, ok := body["state"]
+	if !ok {
+		return "", nil
+	}
+	var state string
+	if err := json.Unmarshal(raw, &state); err != nil {
+		return "", errInvalid("state must be a string: active or inactive")
+	}
+	for k := range body {
+		if k != "state" && k != "version" && k != "id" {
+			return "", errBadRequest(fmt.Sprintf("When state is changed it must be the only field in the request; %q was also sent.", k))
+		}
+	}
+	switch state {
+	case "active", "inactive":
+		return state, nil
+	case "deleted":
+		return "", errInvalid("state deleted cannot be set with PATCH; use DELETE /api/v2/users/{userId}")
+	}
+	return "", errInvalid(fmt.Sprintf("The value %q is not valid for state; use active or inactive.", state))
+}
+
+// apply sets what the patch changes on u.
+func (p userPatch) apply(u *userRec) {
+	if p.state != "" {
+		u.state = p.state
+	}
+	setIf(&u.name, p.fields.Name)
+	setIf(&u.email, p.fields.Email)
+	setIf(&u.title, p.fields.Title)
+	setIf(&u.department, p.fields.Department)
+}
+
+func setIf(dst, v *string) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// handlePatchUser serves PATCH /api/v2/users/{userId}. A deleted user is found only to restore it.
+func (e *Emulator) handlePatchUser(q *request) {
+	id := q.r.PathValue("userId")
+	p, err := parseUserPatch(q.r.Body)
+	if err != nil {
+		q.reject(err)
 		return
 	}
-
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.userIdx[id]
-	if !ok {
-		q.notFound("User " + id)
+	u := e.userLocked(q, id, func(deleted bool) bool { return !deleted || p.state == "active" })
+	if u == nil {
 		return
 	}
-	u := e.users[i]
-	if u.state == "deleted" && !(hasState && state == "active") {
-		q.notFound("User " + id)
-		return
-	}
-	if u.gdprErased {
-		q.invalid("User " + id + " was erased by a GDPR request and can never be restored.")
-		return
-	}
-	if version != u.version {
+	if p.version != u.version {
 		q.failWith(apiError{Status: http.StatusConflict, Code: "general.conflict",
 			Message: "Resource conflict - Unexpected version was provided"})
 		return
 	}
-	if hasState {
-		u.state = state
-	}
-	if fields.Name != nil {
-		u.name = *fields.Name
-	}
-	if fields.Email != nil {
-		u.email = *fields.Email
-	}
-	if fields.Title != nil {
-		u.title = *fields.Title
-	}
-	if fields.Department != nil {
-		u.department = *fields.Department
-	}
-	u.version++
-	u.modified = e.opts.Now().UTC().Truncate(time.Millisecond)
+	p.apply(u)
+	e.touchLocked(u)
 	q.json(http.StatusOK, e.userJSONLocked(u, false))
 }
 
@@ -283,21 +323,34 @@ func (e *Emulator) handleDeleteUser(q *request) {
 	id := q.r.PathValue("userId")
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.userIdx[id]
-	if !ok || e.users[i].state == "deleted" {
-		q.notFound("User " + id)
+	u := e.userLocked(q, id, func(deleted bool) bool { return !deleted })
+	if u == nil {
 		return
 	}
-	u := e.users[i]
 	u.state = "deleted"
-	u.version++
-	u.modified = e.opts.Now().UTC().Truncate(time.Millisecond)
+	e.touchLocked(u)
 	q.json(http.StatusOK, map[string]any{})
 }
 
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// pageSizeParam reads the pageSize parameter: def when absent, at most limit.
+func pageSizeParam(qs url.Values, def, limit int) (int, error) {
+	n, err := intParam(qs, "pageSize", def)
+	if err != nil {
+		return 0, errBadRequest(err.Error())
+	}
+	return n, checkPageSize(n, limit)
+}
+
+func checkPageSize(n, limit int) error {
+	if n > limit {
+		return errInvalid(fmt.Sprintf("pageSize must be at most %d", limit))
+	}
+	return nil
 }
 
 func intParam(qs url.Values, name string, def int) (int, error) {
@@ -313,13 +366,4 @@ func intParam(qs url.Values, name string, def int) (int, error) {
 		return def, nil
 	}
 	return n, nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
