@@ -19,12 +19,12 @@ import (
 func runCLI(t *testing.T, as string, args ...string) (string, error) {
 	t.Helper()
 	envv := config.MapEnv{
-		"TEMPORAL_ADDRESS":       env.ts.GetFrontendHostPort(),
-		"TEMPORAL_NAMESPACE":     env.ts.GetDefaultNamespace(),
+		"TEMPORAL_ADDRESS":          env.ts.GetFrontendHostPort(),
+		"TEMPORAL_NAMESPACE":        env.ts.GetDefaultNamespace(),
 		workflows.EnvApprovers:      strings.Join(env.policy.Approvers, ","),
 		workflows.EnvExportLookback: workflows.Duration(env.policy.ExportLookback).String(),
-		config.EnvOperator:       as,
-		"TEMPORAL_CONFIG_FILE":   "/nonexistent/temporal.toml",
+		config.EnvOperator:          as,
+		"TEMPORAL_CONFIG_FILE":      "/nonexistent/temporal.toml",
 	}
 	cmd := newRootCmd(deps{Env: envv})
 	var out bytes.Buffer
