@@ -83,38 +83,39 @@ func builtBinaries(t *testing.T) []string {
 func cliSurface(t *testing.T, dir string) (commands, flags []string) {
 	t.Helper()
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, filepath.Join(root, dir), func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
+	sources, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
 	require.NoError(t, err)
 	flagFuncs := regexp.MustCompile(`^(String|Bool|Int|Int64|Duration|StringSlice|Float64)(Var)?(P)?$`)
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			ast.Inspect(f, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.KeyValueExpr:
-					if id, ok := n.Key.(*ast.Ident); ok && id.Name == "Use" {
-						if lit, ok := n.Value.(*ast.BasicLit); ok {
-							s, _ := strconv.Unquote(lit.Value)
-							commands = append(commands, strings.Fields(s + " ")[0])
-						}
-					}
-				case *ast.CallExpr:
-					sel, ok := n.Fun.(*ast.SelectorExpr)
-					if !ok || !flagFuncs.MatchString(sel.Sel.Name) {
-						return true
-					}
-					for _, a := range n.Args {
-						if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							s, _ := strconv.Unquote(lit.Value)
-							flags = append(flags, s)
-							break
-						}
+	for _, src := range sources {
+		if strings.HasSuffix(src, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, src, nil, 0)
+		require.NoError(t, err)
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.KeyValueExpr:
+				if id, ok := n.Key.(*ast.Ident); ok && id.Name == "Use" {
+					if lit, ok := n.Value.(*ast.BasicLit); ok {
+						s, _ := strconv.Unquote(lit.Value)
+						commands = append(commands, strings.Fields(s + " ")[0])
 					}
 				}
-				return true
-			})
-		}
+			case *ast.CallExpr:
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok || !flagFuncs.MatchString(sel.Sel.Name) {
+					return true
+				}
+				for _, a := range n.Args {
+					if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						s, _ := strconv.Unquote(lit.Value)
+						flags = append(flags, s)
+						break
+					}
+				}
+			}
+			return true
+		})
 	}
 	return commands, flags
 }
@@ -130,7 +131,7 @@ func ourServices(c compose) map[string]service {
 	return out
 }
 
-func TestCompose_EveryServiceCommandExists(t *testing.T) {
+func Test_GivenTheComposeFile_ShouldRunOnlyCommandsTheBinariesHave(t *testing.T) {
 	c := load(t)
 	bins := builtBinaries(t)
 	ours := ourServices(c)
@@ -155,7 +156,7 @@ func TestCompose_EveryServiceCommandExists(t *testing.T) {
 	require.Equal(t, "emulator", ours["genesys-emulator"].Command[0])
 }
 
-func TestCompose_EveryEnvVarIsReadByTheBinary(t *testing.T) {
+func Test_GivenTheComposeFile_ShouldSetOnlyVariablesTheBinariesRead(t *testing.T) {
 	c := load(t)
 	used := map[string]string{}
 	for _, v := range config.Vars() {
@@ -178,7 +179,7 @@ func TestCompose_EveryEnvVarIsReadByTheBinary(t *testing.T) {
 	require.Contains(t, c.Services["hr-api"].Environment, config.EnvAPITokensFile)
 }
 
-func TestCompose_PortsMatchTheCodeDefaults(t *testing.T) {
+func Test_GivenTheComposeFile_ShouldPublishThePortsTheCodeListensOn(t *testing.T) {
 	c := load(t)
 	port := func(addr string) int {
 		_, p, err := net.SplitHostPort(addr)
@@ -237,7 +238,7 @@ func TestCompose_PortsMatchTheCodeDefaults(t *testing.T) {
 	require.Equal(t, strconv.Itoa(e), u.Port())
 }
 
-func TestCompose_SearchAttributesRegisteredAtSetupMatchTheCode(t *testing.T) {
+func Test_GivenTheComposeSetup_ShouldRegisterTheSearchAttributesTheWorkflowUses(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(root, "deploy", "temporal", "register.sh"))
 	require.NoError(t, err)
 	got := map[string]enumspb.IndexedValueType{}
@@ -257,7 +258,7 @@ func TestCompose_SearchAttributesRegisteredAtSetupMatchTheCode(t *testing.T) {
 	}
 }
 
-func TestCompose_ReferencesResolve(t *testing.T) {
+func Test_GivenTheComposeFile_ShouldReferenceOnlyFilesThatExist(t *testing.T) {
 	c := load(t)
 	for name, s := range c.Services {
 		for dep := range s.DependsOn {
@@ -288,7 +289,7 @@ func TestCompose_ReferencesResolve(t *testing.T) {
 }
 
 // The example tokens must be accepted by the HR API's own parser, or `docker compose up` fails.
-func TestCompose_ExampleTokensParse(t *testing.T) {
+func Test_GivenTheExampleTokens_ShouldParse(t *testing.T) {
 	src := config.Source{Env: config.MapEnv{config.EnvAPITokensFile: filepath.Join(root, "deploy", "api-tokens.example")}}
 	toks, err := src.Tokens()
 	require.NoError(t, err)
