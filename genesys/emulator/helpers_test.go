@@ -81,9 +81,12 @@ func (e *env) config(id, secret string) *platformclientv2.Configuration {
 	return cfg
 }
 
-func (e *env) unauthorized() *platformclientv2.Configuration {
+func (e *env) unauthorized() *platformclientv2.Configuration { return e.unauthorizedAt(e.url) }
+
+// unauthorizedAt is an SDK configuration without a token against base (the emulator behind a proxy).
+func (e *env) unauthorizedAt(base string) *platformclientv2.Configuration {
 	cfg := platformclientv2.NewConfigurationWithConfigFile(filepath.Join(e.t.TempDir(), "absent.ini"), false)
-	cfg.BasePath = e.url
+	cfg.BasePath = base
 	rc := retryablehttp.NewClient()
 	rc.RetryMax = 0
 	rc.Logger = nil

@@ -25,12 +25,20 @@ type userJSON struct {
 	State              string           `json:"state"`
 	Title              string           `json:"title,omitempty"`
 	Username           string           `json:"username"`
-	Manager            *namedEntity     `json:"manager,omitempty"`
+	Manager            *userRef         `json:"manager,omitempty"`
 	Version            int              `json:"version"`
 	Authorization      *authJSON        `json:"authorization,omitempty"`
 	AcdAutoAnswer      bool             `json:"acdAutoAnswer"`
 	DateModified       string           `json:"dateModified,omitempty"`
 	SelfURI            string           `json:"selfUri"`
+}
+
+// userRef is a user named inside another entity (a manager): the API's User schema requires
+// the version.
+type userRef struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+	SelfURI string `json:"selfUri"`
 }
 
 type authJSON struct {
@@ -55,8 +63,8 @@ func (e *Emulator) userJSONLocked(u *userRec, withRoles bool) userJSON {
 	if u.email == "" {
 		j.PrimaryContactInfo = []map[string]any{}
 	}
-	if u.manager != "" {
-		j.Manager = &namedEntity{ID: u.manager, SelfURI: "/api/v2/users/" + u.manager}
+	if i, ok := e.userIdx[u.manager]; ok {
+		j.Manager = &userRef{ID: u.manager, Version: e.users[i].version, SelfURI: "/api/v2/users/" + u.manager}
 	}
 	if withRoles {
 		j.Authorization = &authJSON{Roles: []namedEntity{}}
