@@ -2,8 +2,10 @@
 //
 // It serves the subset of the API that Offboard uses (see docs/genesys.md) byte-compatibly
 // with the official Go SDK v157: OAuth client credentials, OAuth clients with roles and
-// permissions, the users state machine, analytics conversation-details queries and jobs, a
-// per-client rate limit and injectable faults. Its data are generated
+// permissions, the users state machine, analytics conversation-details queries and jobs, the
+// access a user holds (grants, queues, skills and languages, routing status, stations, call
+// forwarding, manager, tokens) and how it ends, a per-client rate limit and injectable faults,
+// conforming to the SDK's swagger.json. Its data are generated
 // deterministically from a seed and rendered as JSON on demand, so a million conversations fit
 // in a few tens of megabytes. An inspection and fault surface lives under /emulator/v1/,
 // apart from the Genesys paths.
