@@ -187,6 +187,7 @@ func (e *Emulator) accessRoutes() {
 	e.routeAny("DELETE "+user+"/station/defaultstation", e.handleStationChange(e.clearDefault), PermPluginAll, PermPhoneAssign)
 	e.route("PUT "+user+"/station/associatedstation/{stationId}", e.handleStationChange(e.associate))
 	e.routeAny("PUT "+user+"/station/defaultstation/{stationId}", e.handleStationChange(e.setDefault), PermPluginAll, PermPhoneAssign)
+	e.route("GET /api/v2/stations/{stationId}", e.handleStation)
 	e.route("GET "+user+"/callforwarding", e.handleForwarding)
 	e.route("PUT "+user+"/callforwarding", e.handlePutForwarding, PermCallForwardingEdit)
 
