@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -147,4 +148,45 @@ func Test_GivenAnInactiveUserBeforeTheRun_ShouldRestoreItInactive(t *testing.T) 
 	require.NoError(t, err)
 	assert.False(t, r.Changed)
 	assert.Equal(t, "inactive", h.state(t, u.ID))
+}
+
+func Test_GivenARoleAndAQueueGoneSinceTheSnapshot_ShouldRestoreTheRestAndNameThem(t *testing.T) {
+	h := accessHarness(t)
+	s := h.rich(t, holdsEverything)
+	revokeAll(t, h, s, false)
+	const gone = "00000000-0000-4000-8000-00000000900e"
+	withGone := s
+	withGone.Grants = append(slices.Clone(s.Grants), genesys.Grant{RoleID: gone, RoleName: "Retired role", DivisionID: s.Grants[0].DivisionID})
+	withGone.Queues = append(slices.Clone(s.Queues), genesys.QueueMembership{QueueID: gone, QueueName: "Closed queue", Joined: true})
+
+	for _, st := range []activities.AccessStep{activities.StepGrants, activities.StepQueues} {
+		r, err := h.step(t, h.a.RestoreAccess, activities.AccessStepInput{UserID: s.UserID, Step: st, Snapshot: withGone})
+		require.NoError(t, err, "step %s", st)
+		assert.True(t, r.Changed, "step %s", st)
+		require.Len(t, r.Warnings, 1, "step %s: %v", st, r.Warnings)
+		assert.Contains(t, r.Warnings[0], gone)
+	}
+	got := h.snapshot(t, s.UserID)
+	assert.ElementsMatch(t, s.Grants, got.Grants)
+	assert.ElementsMatch(t, s.Queues, got.Queues)
+}
+
+func Test_GivenAReportMovedElsewhereSinceTheHandOver_ShouldLeaveItThereWithAWarning(t *testing.T) {
+	h := accessHarness(t)
+	s := h.rich(t, func(s activities.AccessSnapshot) bool { return len(s.DirectReports) > 1 && s.ManagerID != "" })
+	in := activities.AccessStepInput{UserID: s.UserID, Step: activities.StepReports, Snapshot: s, HandOverReports: true}
+	_, err := h.step(t, h.a.RevokeAccess, in)
+	require.NoError(t, err)
+	moved, elsewhere := s.DirectReports[0], s.DirectReports[1]
+	ctx := context.Background()
+	require.NoError(t, h.a.Genesys.SetManager(ctx, moved, elsewhere))
+
+	r, err := h.step(t, h.a.RestoreAccess, in)
+	require.NoError(t, err)
+	require.Len(t, r.Warnings, 1)
+	assert.Contains(t, r.Warnings[0], moved)
+	assert.Contains(t, r.Warnings[0], elsewhere)
+	back, err := h.a.Genesys.DirectReports(ctx, s.UserID)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, s.DirectReports[1:], back)
 }

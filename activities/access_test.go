@@ -119,6 +119,20 @@ func Test_GivenAUserWithAccess_ShouldSnapshotEveryPartAsGenesysReadsIt(t *testin
 	assert.Equal(t, s.Grants, skipped.Grants)
 }
 
+func Test_GivenAClientThatMayNotReadAPart_ShouldFailTheSnapshotUnlessItsStepIsSkipped(t *testing.T) {
+	h := accessHarness(t)
+	s := h.rich(t, holdsEverything)
+	h.emu.AddClient("noqueues", "secret", without(allAccessPerms(), emulator.PermQueueView)...)
+	h.a.Genesys = h.client(t, "noqueues", "secret")
+	err := run(t, h, nil, h.a.SnapshotAccess, activities.SnapshotAccessInput{UserID: s.UserID})
+	ae := appError(t, err, string(genesys.KindPermissionDenied), false)
+	assert.Contains(t, ae.Error(), emulator.PermQueueView)
+
+	skipped := h.snapshot(t, s.UserID, activities.StepQueues)
+	assert.Equal(t, []string{"languages", "queues", "skills"}, sortedKeys(skipped.Unread))
+	assert.Equal(t, s.Stations, skipped.Stations)
+}
+
 func sortedKeys(m map[string]string) []string {
 	var out []string
 	for k := range m {
@@ -168,6 +182,10 @@ func Test_GivenEveryRevokeStep_ShouldReadBackItsGoalAndChangeNothingTheSecondTim
 	assert.Equal(t, genesys.StateInactive, u.State)
 	assert.False(t, h.tokenWorks(t, token), "the token is refused after the revocation")
 	assert.JSONEq(t, `{"state":"inactive","reason":"Voluntary"}`, string(first[5].After))
+	rec, ok := h.emu.Access(s.UserID)
+	require.True(t, ok)
+	assert.Equal(t, genesys.ReasonVoluntary, rec.StateChangeReason)
+	assert.Zero(t, rec.Tokens)
 
 	for _, r := range revokeAll(t, h, s, false) {
 		if r.Step == activities.StepTokens {
