@@ -222,6 +222,9 @@ type Client interface {
 	AssociateStation(ctx context.Context, userID, stationID string) error
 	// SetDefaultStation makes the station the user's default.
 	SetDefaultStation(ctx context.Context, userID, stationID string) error
+	// StationHolder is the ID of the user the station is associated with now, "" if none
+	// (GET /api/v2/stations/{id}); an unknown station is KindNotFound.
+	StationHolder(ctx context.Context, stationID string) (string, error)
 	// CallForwarding is the user's call forwarding setting.
 	CallForwarding(ctx context.Context, userID string) (CallForwarding, error)
 	// SetCallForwarding replaces the user's whole call forwarding setting.
