@@ -128,6 +128,7 @@ func stationScenario(t *testing.T, c *genesys.SDKClient, userID string) {
 	mustDo(t, "disassociate again (404)", c.DisassociateStation(ctx, userID))
 	mustDo(t, "associate", c.AssociateStation(ctx, userID, st.AssociatedID))
 	mustDo(t, "default", c.SetDefaultStation(ctx, userID, st.DefaultID))
+	must[string](t, "station holder")(c.StationHolder(ctx, st.AssociatedID))
 	must[genesys.Stations](t, "stations")(c.UserStations(ctx, userID))
 	fwd := must[genesys.CallForwarding](t, "forwarding")(c.CallForwarding(ctx, userID))
 	mustDo(t, "forwarding off", c.SetCallForwarding(ctx, userID, genesys.CallForwarding{PhoneNumber: "+13175550100"}))

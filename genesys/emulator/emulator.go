@@ -173,6 +173,8 @@ type Faults struct {
 type Emulator struct {
 	opts Options
 	mux  *http.ServeMux
+	// operations are the Genesys operations registered on mux, in registration order.
+	operations []string
 
 	dataMu sync.RWMutex
 	data   *dataset // conversations; rebuilt by AddConversation and Reset

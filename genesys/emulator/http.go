@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,6 +134,7 @@ func (e *Emulator) routeAny(pattern string, h handler, perms ...string) {
 }
 
 func (e *Emulator) routeNeeding(pattern string, h handler, n need) {
+	e.operations = append(e.operations, pattern)
 	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		e.serveGenesys(w, r, true, n, h)
 	})
@@ -423,3 +425,7 @@ func (e *Emulator) Calls() []Call {
 	out = append(out, e.calls[e.callNext:]...)
 	return append(out, e.calls[:e.callNext]...)
 }
+
+// Operations lists the Genesys Platform API operations the emulator serves, as "METHOD /path"
+// patterns with the path parameters named as in Genesys's OpenAPI document (login aside).
+func (e *Emulator) Operations() []string { return slices.Clone(e.operations) }
