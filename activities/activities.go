@@ -23,6 +23,8 @@ type Activities struct {
 	HTTP *http.Client
 	// Export tunes ExportInteractions.
 	Export ExportOptions
+	// Access tunes the read-backs of RevokeAccess and RestoreAccess.
+	Access AccessOptions
 }
 
 // ExportOptions tunes the export; zero values mean the defaults.

@@ -41,6 +41,8 @@ type User struct {
 	Version      int       `json:"version"`
 	// Roles are the role IDs and names granted to the user (expand=authorization).
 	Roles []Role `json:"roles,omitempty"`
+	// ManagerID is the user's manager, if any.
+	ManagerID string `json:"managerId,omitempty"`
 }
 
 // Role is a role granted to a user or an OAuth client.
@@ -183,4 +185,58 @@ type Client interface {
 	// QueryConversations reads one page (1-based) of the synchronous conversation-details query
 	// for userID over the interval, oldest first.
 	QueryConversations(ctx context.Context, userID string, interval Interval, pageSize, pageNumber int) (QueryPage, error)
+
+	// Access a user holds, and ending and restoring it. Writes are idempotent as far as Genesys
+	// allows; none verifies its effect: read it back (station changes apply eventually).
+
+	// UserGrants lists the user's roles in divisions.
+	UserGrants(ctx context.Context, userID string) ([]Grant, error)
+	// RemoveGrants removes grants from the user (bulkremove).
+	RemoveGrants(ctx context.Context, userID string, grants []Grant) error
+	// AddGrants grants the user roles in divisions (bulkadd, subject type PC_USER).
+	AddGrants(ctx context.Context, userID string, grants []Grant) error
+	// UserQueues lists every queue membership of the user, joined and unjoined, marking those
+	// held through a group.
+	UserQueues(ctx context.Context, userID string) ([]QueueMembership, error)
+	// RemoveQueueMembers removes users from a queue (batches of at most 100).
+	RemoveQueueMembers(ctx context.Context, queueID string, userIDs []string) error
+	// AddQueueMembers adds users to a queue (batches of at most 100).
+	AddQueueMembers(ctx context.Context, queueID string, userIDs []string) error
+	// SetQueuesJoined joins or unjoins the user's queues, by queue ID.
+	SetQueuesJoined(ctx context.Context, userID string, joined map[string]bool) error
+	// UserSkills lists the user's routing skills.
+	UserSkills(ctx context.Context, userID string) ([]Proficiency, error)
+	// UserLanguages lists the user's routing languages.
+	UserLanguages(ctx context.Context, userID string) ([]Proficiency, error)
+	// RoutingStatus is the user's routing status (e.g. RoutingOffQueue).
+	RoutingStatus(ctx context.Context, userID string) (string, error)
+	// SetRoutingStatus sets the user's routing status.
+	SetRoutingStatus(ctx context.Context, userID, status string) error
+	// UserStations is the user's associated and default station.
+	UserStations(ctx context.Context, userID string) (Stations, error)
+	// DisassociateStation ends the user's station association; none is success.
+	DisassociateStation(ctx context.Context, userID string) error
+	// ClearDefaultStation removes the user's default station; none is success.
+	ClearDefaultStation(ctx context.Context, userID string) error
+	// AssociateStation associates the station with the user.
+	AssociateStation(ctx context.Context, userID, stationID string) error
+	// SetDefaultStation makes the station the user's default.
+	SetDefaultStation(ctx context.Context, userID, stationID string) error
+	// StationHolder is the ID of the user the station is associated with now, "" if none
+	// (GET /api/v2/stations/{id}); an unknown station is KindNotFound.
+	StationHolder(ctx context.Context, stationID string) (string, error)
+	// CallForwarding is the user's call forwarding setting.
+	CallForwarding(ctx context.Context, userID string) (CallForwarding, error)
+	// SetCallForwarding replaces the user's whole call forwarding setting.
+	SetCallForwarding(ctx context.Context, userID string, f CallForwarding) error
+	// DirectReports lists the IDs of the users the user manages.
+	DirectReports(ctx context.Context, userID string) ([]string, error)
+	// SetManager sets the user's manager ("" removes it), version-aware like SetUserState.
+	SetManager(ctx context.Context, userID, managerID string) error
+	// SetUserStateWithReason is SetUserState with a state change reason (StateChangeReasons).
+	SetUserStateWithReason(ctx context.Context, userID string, state UserState, reason string) (User, error)
+	// RevokeTokens revokes every token issued to the user.
+	RevokeTokens(ctx context.Context, userID string) error
+	// OAuthClientsCreatedBy lists the OAuth clients the user created.
+	OAuthClientsCreatedBy(ctx context.Context, userID string) ([]OAuthClientRef, error)
 }

@@ -18,6 +18,9 @@ func toUser(u *platformclientv2.User) User {
 	if u.Division != nil {
 		out.DivisionID, out.DivisionName = deref(u.Division.Id), deref(u.Division.Name)
 	}
+	if u.Manager != nil && *u.Manager != nil {
+		out.ManagerID = deref((*u.Manager).Id)
+	}
 	if u.Authorization != nil {
 		for _, r := range deref(u.Authorization.Roles) {
 			out.Roles = append(out.Roles, Role{ID: deref(r.Id), Name: deref(r.Name)})
@@ -63,32 +66,45 @@ func (c *SDKClient) SetUserState(ctx context.Context, userID string, state UserS
 	if state == "" {
 		return User{}, &Error{Kind: KindInvalid, Op: "set user state " + userID, Message: "empty target state"}
 	}
+	return c.versioned(ctx, userID, "set user "+userID+" "+string(state),
+		func(u User) bool { return u.State == state },
+		func(u User) (User, error) { return c.patchState(ctx, u, state) })
+}
+
+// versioned reads the user, and unless done says it is already as wanted, applies the change to
+// that version, re-reading and retrying on a version conflict.
+func (c *SDKClient) versioned(ctx context.Context, userID, op string, done func(User) bool, apply func(User) (User, error)) (User, error) {
 	var lastErr error
 	for range c.retries + 1 {
 		u, err := c.GetUser(ctx, userID)
 		if err != nil {
 			return User{}, err
 		}
-		if u.State == state {
+		if done(u) {
 			return u, nil
 		}
-		patched, err := c.patchState(ctx, u, state)
+		changed, err := apply(u)
 		if KindOf(err) == KindConflict {
 			lastErr = err
 			c.log.DebugContext(ctx, "genesys version conflict; re-reading", "user_id", userID, "version", u.Version)
 			continue
 		}
-		return patched, err
+		return changed, err
 	}
-	return User{}, fmt.Errorf("set user %s %s: gave up after %d version conflicts: %w", userID, state, c.retries+1, lastErr)
+	return User{}, fmt.Errorf("%s: gave up after %d version conflicts: %w", op, c.retries+1, lastErr)
 }
 
 // patchState moves u to state, provided its version is still u.Version.
 func (c *SDKClient) patchState(ctx context.Context, u User, state UserState) (User, error) {
 	op := fmt.Sprintf("patch user %s state %s->%s (version %d)", u.ID, u.State, state, u.Version)
 	s, v := string(state), u.Version
+	return c.patchUser(ctx, op, u, platformclientv2.Updateuser{State: &s, Version: &v})
+}
+
+// patchUser applies body (which carries u.Version) to u and returns the user Genesys answers with.
+func (c *SDKClient) patchUser(ctx context.Context, op string, u User, body platformclientv2.Updateuser) (User, error) {
 	out, err := fetch(ctx, c.do, op, func(cfg *sdkConfiguration) (*platformclientv2.User, *sdkResponse, error) {
-		return platformclientv2.NewUsersApiWithConfig(cfg).PatchUser(u.ID, platformclientv2.Updateuser{State: &s, Version: &v})
+		return platformclientv2.NewUsersApiWithConfig(cfg).PatchUser(u.ID, body)
 	})
 	if err != nil {
 		return User{}, err

@@ -1,0 +1,123 @@
+package activities
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/offboard/offboard/genesys"
+)
+
+// AccessSnapshot is everything the user held before any change, for the bundle (access.json), the
+// audit record and restore.
+type AccessSnapshot struct {
+	UserID string `json:"userId"`
+	// State is the user's state when the snapshot was taken: what StepState restores.
+	State         genesys.UserState         `json:"state,omitempty"`
+	Grants        []genesys.Grant           `json:"grants"`
+	Queues        []genesys.QueueMembership `json:"queues"`
+	Skills        []genesys.Proficiency     `json:"skills"`
+	Languages     []genesys.Proficiency     `json:"languages"`
+	RoutingStatus string                    `json:"routingStatus"`
+	Stations      genesys.Stations          `json:"stations"`
+	Forwarding    genesys.CallForwarding    `json:"forwarding"`
+	ManagerID     string                    `json:"managerId,omitempty"`
+	DirectReports []string                  `json:"directReports,omitempty"`
+	OAuthClients  []genesys.OAuthClientRef  `json:"oauthClients,omitempty"`
+	// Unread names the parts that could not be read, with why (an optional step without permission).
+	Unread  map[string]string `json:"unread,omitempty"`
+	TakenAt time.Time         `json:"takenAt"`
+}
+
+// AccessStep is one step of ending (or restoring) access, in the order they run.
+type AccessStep string
+
+// The steps of ending access, in the order RevokeSteps runs them.
+const (
+	StepOffQueue   AccessStep = "off-queue"  // routing status OFF_QUEUE
+	StepQueues     AccessStep = "queues"     // leave every direct queue membership
+	StepForwarding AccessStep = "forwarding" // call forwarding off
+	StepStation    AccessStep = "station"    // station disassociated, default station cleared
+	StepGrants     AccessStep = "grants"     // every grant removed
+	StepState      AccessStep = "state"      // state inactive (with the reason)
+	StepTokens     AccessStep = "tokens"     // the user's tokens revoked
+	StepReports    AccessStep = "reports"    // direct reports handed to the leaver's manager
+)
+
+// RevokeSteps lists the steps in the order they end access: off queue first so that no
+// interaction arrives meanwhile, tokens after the state so that the user cannot sign straight
+// back in.
+func RevokeSteps() []AccessStep {
+	return []AccessStep{StepOffQueue, StepQueues, StepForwarding, StepStation, StepGrants, StepState, StepTokens, StepReports}
+}
+
+// RestoreSteps is RevokeSteps reversed: the order in which RestoreAccess re-applies the snapshot.
+// Every step is listed, so that what cannot be given back (tokens) is reported too.
+func RestoreSteps() []AccessStep {
+	s := RevokeSteps()
+	slices.Reverse(s)
+	return s
+}
+
+// stepPermissions is what each step needs to read and end its part of the access (the Genesys
+// API's x-inin-requires-permissions, plus the station permissions enforced since 2026-03-01).
+// Endpoints that list no permission (routing status, station reads, call forwarding reads,
+// direct reports) are not named.
+var stepPermissions = map[AccessStep][]string{
+	StepOffQueue:   nil,
+	StepQueues:     {genesys.PermQueueView, genesys.PermQueueMemberManage},
+	StepForwarding: {genesys.PermCallForwardingEdit},
+	StepStation:    {genesys.PermStationAssociationView, genesys.PermStationDisassociate, genesys.PermPhoneAssign},
+	StepGrants:     {genesys.PermGrantView, genesys.PermGrantDelete},
+	StepState:      {genesys.PermUserEdit},
+	StepTokens:     {genesys.PermTokenDelete},
+	StepReports:    {genesys.PermUserEdit, genesys.PermOAuthClientView},
+}
+
+// restorePermissions is what restoring a step needs beyond stepPermissions.
+var restorePermissions = map[AccessStep][]string{
+	StepGrants: {genesys.PermGrantAdd},
+}
+
+// StepPermissions is the permissions a step needs (for the preflight and the policy of optional
+// steps). An unknown step needs nothing.
+func StepPermissions(s AccessStep) []string {
+	return slices.Clone(stepPermissions[s])
+}
+
+// RestorePermissions is the permissions RestoreAccess needs for a step beyond StepPermissions
+// (adding grants back), for a preflight that wants to be sure a cancel can restore everything.
+func RestorePermissions(s AccessStep) []string {
+	return slices.Clone(restorePermissions[s])
+}
+
+// AccessStepInput asks RevokeAccess or RestoreAccess to run one step for a user.
+type AccessStepInput struct {
+	UserID   string         `json:"userId"`
+	Step     AccessStep     `json:"step"`
+	Snapshot AccessSnapshot `json:"snapshot"`
+	// Reason is the state change reason (StepState), default "Unknown".
+	Reason string `json:"reason,omitempty"`
+	// HandOverReports: StepReports moves the reports to Snapshot.ManagerID (policy); false records them only.
+	HandOverReports bool `json:"handOverReports,omitempty"`
+}
+
+// StepResult is what a step found before, what it read back after, and whether it changed anything.
+type StepResult struct {
+	Step    AccessStep      `json:"step"`
+	Changed bool            `json:"changed"`
+	Before  json.RawMessage `json:"before,omitempty"`
+	After   json.RawMessage `json:"after,omitempty"`
+	// Warnings name what was left as it is and why (a group membership; a station now someone else's).
+	Warnings []string `json:"warnings,omitempty"`
+	// Verification says how After was established: the read-back made, or why none exists.
+	Verification string    `json:"verification,omitempty"`
+	VerifiedAt   time.Time `json:"verifiedAt"`
+}
+
+// SnapshotAccessInput names the user whose access to read. Parts of the steps in Skip (optional
+// steps whose permission is missing) are not read; the snapshot names them in Unread.
+type SnapshotAccessInput struct {
+	UserID string       `json:"userId"`
+	Skip   []AccessStep `json:"skip,omitempty"`
+}
