@@ -48,17 +48,21 @@ func (x *exporter) summary(m *bundle.Manifest) ExportSummary {
 	}
 }
 
-// finish writes user.json and manifest.json.
+// finish writes user.json, access.json (when the input has the access snapshot) and, last,
+// manifest.json.
 func (x *exporter) finish(ctx context.Context) (ExportSummary, error) {
-	user, err := json.MarshalIndent(x.in.User, "", "  ")
+	user, err := x.writeObject(ctx, bundle.UserName, x.in.User)
 	if err != nil {
-		return ExportSummary{}, fmt.Errorf("encode user snapshot: %w", err)
-	}
-	user = append(user, '\n')
-	if err := x.store.WriteOnce(ctx, bundle.Key(x.prefix, bundle.UserName), user, "application/json"); err != nil {
 		return ExportSummary{}, err
 	}
 	m := x.manifest(user)
+	if x.in.Access != nil {
+		access, err := x.writeObject(ctx, bundle.AccessName, x.in.Access)
+		if err != nil {
+			return ExportSummary{}, err
+		}
+		m.Access = &bundle.ObjectRecord{Name: bundle.AccessName, Bytes: int64(len(access)), SHA256: sha256Hex(access)}
+	}
 	if err := m.Seal(); err != nil {
 		return ExportSummary{}, err
 	}
@@ -72,6 +76,19 @@ func (x *exporter) finish(ctx context.Context) (ExportSummary, error) {
 	sum := x.summary(&m)
 	x.logger(ctx).Info("export written", "bundle", x.prefix, "parts", sum.Parts, "conversations", sum.Conversations, "bytes", sum.Bytes)
 	return sum, nil
+}
+
+// writeObject writes v as indented JSON under name in the bundle, once, and returns its bytes.
+func (x *exporter) writeObject(ctx context.Context, name string, v any) ([]byte, error) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", name, err)
+	}
+	data = append(data, '\n')
+	if err := x.store.WriteOnce(ctx, bundle.Key(x.prefix, name), data, "application/json"); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 func (x *exporter) manifest(user []byte) bundle.Manifest {

@@ -61,6 +61,9 @@ type ExportInput struct {
 	Window genesys.Interval `json:"window"`
 	// WindowSize is the span of one analytics job; zero means the default (30 days).
 	WindowSize time.Duration `json:"windowSize,omitempty"`
+	// Access is the user's access before any change, written as access.json beside user.json;
+	// nil (runs started before it existed) writes none.
+	Access *AccessSnapshot `json:"access,omitempty"`
 }
 
 // ExportSummary describes a written, verified bundle.
@@ -133,6 +136,14 @@ type AuditRecord struct {
 	Error        string         `json:"error,omitempty"`
 	Export       *ExportSummary `json:"export,omitempty"`
 	Verification *Verification  `json:"verification,omitempty"`
+	// Access lists each revoking step with what it found before and read back after.
+	Access []StepResult `json:"access,omitempty"`
+	// Restored lists each restore step (cancel, rehire) with its before, after and what it could not restore.
+	Restored []StepResult `json:"restored,omitempty"`
+	// AccessEndedAt is when the revoking stage ended: from then on the user held no access.
+	AccessEndedAt time.Time `json:"accessEndedAt,omitzero"`
+	// OAuthClients are the OAuth clients the user created: reported for a person to review, never revoked.
+	OAuthClients []genesys.OAuthClientRef `json:"oauthClients,omitempty"`
 	// Notes records events worth an auditor's attention, such as ignored invalid signals.
 	Notes     []string  `json:"notes,omitempty"`
 	WrittenAt time.Time `json:"writtenAt"`
@@ -155,4 +166,6 @@ type Notification struct {
 	At         time.Time `json:"at"`
 	// Recipients are approver identities to notify, when the event is for them.
 	Recipients []string `json:"recipients,omitempty"`
+	// OAuthClients are the OAuth clients the user created, for the receiver to review (never revoked).
+	OAuthClients []genesys.OAuthClientRef `json:"oauthClients,omitempty"`
 }

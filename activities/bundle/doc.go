@@ -9,6 +9,7 @@
 //	                          them (only insignificant whitespace is removed if an object spanned lines);
 //	                          gzip without name or modification time, so equal content gives equal bytes
 //	user.json                 the user as found before any change
+//	access.json               the user's access before any change (grants, queues, station, ...), when recorded
 //	manifest.json             what the bundle holds (Manifest), written last, once the export is complete
 //	audit.json                the offboarding's audit record
 //
@@ -34,5 +35,6 @@
 // Verify and VerifyURL check a bundle with no Genesys access: every part's size and digest, its
 // line count, that every line is a JSON object with a conversationId that no other line repeats
 // and a conversationStart within the manifest's window, that no part is missing or unlisted, the
-// totals, the user snapshot's digest and the manifest digest. The Report names every discrepancy.
+// totals, the digests of the user snapshot and of the access snapshot (when the manifest records one) and
+// the manifest digest. The Report names every discrepancy.
 package bundle

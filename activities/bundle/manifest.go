@@ -18,6 +18,7 @@ import (
 const (
 	ManifestName = "manifest.json"
 	UserName     = "user.json"
+	AccessName   = "access.json"
 	AuditName    = "audit.json"
 )
 
@@ -107,8 +108,11 @@ type Manifest struct {
 	Query       Query        `json:"query"`
 	Windows     []JobWindow  `json:"windows"`
 	User        ObjectRecord `json:"user"`
-	Parts       []PartRecord `json:"parts"`
-	Totals      Totals       `json:"totals"`
+	// Access records access.json, the user's access before any change; bundles written before it
+	// existed have none.
+	Access *ObjectRecord `json:"access,omitempty"`
+	Parts  []PartRecord  `json:"parts"`
+	Totals Totals        `json:"totals"`
 	// ManifestSHA256 is the digest of the canonical form of the manifest with this field empty.
 	ManifestSHA256 string `json:"manifestSha256"`
 }

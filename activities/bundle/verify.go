@@ -110,7 +110,7 @@ func (v *verifier) inventory(ctx context.Context) ([]string, error) {
 		name := strings.TrimPrefix(k, listPrefix)
 		v.present[name] = true
 		switch _, isPart := PartSeq(name); {
-		case name == ManifestName || name == UserName || name == AuditName:
+		case name == ManifestName || name == UserName || name == AccessName || name == AuditName:
 		case strings.HasSuffix(name, ".tmp"):
 			v.r.Notes = append(v.r.Notes, fmt.Sprintf("%s is a temporary file left by an interrupted write; it is not part of the bundle", name))
 		case isPart:
@@ -272,7 +272,8 @@ func readManifest(ctx context.Context, s *Store, key string, present bool, r *Re
 	return &m
 }
 
-// checkManifest checks that the manifest agrees with itself and that user.json matches it.
+// checkManifest checks that the manifest agrees with itself and that user.json and access.json
+// match it.
 func checkManifest(ctx context.Context, s *Store, prefix string, m *Manifest, present map[string]bool, r *Report) {
 	if m.Format != Format {
 		r.problem("%s: format %q, want %q", ManifestName, m.Format, Format)
@@ -283,7 +284,13 @@ func checkManifest(ctx context.Context, s *Store, prefix string, m *Manifest, pr
 	t := checkPartList(m, r)
 	checkJobWindows(m, t.Conversations, r)
 	if m.User.Name != "" {
-		checkUser(ctx, s, prefix, m.User, present, r)
+		checkObject(ctx, s, prefix, m.User, present, r)
+	}
+	switch {
+	case m.Access != nil:
+		checkObject(ctx, s, prefix, *m.Access, present, r)
+	case present[AccessName]:
+		r.Notes = append(r.Notes, fmt.Sprintf("%s is not recorded in the manifest, so it is not part of the verified bundle", AccessName))
 	}
 }
 
@@ -326,8 +333,8 @@ func checkJobWindows(m *Manifest, conversations int, r *Report) {
 	}
 }
 
-// checkUser checks that the stored user.json is the one the manifest records.
-func checkUser(ctx context.Context, s *Store, prefix string, u ObjectRecord, present map[string]bool, r *Report) {
+// checkObject checks that a stored object (user.json, access.json) is the one the manifest records.
+func checkObject(ctx context.Context, s *Store, prefix string, u ObjectRecord, present map[string]bool, r *Report) {
 	if !present[u.Name] {
 		r.problem("%s is listed in the manifest but missing from the store", u.Name)
 	} else if sum, n, err := s.Digest(ctx, Key(prefix, u.Name)); err != nil {
