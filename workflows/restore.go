@@ -61,11 +61,6 @@ func (o *offboarding) restoreAccess(ctx workflow.Context) (string, error) {
 		}
 		o.recordEvent(ctx, stepDetail("restored", res))
 	}
-	for _, r := range o.st.Revoked {
-		if !slices.Contains(activities.RestoreSteps(), r.Step) {
-			o.notRestored(r.Step, "a revocation that cannot be undone")
-		}
-	}
 	if !slices.ContainsFunc(o.st.NotRestored, func(s string) bool { return strings.HasPrefix(s, string(activities.StepState)+":") }) {
 		o.st.Deactivated = false
 		o.st.RestoredTo = o.snapshotState()
@@ -90,10 +85,13 @@ func (o *offboarding) notRestored(step activities.AccessStep, why string) {
 
 // snapshotState is the user's state before the run.
 func (o *offboarding) snapshotState() genesys.UserState {
-	if o.st.Snapshot == nil {
-		return genesys.StateActive
+	switch {
+	case o.st.Access != nil && o.st.Access.State != "":
+		return o.st.Access.State
+	case o.st.Snapshot != nil:
+		return o.st.Snapshot.User.State
 	}
-	return o.st.Snapshot.User.State
+	return genesys.StateActive
 }
 
 // restoreReport says what restore gave back and what it could not.
