@@ -29,7 +29,7 @@ func (c *SDKClient) UserStations(ctx context.Context, userID string) (Stations, 
 // with no associated station (404) is success. Genesys applies station changes eventually: read
 // back with UserStations.
 func (c *SDKClient) DisassociateStation(ctx context.Context, userID string) error {
-	return c.stationCall(ctx, "disassociate station of "+userID, userID, "", func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
+	return c.stationCall(ctx, "disassociate station of "+userID, userID, true, func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
 		return api.DeleteUserStationAssociatedstation(userID)
 	})
 }
@@ -37,34 +37,38 @@ func (c *SDKClient) DisassociateStation(ctx context.Context, userID string) erro
 // ClearDefaultStation implements Client (DELETE /users/{id}/station/defaultstation). A user with
 // no default station (404) is success.
 func (c *SDKClient) ClearDefaultStation(ctx context.Context, userID string) error {
-	return c.stationCall(ctx, "clear default station of "+userID, userID, "", func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
+	return c.stationCall(ctx, "clear default station of "+userID, userID, true, func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
 		return api.DeleteUserStationDefaultstation(userID)
 	})
 }
 
 // AssociateStation implements Client (PUT /users/{id}/station/associatedstation/{stationId}).
 func (c *SDKClient) AssociateStation(ctx context.Context, userID, stationID string) error {
-	return c.stationCall(ctx, fmt.Sprintf("associate station %s with %s", stationID, userID), userID, stationID, func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
+	return c.setStation(ctx, fmt.Sprintf("associate station %s with %s", stationID, userID), userID, stationID, func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
 		return api.PutUserStationAssociatedstationStationId(userID, stationID)
 	})
 }
 
 // SetDefaultStation implements Client (PUT /users/{id}/station/defaultstation/{stationId}).
 func (c *SDKClient) SetDefaultStation(ctx context.Context, userID, stationID string) error {
-	return c.stationCall(ctx, fmt.Sprintf("set default station of %s to %s", userID, stationID), userID, stationID, func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
+	return c.setStation(ctx, fmt.Sprintf("set default station of %s to %s", userID, stationID), userID, stationID, func(api *platformclientv2.UsersApi) (*sdkResponse, error) {
 		return api.PutUserStationDefaultstationStationId(userID, stationID)
 	})
 }
 
-// stationCall makes one station write: stationID names the station to set, "" a removal, for
-// which a 404 (nothing to remove) is done. A 409 (the station's version moved on) reaches the
-// caller as KindConflict, for its read-back to retry.
-func (c *SDKClient) stationCall(ctx context.Context, op, userID, stationID string, call func(api *platformclientv2.UsersApi) (*sdkResponse, error)) error {
-	absentOK := stationID == ""
-	if err := needID(op, userID); err != nil {
+// setStation makes a station write that names the station.
+func (c *SDKClient) setStation(ctx context.Context, op, userID, stationID string, call func(api *platformclientv2.UsersApi) (*sdkResponse, error)) error {
+	if err := needID(op, stationID); err != nil {
 		return err
 	}
-	if err := needID(op, stationID); err != nil && !absentOK {
+	return c.stationCall(ctx, op, userID, false, call)
+}
+
+// stationCall makes one station write; for a removal (absentOK) a 404, nothing to remove, is
+// done. A 409 (the station's version moved on) reaches the caller as KindConflict, for its
+// read-back to retry.
+func (c *SDKClient) stationCall(ctx context.Context, op, userID string, absentOK bool, call func(api *platformclientv2.UsersApi) (*sdkResponse, error)) error {
+	if err := needID(op, userID); err != nil {
 		return err
 	}
 	_, err := c.do(ctx, op, func(cfg *sdkConfiguration) (*sdkResponse, error) {

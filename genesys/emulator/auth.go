@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // orgID and orgName describe the emulated organization.
@@ -15,6 +16,8 @@ type client struct {
 	id, secret, name string
 	roleIDs          []string
 	divisionID       string
+	createdBy        string // the user who created it, "" for a built-in client
+	created          time.Time
 }
 
 type policy struct {
@@ -54,9 +57,14 @@ func (e *Emulator) addClientLocked(id, secret, roleName string, permissions ...s
 		divisionID: divisionIDs(e.opts.Seed)[0]}
 }
 
-func (e *Emulator) clientHasLocked(c *client, perm string) bool {
+// userLogin is the OAuth client that user tokens are issued through (a user's login); it has no
+// roles of its own: a user token carries the user's.
+var userLogin = &client{id: "emulator-user-login", name: "Emulator user login"}
+
+// rolesHaveLocked reports whether any of the roles grants perm.
+func (e *Emulator) rolesHaveLocked(roleIDs []string, perm string) bool {
 	want := strings.SplitN(perm, ":", 3)
-	for _, rid := range c.roleIDs {
+	for _, rid := range roleIDs {
 		r := e.roles[rid]
 		if r == nil {
 			continue

@@ -77,14 +77,24 @@ type userRec struct {
 	division                           int
 	state                              string
 	version                            int
-	roleIDs                            []string
 	modified                           time.Time
+	userAccess
+}
+
+// roleIDs lists the roles the user is granted in any division, each once.
+func (u *userRec) roleIDs() []string {
+	ids := []string{}
+	for _, g := range u.grants {
+		if !slices.Contains(ids, g.roleID) {
+			ids = append(ids, g.roleID)
+		}
+	}
+	return ids
 }
 
 // seedUsers makes the deterministic user population. Roughly one user in 13 is inactive and one
 // in 29 deleted, so every state is present from 30 users up.
 func seedUsers(o Options) []*userRec {
-	roles := userRoles(o.Seed)
 	used := map[string]int{}
 	now := o.Now().UTC()
 	users := make([]*userRec, o.Users)
@@ -106,11 +116,7 @@ func seedUsers(o Options) []*userRec {
 			division:   int((h >> 40) % uint64(len(divisionNames))),
 			state:      "active",
 			version:    1 + int((h>>48)%5),
-			roleIDs:    []string{roles[0].id},
 			modified:   now.Add(-time.Duration((h>>8)%(90*24)) * time.Hour).Truncate(time.Second),
-		}
-		if i%7 == 3 {
-			u.roleIDs = append(u.roleIDs, roles[1].id)
 		}
 		switch {
 		case i%29 == 28:
@@ -119,6 +125,9 @@ func seedUsers(o Options) []*userRec {
 			u.state = "inactive"
 		}
 		users[i] = u
+	}
+	for i, u := range users {
+		seedAccess(o.Seed, i, u, users, now)
 	}
 	return users
 }

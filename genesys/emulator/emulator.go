@@ -45,7 +45,33 @@ const (
 	PermConversationDetail = "analytics:conversationDetail:view"
 	PermOAuthClientView    = "oauth:client:view"
 	PermRoleView           = "authorization:role:view"
+
+	PermGrantView              = "authorization:grant:view"
+	PermGrantDelete            = "authorization:grant:delete"
+	PermGrantAdd               = "authorization:grant:add"
+	PermQueueView              = "routing:queue:view"
+	PermQueueEdit              = "routing:queue:edit"
+	PermQueueJoin              = "routing:queue:join"
+	PermQueueMemberManage      = "routing:queueMember:manage"
+	PermCallForwardingEdit     = "conversation:callForwarding:edit"
+	PermStationDisassociate    = "telephony:station:disassociate"
+	PermStationAssociationView = "telephony:otherStationAssociation:view"
+	PermPhoneAssign            = "telephony:phone:assign"
+	PermPluginAll              = "telephony:plugin:all"
+	PermTokenDelete            = "oauth:token:delete"
+	PermUserStateView          = "directory:userStateChange:view"
 )
+
+// devPermissions are DevClientID's: everything Offboard does, including ending and restoring
+// a user's access.
+var devPermissions = []string{PermUserView, PermUserEdit, PermUserDelete, PermConversationDetail, PermOAuthClientView, PermRoleView,
+	PermGrantView, PermGrantDelete, PermGrantAdd, PermQueueView, PermQueueMemberManage, PermCallForwardingEdit,
+	PermStationDisassociate, PermStationAssociationView, PermPhoneAssign, PermTokenDelete, PermUserStateView}
+
+// readOnlyPermissions are ReadOnlyClientID's: it may read everything an offboarding reads, and
+// change nothing.
+var readOnlyPermissions = []string{PermUserView, PermConversationDetail, PermOAuthClientView, PermRoleView,
+	PermGrantView, PermQueueView, PermStationAssociationView, PermUserStateView}
 
 // The dataset Options gives by default.
 const (
@@ -134,6 +160,11 @@ type Faults struct {
 	// AvailabilityLag holds dataAvailabilityDate at now minus the lag; jobs see no conversation
 	// that started after it.
 	AvailabilityLag time.Duration `json:"availabilityLag,omitempty"`
+	// StationLag makes station changes apply eventually: after a station write, the next N
+	// reads of that user's stations still show them as they were.
+	StationLag int `json:"stationLag,omitempty"`
+	// StationConflicts answers the next N station writes 409 (the station's version moved on).
+	StationConflicts int `json:"stationConflicts,omitempty"`
 }
 
 // Emulator is a local Genesys Cloud API. It implements http.Handler and is safe for concurrent use.
@@ -149,6 +180,8 @@ type Emulator struct {
 	userIdx  map[string]int
 	clients  map[string]*client
 	roles    map[string]*role
+	queues   []*queueRec
+	stations []*stationRec
 	tokens   map[string]*token
 	limits   map[string]*window
 	jobs     map[string]*job
@@ -183,15 +216,16 @@ func (e *Emulator) Reset() {
 	for i, u := range e.users {
 		e.userIdx[u.id] = i
 	}
+	e.queues = seedQueues(e.opts.Seed, e.users)
+	e.stations = seedStations(e.opts.Seed, e.users, e.opts.Now().UTC())
 	e.roles = map[string]*role{}
 	e.clients = map[string]*client{}
 	for _, r := range userRoles(e.opts.Seed) {
 		e.roles[r.id] = r
 	}
-	e.addClientLocked(DevClientID, DevClientSecret, "Offboard Operator",
-		PermUserView, PermUserEdit, PermUserDelete, PermConversationDetail, PermOAuthClientView, PermRoleView)
-	e.addClientLocked(ReadOnlyClientID, ReadOnlyClientSecret, "Offboard Auditor",
-		PermUserView, PermConversationDetail, PermOAuthClientView, PermRoleView)
+	e.addClientLocked(DevClientID, DevClientSecret, "Offboard Operator", devPermissions...)
+	e.addClientLocked(ReadOnlyClientID, ReadOnlyClientSecret, "Offboard Auditor", readOnlyPermissions...)
+	e.seedUserClientsLocked()
 	e.tokens = map[string]*token{}
 	e.limits = map[string]*window{}
 	e.jobs = map[string]*job{}

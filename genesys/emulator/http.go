@@ -35,6 +35,7 @@ type request struct {
 	corrID   string
 	clientID string
 	client   *client
+	user     *userRec // the user a user's token was issued to; nil for client credentials
 }
 
 // newRequest starts a request with a fresh correlation ID, which every response carries.
@@ -114,14 +115,30 @@ func (q *request) reject(err error) {
 // handler serves one Genesys endpoint once authentication and permission checks have passed.
 type handler func(q *request)
 
+// need is the permissions an endpoint requires: all of them, or any one when anyOf is set (as
+// the API's x-inin-requires-permissions says, type ALL or ANY).
+type need struct {
+	perms []string
+	anyOf bool
+}
+
 // route registers a Genesys endpoint that needs a bearer token and every permission in perms.
 func (e *Emulator) route(pattern string, h handler, perms ...string) {
+	e.routeNeeding(pattern, h, need{perms: perms})
+}
+
+// routeAny registers a Genesys endpoint that needs a bearer token and any one of perms.
+func (e *Emulator) routeAny(pattern string, h handler, perms ...string) {
+	e.routeNeeding(pattern, h, need{perms: perms, anyOf: true})
+}
+
+func (e *Emulator) routeNeeding(pattern string, h handler, n need) {
 	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		e.serveGenesys(w, r, true, perms, h)
+		e.serveGenesys(w, r, true, n, h)
 	})
 }
 
-func (e *Emulator) serveGenesys(w http.ResponseWriter, r *http.Request, needAuth bool, perms []string, h handler) {
+func (e *Emulator) serveGenesys(w http.ResponseWriter, r *http.Request, needAuth bool, n need, h handler) {
 	start := e.opts.Now()
 	q := newRequest(w, r)
 	defer func() {
@@ -143,7 +160,7 @@ func (e *Emulator) serveGenesys(w http.ResponseWriter, r *http.Request, needAuth
 		h(q)
 		return
 	}
-	if !e.authenticate(q) || !e.rateLimit(q) || !e.authorize(q, perms) {
+	if !e.authenticate(q) || !e.rateLimit(q) || !e.authorize(q, n) {
 		return
 	}
 	h(q)
@@ -203,7 +220,8 @@ func (q *request) tooMany(seconds int) {
 	})
 }
 
-// authenticate checks the bearer token and fills in the client.
+// authenticate checks the bearer token and fills in the client, and for a user's token the user:
+// a user who is no longer active has no valid token.
 func (e *Emulator) authenticate(q *request) bool {
 	h := q.r.Header.Get("Authorization")
 	scheme, tok, _ := strings.Cut(h, " ")
@@ -214,15 +232,22 @@ func (e *Emulator) authenticate(q *request) bool {
 	e.mu.Lock()
 	t, ok := e.tokens[tok]
 	var c *client
-	if ok && e.opts.Now().Before(t.expires) {
+	var u *userRec
+	switch {
+	case !ok || !e.opts.Now().Before(t.expires):
+	case t.userID == "":
 		c = e.clients[t.clientID]
+	default:
+		if i, found := e.userIdx[t.userID]; found && e.users[i].state == "active" {
+			c, u = userLogin, e.users[i]
+		}
 	}
 	e.mu.Unlock()
 	if c == nil {
 		q.fail(http.StatusUnauthorized, "bad.credentials", "Invalid login credentials.")
 		return false
 	}
-	q.client, q.clientID = c, c.id
+	q.client, q.clientID, q.user = c, c.id, u
 	return true
 }
 
@@ -267,16 +292,21 @@ func (e *Emulator) rateLimit(q *request) bool {
 	return true
 }
 
-func (e *Emulator) authorize(q *request, perms []string) bool {
+// authorize checks the permissions of the token's client, or of its user for a user's token.
+func (e *Emulator) authorize(q *request, n need) bool {
 	e.mu.Lock()
+	roleIDs := q.client.roleIDs
+	if q.user != nil {
+		roleIDs = q.user.roleIDs()
+	}
 	var missing []string
-	for _, p := range perms {
-		if !e.clientHasLocked(q.client, p) {
+	for _, p := range n.perms {
+		if !e.rolesHaveLocked(roleIDs, p) {
 			missing = append(missing, p)
 		}
 	}
 	e.mu.Unlock()
-	if len(missing) == 0 {
+	if len(missing) == 0 || (n.anyOf && len(missing) < len(n.perms)) {
 		return true
 	}
 	list := strings.Join(missing, ", ")
@@ -311,10 +341,7 @@ func (e *Emulator) handleToken(q *request) {
 		authErr(http.StatusUnauthorized, "invalid_client", "client not found or bad client secret")
 		return
 	}
-	ttl := e.opts.TokenTTL
-	if e.faults.TokenTTL > 0 {
-		ttl = e.faults.TokenTTL
-	}
+	ttl := e.tokenTTLLocked()
 	tok := newToken()
 	e.tokens[tok] = &token{clientID: id, expires: e.opts.Now().Add(ttl)}
 	e.mu.Unlock()
@@ -325,8 +352,10 @@ func (e *Emulator) handleToken(q *request) {
 	})
 }
 
+// token is an issued access token: of an OAuth client, or of a user (userID set).
 type token struct {
 	clientID string
+	userID   string
 	expires  time.Time
 }
 

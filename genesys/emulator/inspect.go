@@ -65,7 +65,7 @@ func (e *Emulator) User(id string) (UserRecord, bool) {
 	divs := divisionIDs(e.opts.Seed)
 	return UserRecord{ID: u.id, Name: u.name, Email: u.email, State: u.state, Version: u.version,
 		DivisionID: divs[u.division], DivisionName: divisionNames[u.division],
-		RoleIDs: append([]string{}, u.roleIDs...), Conversations: counts[i]}, true
+		RoleIDs: u.roleIDs(), Conversations: counts[i]}, true
 }
 
 // inspect answers an /emulator/v1/ request; errors use the Genesys body shape too.
@@ -126,11 +126,13 @@ func (e *Emulator) putFaults(q *request) {
 // routes registers the Genesys endpoints with their permissions, and the inspection surface.
 func (e *Emulator) routes() {
 	e.mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
-		e.serveGenesys(w, r, false, nil, e.handleToken)
+		e.serveGenesys(w, r, false, need{}, e.handleToken)
 	})
 	e.route("GET /api/v2/tokens/me", e.handleTokensMe)
 	e.route("GET /api/v2/oauth/clients/{clientId}", e.handleOAuthClient, PermOAuthClientView)
 	e.route("GET /api/v2/authorization/roles/{roleId}", e.handleRole, PermRoleView)
+
+	e.accessRoutes()
 
 	e.route("GET /api/v2/users", e.handleListUsers, PermUserView)
 	e.route("GET /api/v2/users/{userId}", e.handleGetUser, PermUserView)
@@ -152,6 +154,9 @@ func (e *Emulator) routes() {
 	e.mux.HandleFunc("GET /emulator/v1/users", e.inspect(func(q *request) { q.json(http.StatusOK, e.SeedUsers()) }))
 	e.mux.HandleFunc("GET /emulator/v1/users/{userId}", e.inspect(e.inspectUser))
 	e.mux.HandleFunc("GET /emulator/v1/users/{userId}/conversations/count", e.inspect(e.inspectCount))
+	e.mux.HandleFunc("GET /emulator/v1/users/{userId}/access", e.inspect(e.inspectAccess))
+	e.mux.HandleFunc("POST /emulator/v1/users/{userId}/tokens", e.inspect(e.inspectIssueToken))
+	e.mux.HandleFunc("GET /emulator/v1/stations", e.inspect(func(q *request) { q.json(http.StatusOK, e.Stations()) }))
 	e.mux.HandleFunc("GET /emulator/v1/calls", e.inspect(func(q *request) { q.json(http.StatusOK, e.Calls()) }))
 	e.mux.HandleFunc("GET /emulator/v1/faults", e.inspect(func(q *request) { q.json(http.StatusOK, e.Faults()) }))
 	e.mux.HandleFunc("PUT /emulator/v1/faults", e.inspect(e.putFaults))

@@ -25,6 +25,7 @@ type userJSON struct {
 	State              string           `json:"state"`
 	Title              string           `json:"title,omitempty"`
 	Username           string           `json:"username"`
+	Manager            *namedEntity     `json:"manager,omitempty"`
 	Version            int              `json:"version"`
 	Authorization      *authJSON        `json:"authorization,omitempty"`
 	AcdAutoAnswer      bool             `json:"acdAutoAnswer"`
@@ -54,9 +55,12 @@ func (e *Emulator) userJSONLocked(u *userRec, withRoles bool) userJSON {
 	if u.email == "" {
 		j.PrimaryContactInfo = []map[string]any{}
 	}
+	if u.manager != "" {
+		j.Manager = &namedEntity{ID: u.manager, SelfURI: "/api/v2/users/" + u.manager}
+	}
 	if withRoles {
 		j.Authorization = &authJSON{Roles: []namedEntity{}}
-		for _, rid := range u.roleIDs {
+		for _, rid := range u.roleIDs() {
 			if r := e.roles[rid]; r != nil {
 				j.Authorization.Roles = append(j.Authorization.Roles, namedEntity{ID: r.id, Name: r.name})
 			}
@@ -230,6 +234,7 @@ type userPatch struct {
 		Email      *string `json:"email"`
 		Title      *string `json:"title"`
 		Department *string `json:"department"`
+		Manager    *string `json:"manager"` // a user ID; "" removes the manager
 	}
 }
 
@@ -286,6 +291,7 @@ func (p userPatch) apply(u *userRec) {
 	setIf(&u.email, p.fields.Email)
 	setIf(&u.title, p.fields.Title)
 	setIf(&u.department, p.fields.Department)
+	setIf(&u.manager, p.fields.Manager)
 }
 
 func setIf(dst, v *string) {
@@ -309,8 +315,11 @@ func (e *Emulator) handlePatchUser(q *request) {
 		return
 	}
 	if p.version != u.version {
-		q.failWith(apiError{Status: http.StatusConflict, Code: "general.conflict",
-			Message: "Resource conflict - Unexpected version was provided"})
+		q.staleVersion()
+		return
+	}
+	if m := p.fields.Manager; m != nil && *m != "" && !e.canManageLocked(*m, u) {
+		q.invalid(fmt.Sprintf("The manager %q is not a user who can manage this user", *m))
 		return
 	}
 	p.apply(u)
@@ -318,12 +327,23 @@ func (e *Emulator) handlePatchUser(q *request) {
 	q.json(http.StatusOK, e.userJSONLocked(u, false))
 }
 
+// staleVersion answers 409 to a change sent with a version that is not the user's.
+func (q *request) staleVersion() {
+	q.failWith(apiError{Status: http.StatusConflict, Code: "general.conflict",
+		Message: "Resource conflict - Unexpected version was provided"})
+}
+
+// liveUserLocked returns the user id names unless it is deleted; otherwise it answers 404.
+func (e *Emulator) liveUserLocked(q *request, id string) *userRec {
+	return e.userLocked(q, id, func(deleted bool) bool { return !deleted })
+}
+
 // handleDeleteUser serves DELETE /api/v2/users/{userId}: a soft delete.
 func (e *Emulator) handleDeleteUser(q *request) {
 	id := q.r.PathValue("userId")
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	u := e.userLocked(q, id, func(deleted bool) bool { return !deleted })
+	u := e.liveUserLocked(q, id)
 	if u == nil {
 		return
 	}
