@@ -97,8 +97,8 @@ type fixture struct {
 	count          func(activities.CountInput) (int, error)
 	verify         func(activities.VerifyInput) (activities.Verification, error)
 	notify         func(activities.Notification) error
-	// exportDelay and deleteDelay keep those activities running for a while of workflow time.
-	exportDelay, deleteDelay time.Duration
+	// exportDelay, deleteDelay and revokeDelay keep those activities running for a while of workflow time.
+	exportDelay, deleteDelay, revokeDelay time.Duration
 
 	calls         []call
 	audits        []activities.AuditRecord
@@ -269,7 +269,7 @@ func (f *fixture) mock() {
 		"RevokeAccess": {acts.RevokeAccess, func(_ context.Context, in activities.AccessStepInput) (activities.StepResult, error) {
 			f.record("RevokeAccess", in)
 			return f.revokeAccess(in)
-		}, nil},
+		}, &f.revokeDelay},
 		"RestoreAccess": {acts.RestoreAccess, func(_ context.Context, in activities.AccessStepInput) (activities.StepResult, error) {
 			f.record("RestoreAccess", in)
 			return f.restoreAccess(in)

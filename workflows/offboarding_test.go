@@ -404,6 +404,9 @@ func Test_GivenContinueAsNew_ShouldCarryStateIntoTheNextRun(t *testing.T) {
 	assert.Equal(t, start.Add(4*day), carried.ApprovalDeadline)
 	assert.Equal(t, start.Add(30*day), carried.RetentionUntil)
 	assert.True(t, carried.Deactivated)
+	require.NotNil(t, carried.Access, "the access snapshot is carried for restore")
+	assert.Len(t, carried.Revoked, len(activities.RevokeSteps()))
+	assert.Equal(t, start, carried.AccessEndedAt)
 	require.Len(t, carried.Notes, 1, "the ignored signal is carried")
 	assert.Contains(t, carried.Notes[0], "mallory")
 
