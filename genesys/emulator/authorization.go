@@ -34,14 +34,7 @@ func (e *Emulator) divisionJSON(i int) divisionJSON {
 }
 
 // handleSubject serves GET /api/v2/authorization/subjects/{subjectId}: a user's grants.
-func (e *Emulator) handleSubject(q *request) {
-	id := q.r.PathValue("subjectId")
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, id)
-	if u == nil {
-		return
-	}
+func (e *Emulator) handleSubject(q *request, u *userRec) {
 	divs := divisionIDs(e.opts.Seed)
 	grants := []grantJSON{}
 	for _, g := range u.grants {
@@ -77,21 +70,14 @@ func (e *Emulator) parseGrants(q *request) ([]grantRec, bool) {
 
 // handleBulkGrants serves POST /api/v2/authorization/subjects/{subjectId}/bulkadd and
 // bulkremove: add (or remove) each grant; one already there (or absent) is left as it is.
-func (e *Emulator) handleBulkGrants(add bool) handler {
-	return func(q *request) {
-		id := q.r.PathValue("subjectId")
+func (e *Emulator) handleBulkGrants(add bool) userHandler {
+	return func(q *request, u *userRec) {
 		if st := q.r.URL.Query().Get("subjectType"); add && st != "" && st != "PC_USER" {
 			q.invalid("The emulator grants roles to users only (subjectType PC_USER)")
 			return
 		}
 		grants, ok := e.parseGrants(q)
 		if !ok {
-			return
-		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		u := e.liveUserLocked(q, id)
-		if u == nil {
 			return
 		}
 		now := e.opts.Now().UTC().Truncate(time.Millisecond)

@@ -55,17 +55,25 @@ func (e *Emulator) SeedUsers() []UserSummary {
 // User returns the user in any state, including deleted.
 func (e *Emulator) User(id string) (UserRecord, bool) {
 	counts := e.convCounts()
+	return lookUp(e, id, func(i int, u *userRec) UserRecord {
+		divs := divisionIDs(e.opts.Seed)
+		return UserRecord{ID: u.id, Name: u.name, Email: u.email, State: u.state, Version: u.version,
+			DivisionID: divs[u.division], DivisionName: divisionNames[u.division],
+			RoleIDs: u.roleIDs(), Conversations: counts[i]}
+	})
+}
+
+// lookUp renders the user id names, in any state, with render under the lock; i is the user's
+// seed index.
+func lookUp[T any](e *Emulator, id string, render func(i int, u *userRec) T) (T, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	i, ok := e.userIdx[id]
 	if !ok {
-		return UserRecord{}, false
+		var zero T
+		return zero, false
 	}
-	u := e.users[i]
-	divs := divisionIDs(e.opts.Seed)
-	return UserRecord{ID: u.id, Name: u.name, Email: u.email, State: u.state, Version: u.version,
-		DivisionID: divs[u.division], DivisionName: divisionNames[u.division],
-		RoleIDs: u.roleIDs(), Conversations: counts[i]}, true
+	return render(i, e.users[i]), true
 }
 
 // inspect answers an /emulator/v1/ request; errors use the Genesys body shape too.
@@ -75,13 +83,16 @@ func (e *Emulator) inspect(fn func(q *request)) http.HandlerFunc {
 	}
 }
 
-func (e *Emulator) inspectUser(q *request) {
-	u, ok := e.User(q.r.PathValue("userId"))
-	if !ok {
-		q.notFound("User " + q.r.PathValue("userId"))
-		return
+// inspectUser answers what lookup finds for the user in the path, or 404.
+func inspectUser[T any](lookup func(userID string) (T, bool)) func(q *request) {
+	return func(q *request) {
+		v, ok := lookup(q.r.PathValue("userId"))
+		if !ok {
+			q.notFound("User " + q.r.PathValue("userId"))
+			return
+		}
+		q.json(http.StatusOK, v)
 	}
-	q.json(http.StatusOK, u)
 }
 
 func (e *Emulator) inspectCount(q *request) {
@@ -152,9 +163,9 @@ func (e *Emulator) routes() {
 	})
 
 	e.mux.HandleFunc("GET /emulator/v1/users", e.inspect(func(q *request) { q.json(http.StatusOK, e.SeedUsers()) }))
-	e.mux.HandleFunc("GET /emulator/v1/users/{userId}", e.inspect(e.inspectUser))
+	e.mux.HandleFunc("GET /emulator/v1/users/{userId}", e.inspect(inspectUser(e.User)))
 	e.mux.HandleFunc("GET /emulator/v1/users/{userId}/conversations/count", e.inspect(e.inspectCount))
-	e.mux.HandleFunc("GET /emulator/v1/users/{userId}/access", e.inspect(e.inspectAccess))
+	e.mux.HandleFunc("GET /emulator/v1/users/{userId}/access", e.inspect(inspectUser(e.Access)))
 	e.mux.HandleFunc("POST /emulator/v1/users/{userId}/tokens", e.inspect(e.inspectIssueToken))
 	e.mux.HandleFunc("GET /emulator/v1/stations", e.inspect(func(q *request) { q.json(http.StatusOK, e.Stations()) }))
 	e.mux.HandleFunc("GET /emulator/v1/calls", e.inspect(func(q *request) { q.json(http.StatusOK, e.Calls()) }))

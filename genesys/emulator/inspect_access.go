@@ -78,13 +78,10 @@ func proficiencyRecords(ps []proficiencyRec) []ProficiencyRecord {
 // Access returns what the user holds now, in any state, as the emulator's model has it (not
 // delayed by a StationLag fault).
 func (e *Emulator) Access(userID string) (AccessRecord, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	i, ok := e.userIdx[userID]
-	if !ok {
-		return AccessRecord{}, false
-	}
-	u := e.users[i]
+	return lookUp(e, userID, func(_ int, u *userRec) AccessRecord { return e.accessLocked(u) })
+}
+
+func (e *Emulator) accessLocked(u *userRec) AccessRecord {
 	a := AccessRecord{UserID: u.id, Grants: []GrantRecord{}, Queues: []QueueRecord{}, Skills: proficiencyRecords(u.skills),
 		Languages: proficiencyRecords(u.languages), RoutingStatus: u.routingStatus, StationID: u.station,
 		DefaultStationID: u.defaultStation, ManagerID: u.manager, DirectReports: []string{},
@@ -117,7 +114,7 @@ func (e *Emulator) Access(userID string) (AccessRecord, bool) {
 			a.OAuthClients = append(a.OAuthClients, id)
 		}
 	}
-	return a, true
+	return a
 }
 
 // Stations lists every station, in seed order: the seeded users' and three spare ones.
@@ -129,15 +126,6 @@ func (e *Emulator) Stations() []StationRecord {
 		out = append(out, StationRecord{ID: s.id, Name: s.name, Type: s.kind, AssociatedUserID: s.associatedUser})
 	}
 	return out
-}
-
-func (e *Emulator) inspectAccess(q *request) {
-	a, ok := e.Access(q.r.PathValue("userId"))
-	if !ok {
-		q.notFound("User " + q.r.PathValue("userId"))
-		return
-	}
-	q.json(http.StatusOK, a)
 }
 
 // inspectIssueToken serves POST /emulator/v1/users/{userId}/tokens: a token for the user, as
@@ -163,34 +151,35 @@ func (e *Emulator) inspectIssueToken(q *request) {
 // (x-inin-requires-permissions); where it names none, a valid token is enough.
 func (e *Emulator) accessRoutes() {
 	const subj = "/api/v2/authorization/subjects/{subjectId}"
-	e.route("GET "+subj, e.handleSubject, PermGrantView)
-	e.route("POST "+subj+"/bulkremove", e.handleBulkGrants(false), PermGrantDelete)
-	e.route("POST "+subj+"/bulkadd", e.handleBulkGrants(true), PermGrantAdd)
+	e.route("GET "+subj, e.forUser("subjectId", e.handleSubject), PermGrantView)
+	e.route("POST "+subj+"/bulkremove", e.forUser("subjectId", e.handleBulkGrants(false)), PermGrantDelete)
+	e.route("POST "+subj+"/bulkadd", e.forUser("subjectId", e.handleBulkGrants(true)), PermGrantAdd)
 
 	e.route("GET /api/v2/users/me", e.handleUsersMe)
 	e.route("DELETE /api/v2/tokens/{userId}", e.handleRevokeTokens, PermTokenDelete)
 	e.route("GET /api/v2/oauth/clients", e.handleListClients, PermOAuthClientView)
 
 	const user = "/api/v2/users/{userId}"
-	e.route("GET "+user+"/queues", e.handleUserQueues, PermQueueView)
-	e.routeAny("PATCH "+user+"/queues", e.handlePatchUserQueues, PermQueueJoin, PermQueueMemberManage)
+	one := func(h userHandler) handler { return e.forUser("userId", h) }
+	e.route("GET "+user+"/queues", one(e.handleUserQueues), PermQueueView)
+	e.routeAny("PATCH "+user+"/queues", one(e.handlePatchUserQueues), PermQueueJoin, PermQueueMemberManage)
 	e.routeAny("GET /api/v2/routing/queues/{queueId}/members", e.handleQueueMembers,
 		PermQueueView, PermQueueEdit, "routing:queue:readonly", PermQueueMemberManage)
 	e.routeAny("POST /api/v2/routing/queues/{queueId}/members", e.handlePostQueueMembers, PermQueueEdit, PermQueueMemberManage)
-	e.route("GET "+user+"/routingskills", e.handleProficiencies(true))
-	e.route("GET "+user+"/routinglanguages", e.handleProficiencies(false))
-	e.route("GET "+user+"/routingstatus", e.handleRoutingStatus)
-	e.route("PUT "+user+"/routingstatus", e.handlePutRoutingStatus)
+	e.route("GET "+user+"/routingskills", one(e.handleProficiencies(true)))
+	e.route("GET "+user+"/routinglanguages", one(e.handleProficiencies(false)))
+	e.route("GET "+user+"/routingstatus", one(e.handleRoutingStatus))
+	e.route("PUT "+user+"/routingstatus", one(e.handlePutRoutingStatus))
 
-	e.route("GET "+user+"/station", e.handleUserStations, PermStationAssociationView)
-	e.route("DELETE "+user+"/station/associatedstation", e.handleStationChange(e.disassociate), PermStationDisassociate)
-	e.routeAny("DELETE "+user+"/station/defaultstation", e.handleStationChange(e.clearDefault), PermPluginAll, PermPhoneAssign)
-	e.route("PUT "+user+"/station/associatedstation/{stationId}", e.handleStationChange(e.associate))
-	e.routeAny("PUT "+user+"/station/defaultstation/{stationId}", e.handleStationChange(e.setDefault), PermPluginAll, PermPhoneAssign)
-	e.route("GET "+user+"/callforwarding", e.handleForwarding)
-	e.route("PUT "+user+"/callforwarding", e.handlePutForwarding, PermCallForwardingEdit)
+	e.route("GET "+user+"/station", one(e.handleUserStations), PermStationAssociationView)
+	e.route("DELETE "+user+"/station/associatedstation", one(e.handleStationChange(e.disassociate)), PermStationDisassociate)
+	e.routeAny("DELETE "+user+"/station/defaultstation", one(e.handleStationChange(e.clearDefault)), PermPluginAll, PermPhoneAssign)
+	e.route("PUT "+user+"/station/associatedstation/{stationId}", one(e.handleStationChange(e.associate)))
+	e.routeAny("PUT "+user+"/station/defaultstation/{stationId}", one(e.handleStationChange(e.setDefault)), PermPluginAll, PermPhoneAssign)
+	e.route("GET "+user+"/callforwarding", one(e.handleForwarding))
+	e.route("PUT "+user+"/callforwarding", one(e.handlePutForwarding), PermCallForwardingEdit)
 
-	e.route("GET "+user+"/directreports", e.handleDirectReports, PermUserView)
-	e.route("GET "+user+"/state", e.handleUserState, PermUserStateView)
-	e.route("PUT "+user+"/state", e.handlePutUserState, PermUserEdit)
+	e.route("GET "+user+"/directreports", one(e.handleDirectReports), PermUserView)
+	e.route("GET "+user+"/state", one(e.handleUserState), PermUserStateView)
+	e.route("PUT "+user+"/state", one(e.handlePutUserState), PermUserEdit)
 }

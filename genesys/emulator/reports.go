@@ -23,13 +23,7 @@ func (e *Emulator) canManageLocked(managerID string, u *userRec) bool {
 
 // handleDirectReports serves GET /api/v2/users/{userId}/directreports: the users (not deleted)
 // whose manager the user is, by name.
-func (e *Emulator) handleDirectReports(q *request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, q.r.PathValue("userId"))
-	if u == nil {
-		return
-	}
+func (e *Emulator) handleDirectReports(q *request, u *userRec) {
 	var reports []*userRec
 	for _, r := range e.users {
 		if r.manager == u.id && r.state != "deleted" {
@@ -56,13 +50,7 @@ func stateJSON(u *userRec) map[string]any {
 }
 
 // handleUserState serves GET /api/v2/users/{userId}/state.
-func (e *Emulator) handleUserState(q *request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if u := e.liveUserLocked(q, q.r.PathValue("userId")); u != nil {
-		q.json(http.StatusOK, stateJSON(u))
-	}
-}
+func (e *Emulator) handleUserState(q *request, u *userRec) { q.json(http.StatusOK, stateJSON(u)) }
 
 // parseUserState reads a UserState body: active or inactive, with the version, and a reason
 // from stateChangeReasons if any.
@@ -91,16 +79,10 @@ func parseUserState(q *request) (state string, version int, reason string, err e
 
 // handlePutUserState serves PUT /api/v2/users/{userId}/state: a version-checked state change
 // with a reason.
-func (e *Emulator) handlePutUserState(q *request) {
+func (e *Emulator) handlePutUserState(q *request, u *userRec) {
 	state, version, reason, err := parseUserState(q)
 	if err != nil {
 		q.reject(err)
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, q.r.PathValue("userId"))
-	if u == nil {
 		return
 	}
 	if version != u.version {

@@ -86,7 +86,7 @@ func multiParam(q *request, name string) []string {
 
 // handleUserQueues serves GET /api/v2/users/{userId}/queues: the queues the user is a member
 // of with the joined status asked for (default joined).
-func (e *Emulator) handleUserQueues(q *request) {
+func (e *Emulator) handleUserQueues(q *request, u *userRec) {
 	p, err := parsePaging(q.r.URL.Query(), 100)
 	if err != nil {
 		q.reject(err)
@@ -94,12 +94,6 @@ func (e *Emulator) handleUserQueues(q *request) {
 	}
 	joined, ok := boolParam(q, "joined", true)
 	if !ok {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, q.r.PathValue("userId"))
-	if u == nil {
 		return
 	}
 	var matched []userQueue
@@ -117,19 +111,13 @@ func (e *Emulator) handleUserQueues(q *request) {
 
 // handlePatchUserQueues serves PATCH /api/v2/users/{userId}/queues: joins or unjoins the
 // user's queues and answers with them.
-func (e *Emulator) handlePatchUserQueues(q *request) {
+func (e *Emulator) handlePatchUserQueues(q *request, u *userRec) {
 	var body []struct {
 		ID     string `json:"id"`
 		Joined *bool  `json:"joined"`
 	}
 	if err := json.NewDecoder(q.r.Body).Decode(&body); err != nil {
 		q.badRequest("The body must be an array of UserQueue objects with id and joined")
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, q.r.PathValue("userId"))
-	if u == nil {
 		return
 	}
 	var changed []userQueue
@@ -192,6 +180,11 @@ func (e *Emulator) handleQueueMembers(q *request) {
 	if !ok {
 		return
 	}
+	e.withQueue(q, func(rec *queueRec) { e.listMembersLocked(q, p, f, rec) })
+}
+
+// withQueue calls fn with the queue in the path, under the lock, or answers 404.
+func (e *Emulator) withQueue(q *request, fn func(rec *queueRec)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rec := e.queueLocked(q.r.PathValue("queueId"))
@@ -199,6 +192,11 @@ func (e *Emulator) handleQueueMembers(q *request) {
 		q.notFound("Queue " + q.r.PathValue("queueId"))
 		return
 	}
+	fn(rec)
+}
+
+// listMembersLocked answers page p of the queue's members that f keeps.
+func (e *Emulator) listMembersLocked(q *request, p paging, f memberFilter, rec *queueRec) {
 	type member struct {
 		m *memberRec
 		u *userRec
@@ -238,26 +236,28 @@ func (e *Emulator) handlePostQueueMembers(q *request) {
 		q.invalid(fmt.Sprintf("At most %d members may be added or removed at once", maxMembersPerCall))
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rec := e.queueLocked(q.r.PathValue("queueId"))
-	if rec == nil {
-		q.notFound("Queue " + q.r.PathValue("queueId"))
-		return
-	}
+	ids := make([]string, 0, len(body))
 	for _, b := range body {
-		if i, found := e.userIdx[b.ID]; !found || e.users[i].state == "deleted" {
-			q.invalid(fmt.Sprintf("User %q does not exist", b.ID))
+		ids = append(ids, b.ID)
+	}
+	e.withQueue(q, func(rec *queueRec) { e.changeMembersLocked(q, rec, ids, remove) })
+}
+
+// changeMembersLocked adds the users to the queue or removes them, if they all exist.
+func (e *Emulator) changeMembersLocked(q *request, rec *queueRec, ids []string, remove bool) {
+	for _, id := range ids {
+		if i, found := e.userIdx[id]; !found || e.users[i].state == "deleted" {
+			q.invalid(fmt.Sprintf("User %q does not exist", id))
 			return
 		}
 	}
-	for _, b := range body {
-		m := rec.member(b.ID)
+	for _, id := range ids {
+		m := rec.member(id)
 		switch {
 		case remove && m != nil && m.memberBy == memberByUser:
 			rec.members = slices.DeleteFunc(rec.members, func(x *memberRec) bool { return x == m })
 		case !remove && m == nil:
-			rec.members = append(rec.members, &memberRec{userID: b.ID, joined: true, memberBy: memberByUser})
+			rec.members = append(rec.members, &memberRec{userID: id, joined: true, memberBy: memberByUser})
 		}
 	}
 	q.noContent()
@@ -275,17 +275,11 @@ type proficiencyJSON struct {
 
 // handleProficiencies serves GET /api/v2/users/{userId}/routingskills (skills) or
 // /routinglanguages: the user's, by name.
-func (e *Emulator) handleProficiencies(skills bool) handler {
-	return func(q *request) {
+func (e *Emulator) handleProficiencies(skills bool) userHandler {
+	return func(q *request, u *userRec) {
 		p, err := parsePaging(q.r.URL.Query(), 100)
 		if err != nil {
 			q.reject(err)
-			return
-		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		u := e.liveUserLocked(q, q.r.PathValue("userId"))
-		if u == nil {
 			return
 		}
 		list, kind := u.languages, "routinglanguages"
@@ -314,17 +308,11 @@ func routingJSON(u *userRec) map[string]any {
 }
 
 // handleRoutingStatus serves GET /api/v2/users/{userId}/routingstatus.
-func (e *Emulator) handleRoutingStatus(q *request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if u := e.liveUserLocked(q, q.r.PathValue("userId")); u != nil {
-		q.json(http.StatusOK, routingJSON(u))
-	}
-}
+func (e *Emulator) handleRoutingStatus(q *request, u *userRec) { q.json(http.StatusOK, routingJSON(u)) }
 
 // handlePutRoutingStatus serves PUT /api/v2/users/{userId}/routingstatus: a user can be put off
 // queue or on queue (IDLE); the other statuses follow from interactions.
-func (e *Emulator) handlePutRoutingStatus(q *request) {
+func (e *Emulator) handlePutRoutingStatus(q *request, u *userRec) {
 	var body struct {
 		Status string `json:"status"`
 	}
@@ -334,12 +322,6 @@ func (e *Emulator) handlePutRoutingStatus(q *request) {
 	}
 	if body.Status != routingOffQueue && body.Status != routingIdle {
 		q.invalid(fmt.Sprintf("status %q cannot be set; use OFF_QUEUE or IDLE", body.Status))
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, q.r.PathValue("userId"))
-	if u == nil {
 		return
 	}
 	if u.routingStatus != body.Status {

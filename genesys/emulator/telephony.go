@@ -35,13 +35,7 @@ func (e *Emulator) stationJSONLocked(id string) map[string]any {
 
 // handleUserStations serves GET /api/v2/users/{userId}/station. While a StationLag fault
 // holds for the user, it shows the stations from before the latest change.
-func (e *Emulator) handleUserStations(q *request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, q.r.PathValue("userId"))
-	if u == nil {
-		return
-	}
+func (e *Emulator) handleUserStations(q *request, u *userRec) {
 	v := u.stationView()
 	if u.lagReads > 0 {
 		u.lagReads--
@@ -69,14 +63,8 @@ type stationChange func(q *request, u *userRec, now time.Time) (status int, msg 
 
 // handleStationChange serves a station write: a StationConflicts fault answers 409 first; a
 // StationLag fault keeps the view from before for the next reads. Success is 202, as in Genesys.
-func (e *Emulator) handleStationChange(change stationChange) handler {
-	return func(q *request) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		u := e.liveUserLocked(q, q.r.PathValue("userId"))
-		if u == nil {
-			return
-		}
+func (e *Emulator) handleStationChange(change stationChange) userHandler {
+	return func(q *request, u *userRec) {
 		if e.faults.StationConflicts > 0 {
 			e.faults.StationConflicts--
 			q.failWith(apiError{Status: http.StatusConflict, Code: "general.conflict",
@@ -188,13 +176,7 @@ func forwardingOf(u *userRec) forwardingJSON {
 }
 
 // handleForwarding serves GET /api/v2/users/{userId}/callforwarding.
-func (e *Emulator) handleForwarding(q *request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if u := e.liveUserLocked(q, q.r.PathValue("userId")); u != nil {
-		q.json(http.StatusOK, forwardingOf(u))
-	}
-}
+func (e *Emulator) handleForwarding(q *request, u *userRec) { q.json(http.StatusOK, forwardingOf(u)) }
 
 // parseForwarding reads a CallForwarding body: targets are STATION or PHONENUMBER, voicemail one
 // of PURECLOUD, LASTCALL or NONE, and forwarding that is on needs somewhere to go.
@@ -224,16 +206,10 @@ func parseForwarding(q *request) (forwardingRec, error) {
 }
 
 // handlePutForwarding serves PUT /api/v2/users/{userId}/callforwarding: the whole setting.
-func (e *Emulator) handlePutForwarding(q *request) {
+func (e *Emulator) handlePutForwarding(q *request, u *userRec) {
 	f, err := parseForwarding(q)
 	if err != nil {
 		q.reject(err)
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u := e.liveUserLocked(q, q.r.PathValue("userId"))
-	if u == nil {
 		return
 	}
 	f.modified = e.opts.Now().UTC().Truncate(time.Millisecond)

@@ -333,6 +333,21 @@ func (q *request) staleVersion() {
 		Message: "Resource conflict - Unexpected version was provided"})
 }
 
+// userHandler serves a request about one user, who is not deleted, under the lock.
+type userHandler func(q *request, u *userRec)
+
+// forUser serves a request about the user the path parameter param names with h, or answers
+// 404 if there is none or they are deleted.
+func (e *Emulator) forUser(param string, h userHandler) handler {
+	return func(q *request) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if u := e.liveUserLocked(q, q.r.PathValue(param)); u != nil {
+			h(q, u)
+		}
+	}
+}
+
 // liveUserLocked returns the user id names unless it is deleted; otherwise it answers 404.
 func (e *Emulator) liveUserLocked(q *request, id string) *userRec {
 	return e.userLocked(q, id, func(deleted bool) bool { return !deleted })
