@@ -20,44 +20,28 @@ type snapshotPart struct {
 	read func(ctx context.Context, g genesys.Client, s *AccessSnapshot) error
 }
 
+// partOf is the snapshot part name of step, read by read (a genesys.Client method) into field.
+func partOf[T any](name string, step AccessStep, read func(genesys.Client, context.Context, string) (T, error), field func(*AccessSnapshot) *T) snapshotPart {
+	return snapshotPart{name: name, step: step, read: func(ctx context.Context, g genesys.Client, s *AccessSnapshot) error {
+		v, err := read(g, ctx, s.UserID)
+		if err == nil {
+			*field(s) = v
+		}
+		return err
+	}}
+}
+
 // snapshotParts lists what SnapshotAccess reads beside the user, in order.
 var snapshotParts = []snapshotPart{
-	{"grants", StepGrants, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.Grants, err = g.UserGrants(ctx, s.UserID)
-		return err
-	}},
-	{"queues", StepQueues, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.Queues, err = g.UserQueues(ctx, s.UserID)
-		return err
-	}},
-	{"skills", StepQueues, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.Skills, err = g.UserSkills(ctx, s.UserID)
-		return err
-	}},
-	{"languages", StepQueues, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.Languages, err = g.UserLanguages(ctx, s.UserID)
-		return err
-	}},
-	{"routingStatus", StepOffQueue, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.RoutingStatus, err = g.RoutingStatus(ctx, s.UserID)
-		return err
-	}},
-	{"stations", StepStation, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.Stations, err = g.UserStations(ctx, s.UserID)
-		return err
-	}},
-	{"forwarding", StepForwarding, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.Forwarding, err = g.CallForwarding(ctx, s.UserID)
-		return err
-	}},
-	{"directReports", StepReports, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.DirectReports, err = g.DirectReports(ctx, s.UserID)
-		return err
-	}},
-	{"oauthClients", StepReports, func(ctx context.Context, g genesys.Client, s *AccessSnapshot) (err error) {
-		s.OAuthClients, err = g.OAuthClientsCreatedBy(ctx, s.UserID)
-		return err
-	}},
+	partOf("grants", StepGrants, genesys.Client.UserGrants, func(s *AccessSnapshot) *[]genesys.Grant { return &s.Grants }),
+	partOf("queues", StepQueues, genesys.Client.UserQueues, func(s *AccessSnapshot) *[]genesys.QueueMembership { return &s.Queues }),
+	partOf("skills", StepQueues, genesys.Client.UserSkills, func(s *AccessSnapshot) *[]genesys.Proficiency { return &s.Skills }),
+	partOf("languages", StepQueues, genesys.Client.UserLanguages, func(s *AccessSnapshot) *[]genesys.Proficiency { return &s.Languages }),
+	partOf("routingStatus", StepOffQueue, genesys.Client.RoutingStatus, func(s *AccessSnapshot) *string { return &s.RoutingStatus }),
+	partOf("stations", StepStation, genesys.Client.UserStations, func(s *AccessSnapshot) *genesys.Stations { return &s.Stations }),
+	partOf("forwarding", StepForwarding, genesys.Client.CallForwarding, func(s *AccessSnapshot) *genesys.CallForwarding { return &s.Forwarding }),
+	partOf("directReports", StepReports, genesys.Client.DirectReports, func(s *AccessSnapshot) *[]string { return &s.DirectReports }),
+	partOf("oauthClients", StepReports, genesys.Client.OAuthClientsCreatedBy, func(s *AccessSnapshot) *[]genesys.OAuthClientRef { return &s.OAuthClients }),
 }
 
 // SnapshotAccess reads everything the user holds before any change: grants, queue memberships

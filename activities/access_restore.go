@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -56,10 +57,21 @@ func (a *Activities) restoreTokens(_ context.Context, in AccessStepInput) (StepR
 		Verification: "nothing to restore"}, nil
 }
 
+// routingIdle is the on-queue routing status: with OFF_QUEUE, the only one a client may set; the
+// others (INTERACTING, COMMUNICATING, NOT_RESPONDING) follow from interactions.
+const routingIdle = "IDLE"
+
+// restoreRoutingStatus puts the user back on queue if the snapshot found them on queue. A status
+// that only interactions set (INTERACTING) is restored as IDLE, with a warning saying so.
 func (a *Activities) restoreRoutingStatus(ctx context.Context, in AccessStepInput) (StepResult, error) {
 	g, id, want := a.Genesys, in.UserID, in.Snapshot.RoutingStatus
-	if want == "" {
-		want = genesys.RoutingOffQueue
+	var warnings []string
+	switch want {
+	case "", genesys.RoutingOffQueue, routingIdle:
+		want = cmp.Or(want, genesys.RoutingOffQueue)
+	default:
+		warnings = append(warnings, fmt.Sprintf("the snapshot found routing status %s, which only an interaction sets; restored on queue as %s", want, routingIdle))
+		want = routingIdle
 	}
 	o, err := settle(ctx, a, goal[string]{
 		what:   "user " + id + " " + want,
@@ -73,7 +85,9 @@ func (a *Activities) restoreRoutingStatus(ctx context.Context, in AccessStepInpu
 	if err != nil {
 		return StepResult{}, err
 	}
-	return result(a, StepOffQueue, o, routingView, "GET /api/v2/users/{id}/routingstatus reads "+want), nil
+	r := result(a, StepOffQueue, o, routingView, "GET /api/v2/users/{id}/routingstatus reads "+want)
+	r.Warnings = warnings
+	return r, nil
 }
 
 // refused reports whether Genesys answered that the change cannot be made at all (400 or 404),

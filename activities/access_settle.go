@@ -59,7 +59,7 @@ func settle[T any](ctx context.Context, a *Activities, g goal[T]) (outcome[T], e
 	for out.reads < reads {
 		cur, err := g.read(ctx)
 		if err != nil {
-			return out, asTemporalError(fmt.Errorf("read %s: %w", g.what, err))
+			return out, asTemporalError(wrapf(err, "read %s", g.what))
 		}
 		if out.reads == 0 {
 			out.before = cur
@@ -75,7 +75,7 @@ func settle[T any](ctx context.Context, a *Activities, g goal[T]) (outcome[T], e
 			case genesys.KindOf(err) == genesys.KindConflict:
 				lastConflict = err
 			case err != nil:
-				return out, asTemporalError(fmt.Errorf("change %s: %w", g.what, err))
+				return out, asTemporalError(wrapf(err, "change %s", g.what))
 			default:
 				pending, out.changed = false, true
 			}

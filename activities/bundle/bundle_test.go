@@ -372,3 +372,56 @@ func Test_GivenNoManifest_ShouldFailVerification(t *testing.T) {
 	require.NoError(t, err)
 	requireProblem(t, rep, "manifest.json is missing")
 }
+
+// addAccess writes access.json under prefix and records it in a resealed manifest.
+func addAccess(t *testing.T, s *bundle.Store, dir, prefix string, m bundle.Manifest, access []byte) bundle.Manifest {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, s.WriteOnce(ctx, bundle.Key(prefix, bundle.AccessName), access, "application/json"))
+	sum := sha256.Sum256(access)
+	m.Access = &bundle.ObjectRecord{Name: bundle.AccessName, Bytes: int64(len(access)), SHA256: hex.EncodeToString(sum[:])}
+	require.NoError(t, m.Seal())
+	raw, err := m.Encode()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, prefix, bundle.ManifestName), raw, 0o600))
+	return m
+}
+
+func Test_GivenABundleWithItsAccessSnapshot_ShouldVerifyItAndCatchATamperedOne(t *testing.T) {
+	ctx := context.Background()
+	s, dir := openStore(t)
+	m := writeBundle(t, s, "u/r", soundParts())
+	addAccess(t, s, dir, "u/r", m, []byte(`{"userId":"u","grants":[]}`))
+
+	rep, err := bundle.Verify(ctx, s, "u/r")
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), "%v", rep.Problems)
+	assert.Empty(t, rep.Notes)
+	require.NotNil(t, rep.Manifest.Access)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "u/r", bundle.AccessName), []byte(`{"userId":"u","grants":[{}]}`), 0o600))
+	rep, err = bundle.Verify(ctx, s, "u/r")
+	require.NoError(t, err)
+	requireProblem(t, rep, bundle.AccessName, "manifest says")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "u/r", bundle.AccessName)))
+	rep, err = bundle.Verify(ctx, s, "u/r")
+	require.NoError(t, err)
+	requireProblem(t, rep, bundle.AccessName+" is listed in the manifest but missing")
+}
+
+func Test_GivenAnOldBundleWithoutAccess_ShouldStillVerifyAndNoteAnUnrecordedOne(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	m := writeBundle(t, s, "u/r", soundParts())
+	raw, err := m.Encode()
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), `"access"`, "a manifest without access keeps the old layout and digest")
+
+	require.NoError(t, s.WriteOnce(ctx, bundle.Key("u/r", bundle.AccessName), []byte(`{}`), "application/json"))
+	rep, err := bundle.Verify(ctx, s, "u/r")
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), "%v", rep.Problems)
+	require.Len(t, rep.Notes, 1)
+	assert.Contains(t, rep.Notes[0], "not recorded in the manifest")
+}

@@ -176,6 +176,7 @@ func (e *Emulator) accessRoutes() {
 	e.routeAny("DELETE "+user+"/station/defaultstation", one(e.handleStationChange(e.clearDefault)), PermPluginAll, PermPhoneAssign)
 	e.route("PUT "+user+"/station/associatedstation/{stationId}", one(e.handleStationChange(e.associate)))
 	e.routeAny("PUT "+user+"/station/defaultstation/{stationId}", one(e.handleStationChange(e.setDefault)), PermPluginAll, PermPhoneAssign)
+	e.route("GET /api/v2/stations/{stationId}", e.handleStation)
 	e.route("GET "+user+"/callforwarding", one(e.handleForwarding))
 	e.route("PUT "+user+"/callforwarding", one(e.handlePutForwarding), PermCallForwardingEdit)
 
