@@ -30,6 +30,9 @@ func bounded(attempt, total time.Duration) workflow.ActivityOptions {
 var (
 	// checkOptions: CheckAccess and SnapshotUser are one or two GETs each.
 	checkOptions = bounded(30*time.Second, 15*time.Minute)
+	// snapshotOptions: SnapshotAccess reads every part of the user's access, each listing paged,
+	// and the org's OAuth clients.
+	snapshotOptions = bounded(5*time.Minute, time.Hour)
 	// changeOptions: DeactivateUser, RestoreUser and DeleteUser are a GET and a PATCH or DELETE,
 	// retried on version conflicts inside the activity; an hour absorbs a Genesys incident.
 	changeOptions = bounded(time.Minute, time.Hour)

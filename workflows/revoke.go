@@ -139,7 +139,8 @@ func withStepPermissions(perms []string, steps []activities.AccessStep) []string
 func (o *offboarding) snapshotAccess(ctx workflow.Context) error {
 	in := activities.SnapshotAccessInput{UserID: o.req.UserID, Skip: o.st.SkippedSteps}
 	var snap activities.AccessSnapshot
-	if err := workflow.ExecuteActivity(ctx, acts.SnapshotAccess, in).Get(ctx, &snap); err != nil {
+	actx := workflow.WithActivityOptions(ctx, snapshotOptions)
+	if err := workflow.ExecuteActivity(actx, acts.SnapshotAccess, in).Get(ctx, &snap); err != nil {
 		return err
 	}
 	o.st.Access = &snap
