@@ -1,8 +1,6 @@
 package workflows_test
 
 import (
-	"errors"
-	"io/fs"
 	"log/slog"
 	"os"
 	"testing"
@@ -20,13 +18,16 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// Recorded histories of four-eyes delete runs, from a real server, by the e2e tests:
+// Recorded histories of delete runs, from a real server.
+//
+// deleteHistory is a four-eyes delete recorded by the e2e tests before the revoking stage
+// existed: it must keep replaying on the legacy archiving path, so it is never re-recorded.
+//
+// revokingHistory is a delete on the revoking path, recorded from the devstack demo's run (real
+// activities against the emulator, one approval by update). e2e can re-record it from its
+// four-eyes run once its recordHistory writes this file instead of deleteHistory:
 //
 //	go test ./e2e -run FourEyes -args -update-history
-//
-// deleteHistory was recorded before the revoking stage existed: it must keep replaying on the
-// legacy archiving path, so never re-record it. revokingHistory is recorded on the revoking
-// path (e2e's recordHistory writes it).
 const (
 	deleteHistory   = "testdata/offboarding-delete-history.json"
 	revokingHistory = "testdata/offboarding-revoking-history.json"
@@ -47,18 +48,16 @@ func Test_GivenRecordedDeleteHistory_ShouldReplayDeterministically(t *testing.T)
 	replay(t, history)
 }
 
-// Runs on the revoking path must replay too, once a history of one is recorded.
+// Runs on the revoking path must replay too. The test fails, never skips, when the history is missing.
 func Test_GivenRecordedRevokingHistory_ShouldReplayDeterministically(t *testing.T) {
 	f, err := os.Open(revokingHistory)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skip("no revoking-path history recorded yet: go test ./e2e -run FourEyes -args -update-history, with e2e writing " + revokingHistory)
-	}
-	require.NoError(t, err)
+	require.NoError(t, err, "the recorded history is missing: record it as the comment above says")
 	defer f.Close()
 	history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 	require.NoError(t, err)
 	assert.True(t, hasVersionMarker(history), "the history is on the revoking path")
 	assert.Contains(t, activityTypes(history), "RevokeAccess")
+	assert.NotContains(t, activityTypes(history), "DeactivateUser")
 
 	replay(t, history)
 }
