@@ -26,7 +26,6 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 		detail += "; " + restored
 		if rerr != nil {
 			outcome, err, failedAt = OutcomeFailed, rerr, OutcomeCancelled
-			detail += ": " + causeMessage(rerr)
 			o.noteForAudit("cancel could not restore the user: %s", causeMessage(rerr))
 		}
 	}

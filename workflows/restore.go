@@ -11,7 +11,8 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// restore gives a cancelled user back what this run took, on the path the run took.
+// restore gives a cancelled user back what this run took, on the path the run took. Its
+// report names every failure.
 func (o *offboarding) restore(ctx workflow.Context) (string, error) {
 	if o.revokes() {
 		return o.restoreAccess(ctx)
@@ -29,7 +30,7 @@ func (o *offboarding) restoreState(ctx workflow.Context) (string, error) {
 	actx := workflow.WithActivityOptions(ctx, changeOptions)
 	in := activities.RestoreInput{UserID: o.req.UserID, State: state}
 	if err := workflow.ExecuteActivity(actx, acts.RestoreUser, in).Get(ctx, &change); err != nil {
-		return "restore to " + string(state) + " failed", err
+		return "restore to " + string(state) + " failed: " + causeMessage(err), err
 	}
 	o.st.Deactivated = false
 	o.st.RestoredTo = state

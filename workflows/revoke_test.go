@@ -251,3 +251,28 @@ func Test_GivenDryRun_ShouldListEveryStepWithTheStateBeforeIt(t *testing.T) {
 	assert.Empty(t, res.Access, "nothing was revoked")
 	assert.True(t, res.AccessEndedAt.IsZero())
 }
+
+func Test_GivenRestoreStepThatFails_ShouldTryTheOthersAndFailTheCancel(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser")
+	ok := f.restoreAccess
+	f.restoreAccess = func(in activities.AccessStepInput) (activities.StepResult, error) {
+		if in.Step == activities.StepGrants {
+			return activities.StepResult{}, temporal.NewNonRetryableApplicationError("the OAuth client lacks authorization:grant:add",
+				string(genesys.KindPermissionDenied), nil)
+		}
+		return ok(in)
+	}
+	f.at(time.Hour, func() { f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops", Reason: "rehired"}) })
+
+	_, err := f.run(deleteRequest())
+
+	requireAppError(t, err, string(genesys.KindPermissionDenied))
+	assert.Len(t, f.callsOf("RestoreAccess"), len(activities.RestoreSteps()), "every step is tried")
+	assert.Equal(t, without(activities.RestoreSteps(), activities.StepGrants), resultSteps(f.lastAudit().Restored))
+	s := f.status()
+	assert.Contains(t, s.NotRestored, "grants: the OAuth client lacks authorization:grant:add")
+	assert.Equal(t, "failed", f.lastAudit().Outcome)
+	assert.Contains(t, s.Summary, "restored to active (2 not restored)", "the state step was restored, so the summary says so")
+	assert.Contains(t, f.lastAudit().Transitions[len(f.lastAudit().Transitions)-1].Detail, "; grants: the OAuth client lacks authorization:grant:add")
+	assert.NotContains(t, f.lastAudit().Transitions[len(f.lastAudit().Transitions)-1].Detail, "add: the OAuth", "the cause is named once")
+}
