@@ -229,7 +229,7 @@ func (a *Activities) reportsToMoveBack(ctx context.Context, in AccessStepInput) 
 		}
 		switch {
 		case u.ManagerID == in.UserID:
-		case in.HandOverReports && u.ManagerID == in.Snapshot.ManagerID:
+		case in.HandOverReports && in.Snapshot.ManagerID != "" && u.ManagerID == in.Snapshot.ManagerID:
 			back = append(back, r)
 		default:
 			warnings = append(warnings, fmt.Sprintf("direct report %s now reports to %q; left there", r, u.ManagerID))
