@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
@@ -256,11 +257,40 @@ func statusText(st workflows.Status) func(io.Writer) {
 		if st.Verification != nil {
 			row("Verified", fmt.Sprintf("state %s, %d/%d conversations, linked=%t", st.Verification.State, st.Verification.Count, st.Verification.ManifestCount, st.Verification.Linked))
 		}
+		accessRows(st, row, ts)
 		for _, e := range st.Notes {
 			row("Error", e)
 		}
 		row("Summary", st.Summary)
 		_ = tw.Flush()
+	}
+}
+
+// accessRows prints what the run revoked and restored, step by step, and the OAuth clients it reports.
+func accessRows(st workflows.Status, row func(k, v string), ts func(time.Time) string) {
+	row("Access ended", ts(st.AccessEndedAt))
+	steps := func(title string, results []activities.StepResult) {
+		for _, r := range results {
+			v := "changed"
+			if !r.Changed {
+				v = "nothing to change"
+			}
+			if len(r.Warnings) > 0 {
+				v += "; left as is: " + strings.Join(r.Warnings, "; ")
+			}
+			row(title+" "+string(r.Step), v+", verified "+ts(r.VerifiedAt))
+		}
+	}
+	steps("Revoked", st.Access)
+	for _, s := range st.SkippedSteps {
+		row("Skipped "+string(s), "a permission is missing (optional by policy)")
+	}
+	steps("Restored", st.Restored)
+	for _, n := range st.NotRestored {
+		row("Not restored", n)
+	}
+	for _, c := range st.OAuthClients {
+		row("OAuth client", strings.TrimSpace(c.ID+" "+c.Name)+": created by the user; reported, not revoked")
 	}
 }
 

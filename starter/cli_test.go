@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
@@ -57,12 +58,16 @@ func Test_GivenTheCLI_ShouldStartDedupeReportListAndDecide(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "awaiting-approval")
 	assert.Contains(t, out, "ops-1")
+	assert.Contains(t, out, "Access ended:")
+	assert.Contains(t, out, "Revoked grants:", "each revoking step has its line")
 
 	out, err = runCLI(t, "ops-1", "status", "--json", user)
 	require.NoError(t, err, out)
 	var st workflows.Status
 	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
 	require.NotNil(t, st.Export, "exported before approval")
+	assert.False(t, st.AccessEndedAt.IsZero(), "access ended before the export")
+	assert.Len(t, st.Access, len(activities.RevokeSteps()))
 
 	// The requester may not approve their own request; mallory is not on the allow-list.
 	_, err = runCLI(t, "ops-1", "approve", user)

@@ -17,7 +17,7 @@ import (
 func Test_GivenApproval_ShouldAcceptUpdateOrSignal(t *testing.T) {
 	for _, via := range []string{"update", "signal"} {
 		t.Run(via, func(t *testing.T) {
-			f := newFixture(t, testPolicy()).forbid("RestoreUser")
+			f := newFixture(t, testPolicy()).forbid("RestoreAccess")
 			f.at(time.Hour, func() {
 				if via == "update" {
 					f.update(workflows.UpdateApprove, decide("bob"))
@@ -61,7 +61,7 @@ func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
 				if tc.policy != nil {
 					tc.policy(&p)
 				}
-				f := newFixture(t, p).forbid("DeleteUser", "RestoreUser")
+				f := newFixture(t, p).forbid("DeleteUser", "RestoreAccess")
 				f.exportDelay = time.Hour
 				at := tc.at
 				if at == 0 {
@@ -108,7 +108,7 @@ func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
 func Test_GivenTwoApproverPolicy_ShouldDeleteOnlyAfterBothApprove(t *testing.T) {
 	p := testPolicy()
 	p.ApprovalsRequired = 2
-	f := newFixture(t, p).forbid("RestoreUser")
+	f := newFixture(t, p).forbid("RestoreAccess")
 	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
 	f.at(2*time.Hour, func() {
 		s := f.status()
@@ -128,7 +128,7 @@ func Test_GivenTwoApproverPolicy_ShouldDeleteOnlyAfterBothApprove(t *testing.T) 
 func Test_GivenTwoApproverPolicy_ShouldProceedWhenBothApproveInTime(t *testing.T) {
 	p := testPolicy()
 	p.ApprovalsRequired = 2
-	f := newFixture(t, p).forbid("RestoreUser")
+	f := newFixture(t, p).forbid("RestoreAccess")
 	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
 	f.at(2*day, func() { f.env.SignalWorkflow(workflows.UpdateApprove, decide("carol")) })
 
@@ -140,7 +140,7 @@ func Test_GivenTwoApproverPolicy_ShouldProceedWhenBothApproveInTime(t *testing.T
 }
 
 func Test_GivenRejection_ShouldEndRejectedWithUserInactiveAndLinked(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreAccess")
 	f.at(time.Hour, func() {
 		f.update(workflows.UpdateReject, workflows.DecisionInput{Approver: "carol", Comment: "pending litigation"})
 	})
@@ -165,7 +165,7 @@ func Test_GivenApprovalTimesOut_ShouldEscalateThenArchiveWithoutDeleting(t *test
 		t.Run(name, func(t *testing.T) {
 			p := testPolicy()
 			p.ApprovalsRequired = 2
-			f := newFixture(t, p).forbid("DeleteUser", "RestoreUser")
+			f := newFixture(t, p).forbid("DeleteUser", "RestoreAccess")
 			if notifyFails {
 				f.notify = func(activities.Notification) error {
 					return temporal.NewNonRetryableApplicationError("webhook down", "WebhookFailed", nil)

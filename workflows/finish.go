@@ -26,7 +26,6 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 		detail += "; " + restored
 		if rerr != nil {
 			outcome, err, failedAt = OutcomeFailed, rerr, OutcomeCancelled
-			detail += ": " + causeMessage(rerr)
 			o.noteForAudit("cancel could not restore the user: %s", causeMessage(rerr))
 		}
 	}
@@ -38,7 +37,9 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 		errText = causeMessage(err)
 	}
 	auditErr := o.writeAudit(ctx, outcome, errText)
-	o.notify(ctx, "offboarding.completed", nil, fmt.Sprintf("offboarding of user %s ended %s", o.req.UserID, outcome))
+	done := o.notification(ctx, "offboarding.completed", nil, fmt.Sprintf("offboarding of user %s ended %s", o.req.UserID, outcome))
+	done.OAuthClients = o.oauthClients()
+	o.send(ctx, done)
 	o.settle(ctx)
 
 	res := o.result()
@@ -63,22 +64,6 @@ func (o *offboarding) settle(ctx workflow.Context) {
 	o.drainSignals(ctx)
 }
 
-// restore brings a user this run deactivated back to the state of the snapshot.
-func (o *offboarding) restore(ctx workflow.Context) (string, error) {
-	if !o.st.Deactivated || o.st.Snapshot == nil {
-		return "nothing was changed", nil
-	}
-	state := o.st.Snapshot.User.State
-	var change activities.StateChange
-	actx := workflow.WithActivityOptions(ctx, changeOptions)
-	in := activities.RestoreInput{UserID: o.req.UserID, State: state}
-	if err := workflow.ExecuteActivity(actx, acts.RestoreUser, in).Get(ctx, &change); err != nil {
-		return "restore to " + string(state) + " failed", err
-	}
-	o.st.Deactivated = false
-	return "restored to " + string(state), nil
-}
-
 func (o *offboarding) cancelDetail() string {
 	c := o.st.Cancel
 	if c == nil {
@@ -94,24 +79,28 @@ func (o *offboarding) cancelDetail() string {
 func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText string) error {
 	info := workflow.GetInfo(ctx)
 	rec := activities.AuditRecord{
-		Bundle:       o.st.Bundle,
-		WorkflowID:   info.WorkflowExecution.ID,
-		RunID:        info.WorkflowExecution.RunID,
-		UserID:       o.req.UserID,
-		Disposition:  string(o.req.Disposition),
-		Reason:       o.req.Reason,
-		RequestedBy:  o.req.RequestedBy,
-		HREventID:    o.req.HREventID,
-		RequestedAt:  o.st.RequestedAt,
-		DryRun:       o.req.DryRun,
-		Decisions:    o.st.Decisions,
-		Transitions:  o.st.History,
-		Outcome:      string(outcome),
-		Error:        errText,
-		Export:       o.st.Export,
-		Verification: o.st.Verification,
-		Notes:        o.st.Notes,
-		WrittenAt:    now(ctx),
+		Bundle:        o.st.Bundle,
+		WorkflowID:    info.WorkflowExecution.ID,
+		RunID:         info.WorkflowExecution.RunID,
+		UserID:        o.req.UserID,
+		Disposition:   string(o.req.Disposition),
+		Reason:        o.req.Reason,
+		RequestedBy:   o.req.RequestedBy,
+		HREventID:     o.req.HREventID,
+		RequestedAt:   o.st.RequestedAt,
+		DryRun:        o.req.DryRun,
+		Decisions:     o.st.Decisions,
+		Transitions:   o.st.History,
+		Outcome:       string(outcome),
+		Error:         errText,
+		Export:        o.st.Export,
+		Verification:  o.st.Verification,
+		Notes:         o.st.Notes,
+		WrittenAt:     now(ctx),
+		Access:        o.st.Revoked,
+		Restored:      o.st.Restored,
+		AccessEndedAt: o.st.AccessEndedAt,
+		OAuthClients:  o.oauthClients(),
 	}
 	var ref activities.AuditRef
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, auditOptions), acts.WriteAudit, rec).Get(ctx, &ref); err != nil {
@@ -123,9 +112,14 @@ func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText st
 	return nil
 }
 
-// notify sends a best-effort notification; a failure is noted and never fails the run.
+// notify sends a best-effort notification of event to recipients.
 func (o *offboarding) notify(ctx workflow.Context, event string, recipients []string, msg string) {
-	n := activities.Notification{
+	o.send(ctx, o.notification(ctx, event, recipients, msg))
+}
+
+// notification is the notification of event about this run, now.
+func (o *offboarding) notification(ctx workflow.Context, event string, recipients []string, msg string) activities.Notification {
+	return activities.Notification{
 		Event:      event,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		UserID:     o.req.UserID,
@@ -134,10 +128,14 @@ func (o *offboarding) notify(ctx workflow.Context, event string, recipients []st
 		At:         now(ctx),
 		Recipients: recipients,
 	}
+}
+
+// send sends n, best effort: a failure is noted and never fails the run.
+func (o *offboarding) send(ctx workflow.Context, n activities.Notification) {
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), acts.Notify, n).Get(ctx, nil); err != nil {
 		// The error text may quote the webhook's response; keep only its type.
-		o.noteForAudit("notification %s failed (%s); the run carries on", event, causeType(err))
-		o.logger.Warn("notification failed", "event", event, "error", err)
+		o.noteForAudit("notification %s failed (%s); the run carries on", n.Event, causeType(err))
+		o.logger.Warn("notification failed", "event", n.Event, "error", err)
 	}
 }
 

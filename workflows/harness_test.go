@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys"
@@ -79,6 +81,8 @@ type fixture struct {
 	env    *testsuite.TestWorkflowEnvironment
 	policy workflows.Policy
 	never  map[string]bool
+	// legacyPath: the run takes the archiving stage of runs begun before the revoking stage.
+	legacyPath bool
 
 	checkAccess func(activities.CheckAccessInput) (activities.AccessReport, error)
 	snapshot    func(activities.SnapshotInput) (activities.UserSnapshot, error)
@@ -86,11 +90,15 @@ type fixture struct {
 	export      func(activities.ExportInput) (activities.ExportSummary, error)
 	deleteUser  func(activities.UserRef) (activities.StateChange, error)
 	restore     func(activities.RestoreInput) (activities.StateChange, error)
-	count       func(activities.CountInput) (int, error)
-	verify      func(activities.VerifyInput) (activities.Verification, error)
-	notify      func(activities.Notification) error
-	// exportDelay and deleteDelay keep those activities running for a while of workflow time.
-	exportDelay, deleteDelay time.Duration
+	// snapshotAccess, revokeAccess and restoreAccess are the revoking path's activities.
+	snapshotAccess func(activities.SnapshotAccessInput) (activities.AccessSnapshot, error)
+	revokeAccess   func(activities.AccessStepInput) (activities.StepResult, error)
+	restoreAccess  func(activities.AccessStepInput) (activities.StepResult, error)
+	count          func(activities.CountInput) (int, error)
+	verify         func(activities.VerifyInput) (activities.Verification, error)
+	notify         func(activities.Notification) error
+	// exportDelay, deleteDelay and revokeDelay keep those activities running for a while of workflow time.
+	exportDelay, deleteDelay, revokeDelay time.Duration
 
 	calls         []call
 	audits        []activities.AuditRecord
@@ -130,6 +138,19 @@ func newFixture(t testing.TB, policy workflows.Policy) *fixture {
 	f.restore = func(in activities.RestoreInput) (activities.StateChange, error) {
 		return activities.StateChange{UserID: in.UserID, Previous: genesys.StateInactive, State: in.State, Version: 5, Changed: true}, nil
 	}
+	f.snapshotAccess = func(in activities.SnapshotAccessInput) (activities.AccessSnapshot, error) {
+		return testAccess(in.UserID), nil
+	}
+	f.revokeAccess = func(in activities.AccessStepInput) (activities.StepResult, error) {
+		return stepResult(in.Step, f.env.Now()), nil
+	}
+	f.restoreAccess = func(in activities.AccessStepInput) (activities.StepResult, error) {
+		r := stepResult(in.Step, f.env.Now())
+		if in.Step == activities.StepTokens {
+			r.Changed, r.Warnings = false, []string{"revoked tokens cannot be given back; the user signs in again"}
+		}
+		return r, nil
+	}
 	f.count = func(activities.CountInput) (int, error) { return 1234, nil }
 	f.verify = func(in activities.VerifyInput) (activities.Verification, error) {
 		return activities.Verification{State: in.ExpectedState, Count: in.ManifestCount, ManifestCount: in.ManifestCount, Linked: true, CheckedAt: start}, nil
@@ -148,7 +169,61 @@ func (f *fixture) forbid(names ...string) *fixture {
 
 // forbidChanges forbids every activity that changes the user.
 func (f *fixture) forbidChanges() *fixture {
-	return f.forbid("DeactivateUser", "DeleteUser", "RestoreUser")
+	return f.forbid("DeactivateUser", "DeleteUser", "RestoreUser", "RevokeAccess", "RestoreAccess")
+}
+
+// legacy makes the run take the path of runs started before the revoking stage, which never
+// calls the revoking path's activities. A run on the revoking path never calls the legacy ones.
+func (f *fixture) legacy() *fixture {
+	f.legacyPath = true
+	return f
+}
+
+// otherPath forbids the activities of the path the run does not take.
+func (f *fixture) otherPath() {
+	if f.legacyPath {
+		f.env.OnGetVersion("revoking-stage", workflow.DefaultVersion, workflow.Version(1)).Return(workflow.DefaultVersion)
+		f.forbid("SnapshotAccess", "RevokeAccess", "RestoreAccess")
+		return
+	}
+	f.forbid("DeactivateUser", "RestoreUser")
+}
+
+// testAccess is a user's access as SnapshotAccess finds it: something for every step.
+func testAccess(userID string) activities.AccessSnapshot {
+	return activities.AccessSnapshot{
+		UserID:        userID,
+		State:         genesys.StateActive,
+		Grants:        []genesys.Grant{{RoleID: "r-agent", RoleName: "Agent", DivisionID: "d-home", DivisionName: "Home"}},
+		Queues:        []genesys.QueueMembership{{QueueID: "q-sales", QueueName: "Sales", Joined: true}, {QueueID: "q-all", QueueName: "Everyone", ViaGroup: true}},
+		RoutingStatus: "IDLE",
+		Stations:      genesys.Stations{AssociatedID: "st-1", AssociatedName: "Desk 1", DefaultID: "st-1", DefaultName: "Desk 1"},
+		Forwarding:    genesys.CallForwarding{Enabled: true, PhoneNumber: "+15550100"},
+		ManagerID:     "4f2504e0-4f89-41d3-9a0c-0305e82c3301",
+		DirectReports: []string{"5f2504e0-4f89-41d3-9a0c-0305e82c3301"},
+		OAuthClients:  []genesys.OAuthClientRef{{ID: "oc-1", Name: "Ada's integration"}},
+		TakenAt:       start,
+	}
+}
+
+// allPermissions is base and every revoking step's permissions: what a run with no optional
+// steps checks.
+func allPermissions(base ...string) []string {
+	out := base
+	for _, s := range activities.RevokeSteps() {
+		for _, p := range activities.StepPermissions(s) {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// stepResult is a verified step that changed something.
+func stepResult(step activities.AccessStep, at time.Time) activities.StepResult {
+	return activities.StepResult{Step: step, Changed: true, Before: []byte(`{"before":"` + string(step) + `"}`),
+		After: []byte(`{"after":"` + string(step) + `"}`), VerifiedAt: at.UTC()}
 }
 
 func (f *fixture) record(name string, in any) {
@@ -186,6 +261,18 @@ func (f *fixture) mock() {
 		"RestoreUser": {acts.RestoreUser, func(_ context.Context, in activities.RestoreInput) (activities.StateChange, error) {
 			f.record("RestoreUser", in)
 			return f.restore(in)
+		}, nil},
+		"SnapshotAccess": {acts.SnapshotAccess, func(_ context.Context, in activities.SnapshotAccessInput) (activities.AccessSnapshot, error) {
+			f.record("SnapshotAccess", in)
+			return f.snapshotAccess(in)
+		}, nil},
+		"RevokeAccess": {acts.RevokeAccess, func(_ context.Context, in activities.AccessStepInput) (activities.StepResult, error) {
+			f.record("RevokeAccess", in)
+			return f.revokeAccess(in)
+		}, &f.revokeDelay},
+		"RestoreAccess": {acts.RestoreAccess, func(_ context.Context, in activities.AccessStepInput) (activities.StepResult, error) {
+			f.record("RestoreAccess", in)
+			return f.restoreAccess(in)
 		}, nil},
 		"CountInteractions": {acts.CountInteractions, func(_ context.Context, in activities.CountInput) (int, error) {
 			f.record("CountInteractions", in)
@@ -243,6 +330,7 @@ func (f *fixture) mock() {
 func (f *fixture) run(req workflows.Request) (workflows.Result, error) {
 	f.t.Helper()
 	(&workflows.Workflows{Policy: f.policy}).Register(f.env)
+	f.otherPath()
 	f.mock()
 	f.env.ExecuteWorkflow(workflows.WorkflowType, req)
 	require.True(f.t, f.env.IsWorkflowCompleted(), "the workflow did not complete")

@@ -39,7 +39,7 @@ func Test_GivenCancelBeforeArchiving_ShouldChangeNothing(t *testing.T) {
 	}
 }
 
-func Test_GivenCancelDuringRetention_ShouldRestoreUserToSnapshotState(t *testing.T) {
+func Test_GivenCancelDuringRetention_ShouldRestoreEveryStepInReverseOrder(t *testing.T) {
 	for _, via := range []string{"update", "signal"} {
 		t.Run(via, func(t *testing.T) {
 			f := newFixture(t, testPolicy()).forbid("DeleteUser")
@@ -57,14 +57,44 @@ func Test_GivenCancelDuringRetention_ShouldRestoreUserToSnapshotState(t *testing
 
 			require.NoError(t, err)
 			assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
-			restores := f.callsOf("RestoreUser")
-			require.Len(t, restores, 1)
-			assert.Equal(t, activities.RestoreInput{UserID: userID, State: genesys.StateActive}, restores[0].in)
-			assert.Equal(t, start.Add(5*day), restores[0].at)
-			assert.Equal(t, "cancelled", f.lastAudit().Outcome)
-			assert.False(t, f.status().Deactivated)
+			restores := f.callsOf("RestoreAccess")
+			require.Len(t, restores, len(activities.RestoreSteps()))
+			for i, step := range activities.RestoreSteps() {
+				in := restores[i].in.(activities.AccessStepInput)
+				assert.Equal(t, step, in.Step, "restore %d runs in reverse order", i)
+				assert.Equal(t, testAccess(userID), in.Snapshot)
+				assert.Equal(t, start.Add(5*day), restores[i].at)
+			}
+			audit := f.lastAudit()
+			assert.Equal(t, "cancelled", audit.Outcome)
+			assert.Len(t, audit.Restored, len(activities.RestoreSteps()))
+			last := audit.Transitions[len(audit.Transitions)-1].Detail
+			assert.Contains(t, last, "cancelled by hr-workday: rehired; restored to active (reports, tokens, state, grants, station, forwarding, queues, off-queue)")
+			assert.Contains(t, last, "not restored: tokens: revoked tokens cannot be given back")
+			s := f.status()
+			assert.False(t, s.Deactivated)
+			assert.Equal(t, []string{"tokens: revoked tokens cannot be given back; the user signs in again"}, s.NotRestored)
+			assert.Equal(t, "restored to active (1 not restored); export 1,234 conversations verified; outcome cancelled", res.Summary, "the summary says the restored state, not inactive")
 		})
 	}
+}
+
+func Test_GivenLegacyRunCancelledDuringRetention_ShouldRestoreUserToSnapshotState(t *testing.T) {
+	f := newFixture(t, testPolicy()).legacy().forbid("DeleteUser")
+	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+	f.at(5*day, func() { f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-workday", Reason: "rehired"}) })
+
+	res, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+	restores := f.callsOf("RestoreUser")
+	require.Len(t, restores, 1)
+	assert.Equal(t, activities.RestoreInput{UserID: userID, State: genesys.StateActive}, restores[0].in)
+	assert.Equal(t, start.Add(5*day), restores[0].at)
+	assert.Equal(t, "cancelled", f.lastAudit().Outcome)
+	assert.False(t, f.status().Deactivated)
+	assert.Equal(t, "restored to active; export 1,234 conversations verified; outcome cancelled", res.Summary)
 }
 
 func Test_GivenCancelDuringExport_ShouldStopExportAndRestore(t *testing.T) {
@@ -76,13 +106,13 @@ func Test_GivenCancelDuringExport_ShouldStopExportAndRestore(t *testing.T) {
 
 	require.NoError(t, err)
 	assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
-	require.Len(t, f.callsOf("RestoreUser"), 1)
-	assert.Equal(t, start.Add(time.Hour), f.callsOf("RestoreUser")[0].at, "the export is cancelled, not awaited")
+	require.Len(t, f.callsOf("RestoreAccess"), len(activities.RestoreSteps()))
+	assert.Equal(t, start.Add(time.Hour), f.callsOf("RestoreAccess")[0].at, "the export is cancelled, not awaited")
 	assert.Nil(t, res.Export)
 }
 
 func Test_GivenCancelAfterDeletingStarted_ShouldRejectCancel(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("RestoreAccess")
 	f.deleteDelay = 10 * time.Minute
 	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
 	var cancel *updateResult
@@ -104,7 +134,7 @@ func Test_GivenCancelAfterDeletingStarted_ShouldRejectCancel(t *testing.T) {
 }
 
 func Test_GivenLegalHold_ShouldPauseDeletionUntilRelease(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("RestoreAccess")
 	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
 	f.at(10*day, func() { f.update(workflows.UpdateHold, workflows.ControlInput{By: "legal", Reason: "case 42"}) })
 	f.at(45*day, func() {
@@ -145,7 +175,7 @@ func Test_GivenRetentionChange_ShouldMoveDeletionWithinPolicy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, testPolicy()).forbid("RestoreUser")
+			f := newFixture(t, testPolicy()).forbid("RestoreAccess")
 			f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
 			var res *updateResult
 			f.at(2*day, func() { res = f.update(workflows.UpdateExtendRetention, tc.in) })

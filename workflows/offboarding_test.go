@@ -16,35 +16,76 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-func Test_GivenArchiveRequest_ShouldDeactivateExportVerifyAndArchive(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser", "CountInteractions")
+func Test_GivenArchiveRequest_ShouldRevokeExportVerifyAndArchive(t *testing.T) {
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreAccess", "CountInteractions")
 
 	res, err := f.run(archiveRequest())
 
 	require.NoError(t, err)
 	assert.Equal(t, workflows.OutcomeArchived, res.Outcome)
-	assert.Equal(t, []string{"checking", "archiving", "exporting", "verifying", "archived"}, f.stages)
+	assert.Equal(t, []string{"checking", "revoking", "exporting", "verifying", "archived"}, f.stages)
 	perms := f.callsOf("CheckAccess")[0].in.(activities.CheckAccessInput).Permissions
-	assert.ElementsMatch(t, []string{genesys.PermUserEdit, genesys.PermConversationDetail}, perms)
+	assert.ElementsMatch(t, allPermissions(genesys.PermUserEdit, genesys.PermConversationDetail), perms)
+	assert.Equal(t, activities.SnapshotAccessInput{UserID: userID}, f.callsOf("SnapshotAccess")[0].in)
+	revokes := f.callsOf("RevokeAccess")
+	require.Len(t, revokes, len(activities.RevokeSteps()))
+	for i, step := range activities.RevokeSteps() {
+		in := revokes[i].in.(activities.AccessStepInput)
+		assert.Equal(t, step, in.Step, "step %d runs in order", i)
+		assert.Equal(t, testAccess(userID), in.Snapshot)
+		assert.Equal(t, genesys.ReasonUnknown, in.Reason, "a free-text reason is Unknown to Genesys")
+		assert.False(t, in.HandOverReports, "the default policy does not hand reports over")
+	}
 	exp := f.callsOf("ExportInteractions")[0].in.(activities.ExportInput)
 	assert.Equal(t, userID+"/"+testRunID, exp.Bundle)
 	assert.Equal(t, start.Add(-workflows.DefaultPolicy().ExportLookback), exp.Window.Start)
 	assert.Equal(t, start, exp.Window.End, "the window ends when access ended")
 	assert.Equal(t, testPolicy().ExportWindow, exp.WindowSize)
+	require.NotNil(t, exp.Access, "the access snapshot goes to the bundle")
+	assert.Equal(t, testAccess(userID), *exp.Access)
 	ver := f.callsOf("VerifyOutcome")[0].in.(activities.VerifyInput)
 	assert.Equal(t, genesys.StateInactive, ver.ExpectedState)
 	assert.Equal(t, 1234, ver.ManifestCount)
 	audit := f.lastAudit()
 	assert.Equal(t, "archived", audit.Outcome)
 	assert.Equal(t, requester, audit.RequestedBy)
-	assert.Len(t, audit.Transitions, 5)
+	assert.Len(t, audit.Transitions, 5+len(activities.RevokeSteps()), "a transition per stage and an event per step")
+	require.Len(t, audit.Access, len(activities.RevokeSteps()), "the audit record lists each step")
+	for i, r := range audit.Access {
+		assert.Equal(t, activities.RevokeSteps()[i], r.Step)
+		assert.JSONEq(t, `{"before":"`+string(r.Step)+`"}`, string(r.Before))
+		assert.JSONEq(t, `{"after":"`+string(r.Step)+`"}`, string(r.After))
+	}
+	assert.Equal(t, start, audit.AccessEndedAt)
+	assert.Equal(t, testAccess(userID).OAuthClients, audit.OAuthClients)
+	require.NotEmpty(t, f.notifications)
+	assert.Equal(t, testAccess(userID).OAuthClients, f.notifications[len(f.notifications)-1].OAuthClients)
 	require.NotNil(t, res.Audit)
-	assert.Equal(t, "deactivated; export 1,234 conversations verified; outcome archived", res.Summary)
+	assert.Equal(t, start, res.AccessEndedAt)
+	assert.True(t, f.status().Deactivated)
+	assert.Equal(t, "access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; outcome archived", res.Summary)
 	assert.Equal(t, map[string]string{workflows.SAGenesysUserID: userID, workflows.SADisposition: "archive", workflows.SARequestedBy: requester}, f.startSA)
 }
 
+// A run that reached checking before the revoking stage existed keeps the legacy archiving stage.
+func Test_GivenRunBegunBeforeTheRevokingStage_ShouldDeactivateInTheArchivingStage(t *testing.T) {
+	f := newFixture(t, testPolicy()).legacy().forbid("DeleteUser", "RestoreUser", "CountInteractions")
+
+	res, err := f.run(archiveRequest())
+
+	require.NoError(t, err)
+	assert.Equal(t, []string{"checking", "archiving", "exporting", "verifying", "archived"}, f.stages)
+	perms := f.callsOf("CheckAccess")[0].in.(activities.CheckAccessInput).Permissions
+	assert.ElementsMatch(t, []string{genesys.PermUserEdit, genesys.PermConversationDetail}, perms)
+	require.Len(t, f.callsOf("DeactivateUser"), 1)
+	assert.Nil(t, f.callsOf("ExportInteractions")[0].in.(activities.ExportInput).Access)
+	assert.Len(t, f.lastAudit().Transitions, 5)
+	assert.Empty(t, f.lastAudit().Access)
+	assert.Equal(t, "deactivated; export 1,234 conversations verified; outcome archived", res.Summary)
+}
+
 func Test_GivenFutureEffectiveAt_ShouldDeactivateAtThatTimeNotAtPickup(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreAccess")
 	req := archiveRequest()
 	req.EffectiveAt = start.Add(3 * day)
 	f.at(day, func() {
@@ -57,17 +98,17 @@ func Test_GivenFutureEffectiveAt_ShouldDeactivateAtThatTimeNotAtPickup(t *testin
 
 	require.NoError(t, err)
 	assert.Equal(t, workflows.OutcomeArchived, res.Outcome)
-	assert.Equal(t, start.Add(3*day), f.callsOf("DeactivateUser")[0].at)
-	assert.Equal(t, []string{"checking", "scheduled", "archiving", "exporting", "verifying", "archived"}, f.stages)
+	assert.Equal(t, start.Add(3*day), f.callsOf("RevokeAccess")[0].at)
+	assert.Equal(t, []string{"checking", "scheduled", "revoking", "exporting", "verifying", "archived"}, f.stages)
 }
 
 func Test_GivenDeleteWith30DayRetention_ShouldDeleteAfterApprovalAndRetention(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("RestoreAccess")
 	var approval *updateResult
 	f.at(time.Hour, func() {
 		s := f.status()
 		assert.Equal(t, workflows.StageAwaitingApproval, s.Stage)
-		assert.Equal(t, "deactivated; export 1,234 conversations verified; waiting for 1 more approval until 2026-11-06 09:00 UTC", s.Summary)
+		assert.Equal(t, "access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; waiting for 1 more approval until 2026-11-06 09:00 UTC", s.Summary)
 		approval = f.update(workflows.UpdateApprove, decide("alice"))
 	})
 	f.at(10*day, func() {
@@ -83,10 +124,10 @@ func Test_GivenDeleteWith30DayRetention_ShouldDeleteAfterApprovalAndRetention(t 
 	require.True(t, approval.completed)
 	assert.NoError(t, approval.rejected)
 	assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
-	assert.Equal(t, []string{"checking", "archiving", "exporting", "awaiting-approval", "retention", "deleting", "verifying", "deleted"}, f.stages)
+	assert.Equal(t, []string{"checking", "revoking", "exporting", "awaiting-approval", "retention", "deleting", "verifying", "deleted"}, f.stages)
 	assert.Equal(t, start.Add(30*day), f.callsOf("DeleteUser")[0].at, "deletion waits out the retention counted from the request")
 	assert.Equal(t, []time.Time{start.Add(30 * day)}, f.retentionSA)
-	assert.ElementsMatch(t, []string{genesys.PermUserEdit, genesys.PermConversationDetail, genesys.PermUserDelete},
+	assert.ElementsMatch(t, allPermissions(genesys.PermUserEdit, genesys.PermConversationDetail, genesys.PermUserDelete),
 		f.callsOf("CheckAccess")[0].in.(activities.CheckAccessInput).Permissions)
 	ver := f.callsOf("VerifyOutcome")[0].in.(activities.VerifyInput)
 	assert.Equal(t, genesys.StateDeleted, ver.ExpectedState)
@@ -186,13 +227,13 @@ func Test_GivenPolicyProtectedUser_ShouldRefuseBeforeCallingGenesys(t *testing.T
 
 func Test_GivenRateLimited_ShouldRetryAfterTheRetryAfterDelay(t *testing.T) {
 	const retryAfter = 90 * time.Second
-	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreAccess")
 	limited := true
-	ok := f.deactivate
-	f.deactivate = func(in activities.UserRef) (activities.StateChange, error) {
-		if limited {
+	ok := f.revokeAccess
+	f.revokeAccess = func(in activities.AccessStepInput) (activities.StepResult, error) {
+		if limited && in.Step == activities.StepStation {
 			limited = false
-			return activities.StateChange{}, temporal.NewApplicationErrorWithOptions("patch user: HTTP 429 too.many.requests.retry.after",
+			return activities.StepResult{}, temporal.NewApplicationErrorWithOptions("disassociate station: HTTP 429 too.many.requests.retry.after",
 				string(genesys.KindRateLimited), temporal.ApplicationErrorOptions{NextRetryDelay: retryAfter})
 		}
 		return ok(in)
@@ -202,11 +243,17 @@ func Test_GivenRateLimited_ShouldRetryAfterTheRetryAfterDelay(t *testing.T) {
 
 	require.NoError(t, err)
 	assert.Equal(t, workflows.OutcomeArchived, res.Outcome)
-	calls := f.callsOf("DeactivateUser")
+	var calls []call
+	for _, c := range f.callsOf("RevokeAccess") {
+		if c.in.(activities.AccessStepInput).Step == activities.StepStation {
+			calls = append(calls, c)
+		}
+	}
 	require.Len(t, calls, 2)
 	gap := calls[1].at.Sub(calls[0].at)
 	assert.GreaterOrEqual(t, gap, retryAfter)
 	assert.Less(t, gap, retryAfter+5*time.Second, "the retry follows Retry-After, not the 1 s initial backoff")
+	assert.Len(t, res.Access, len(activities.RevokeSteps()))
 }
 
 func Test_GivenDryRun_ShouldChangeNothingAndReportWhatWouldHappen(t *testing.T) {
@@ -243,7 +290,7 @@ func Test_GivenDryRun_ShouldChangeNothingAndReportWhatWouldHappen(t *testing.T) 
 }
 
 func Test_GivenAnyRun_ShouldKeepPIIOutOfSearchAttributesAndDetails(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("RestoreAccess")
 	var summaries []string
 	for _, d := range []time.Duration{time.Minute, time.Hour, 2 * time.Hour, 10 * day, 31 * day} {
 		f.at(d, func() { summaries = append(summaries, f.status().Summary) })
@@ -318,7 +365,7 @@ func Test_GivenInvalidPolicy_ShouldFailWithInvalidPolicy(t *testing.T) {
 }
 
 func Test_GivenVerificationMismatch_ShouldFailWithHistoryNotLinked(t *testing.T) {
-	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreUser")
+	f := newFixture(t, testPolicy()).forbid("DeleteUser", "RestoreAccess")
 	f.verify = func(in activities.VerifyInput) (activities.Verification, error) {
 		return activities.Verification{State: genesys.StateInactive, Count: 1000, ManifestCount: in.ManifestCount}, nil
 	}
@@ -333,7 +380,7 @@ func Test_GivenVerificationMismatch_ShouldFailWithHistoryNotLinked(t *testing.T)
 func Test_GivenContinueAsNew_ShouldCarryStateIntoTheNextRun(t *testing.T) {
 	p := testPolicy()
 	p.ApprovalsRequired = 2
-	first := newFixture(t, p).forbid("DeleteUser", "RestoreUser", "WriteAudit")
+	first := newFixture(t, p).forbid("DeleteUser", "RestoreAccess", "WriteAudit")
 	first.at(time.Hour, func() { first.update(workflows.UpdateApprove, decide("alice")) })
 	first.at(2*time.Hour, func() { first.env.SignalWorkflow(workflows.UpdateApprove, decide("mallory")) })
 	first.at(3*time.Hour, func() { first.env.SetContinueAsNewSuggested(true) })
@@ -357,11 +404,14 @@ func Test_GivenContinueAsNew_ShouldCarryStateIntoTheNextRun(t *testing.T) {
 	assert.Equal(t, start.Add(4*day), carried.ApprovalDeadline)
 	assert.Equal(t, start.Add(30*day), carried.RetentionUntil)
 	assert.True(t, carried.Deactivated)
+	require.NotNil(t, carried.Access, "the access snapshot is carried for restore")
+	assert.Len(t, carried.Revoked, len(activities.RevokeSteps()))
+	assert.Equal(t, start, carried.AccessEndedAt)
 	require.Len(t, carried.Notes, 1, "the ignored signal is carried")
 	assert.Contains(t, carried.Notes[0], "mallory")
 
 	// The next run: a worker whose policy now needs one approval still honours the recorded two.
-	second := newFixture(t, testPolicy()).forbid("CheckAccess", "SnapshotUser", "DeactivateUser", "ExportInteractions", "RestoreUser")
+	second := newFixture(t, testPolicy()).forbid("CheckAccess", "SnapshotUser", "SnapshotAccess", "RevokeAccess", "ExportInteractions", "RestoreAccess")
 	second.env.SetStartTime(first.env.Now())
 	second.env.SetContinuedExecutionRunID(testRunID)
 	second.at(time.Hour, func() {
@@ -396,8 +446,8 @@ func Test_GivenTemporalCancellation_ShouldRestoreAndAudit(t *testing.T) {
 
 			require.Error(t, err)
 			assert.True(t, temporal.IsCanceledError(err), "got %v", err)
-			require.Len(t, f.callsOf("RestoreUser"), 1)
-			assert.Equal(t, start.Add(at), f.callsOf("RestoreUser")[0].at)
+			require.Len(t, f.callsOf("RestoreAccess"), len(activities.RestoreSteps()))
+			assert.Equal(t, start.Add(at), f.callsOf("RestoreAccess")[0].at)
 			assert.Equal(t, "cancelled", f.lastAudit().Outcome)
 		})
 	}

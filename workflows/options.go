@@ -30,9 +30,19 @@ func bounded(attempt, total time.Duration) workflow.ActivityOptions {
 var (
 	// checkOptions: CheckAccess and SnapshotUser are one or two GETs each.
 	checkOptions = bounded(30*time.Second, 15*time.Minute)
+	// snapshotOptions: SnapshotAccess reads every part of the user's access, each listing paged,
+	// and the org's OAuth clients.
+	snapshotOptions = bounded(5*time.Minute, time.Hour)
 	// changeOptions: DeactivateUser, RestoreUser and DeleteUser are a GET and a PATCH or DELETE,
 	// retried on version conflicts inside the activity; an hour absorbs a Genesys incident.
 	changeOptions = bounded(time.Minute, time.Hour)
+	// revokeOptions: RevokeAccess is a change like the others; a cancelled run waits for a step
+	// in flight to end, so that the restore that follows sees what it did.
+	revokeOptions = func() workflow.ActivityOptions {
+		o := changeOptions
+		o.WaitForCancellation = true
+		return o
+	}()
 	// exportOptions: an export runs one analytics job per window and may take hours for a busy
 	// user. It heartbeats its cursor, so a lost worker is noticed within two minutes and the next
 	// attempt resumes from the cursor instead of starting over.

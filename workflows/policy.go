@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/offboard/offboard/activities"
 )
 
 // Policy is the worker's offboarding policy. It comes from worker configuration, never from the
@@ -36,6 +38,13 @@ type Policy struct {
 
 	// ProtectedUserIDs are never offboarded.
 	ProtectedUserIDs []string `json:"protectedUserIds,omitempty"`
+
+	// OptionalAccessSteps are the revoking steps (activities.AccessStep names) that are skipped,
+	// with a warning, when the credentials lack their permissions; every other step is required.
+	OptionalAccessSteps []string `json:"optionalAccessSteps,omitempty"`
+	// HandOverReports moves the leaver's direct reports to the leaver's manager; otherwise they
+	// are recorded only.
+	HandOverReports bool `json:"handOverReports,omitempty"`
 }
 
 // DefaultPolicy is the policy when the worker configures nothing.
@@ -78,6 +87,8 @@ const (
 	EnvExportLookback      = "OFFBOARD_EXPORT_LOOKBACK"
 	EnvExportWindow        = "OFFBOARD_EXPORT_WINDOW"
 	EnvProtectedUserIDs    = "OFFBOARD_PROTECTED_USER_IDS"
+	EnvOptionalAccessSteps = "OFFBOARD_OPTIONAL_ACCESS_STEPS"
+	EnvHandOverReports     = "OFFBOARD_HAND_OVER_REPORTS"
 )
 
 // PolicySetting declares one setting of the Policy. The worker's environment variable and
@@ -111,6 +122,8 @@ var policySettings = []PolicySetting{
 	{Key: "exportLookback", Env: EnvExportLookback, Flag: "export-lookback", Usage: "Default export window length before the request.", Field: func(p *Policy) any { return &p.ExportLookback }, check: positive},
 	{Key: "exportWindow", Env: EnvExportWindow, Flag: "export-window", Usage: "Span of one analytics export job.", Field: func(p *Policy) any { return &p.ExportWindow }, check: positive},
 	{Key: "protectedUserIds", Env: EnvProtectedUserIDs, Flag: "protected-user-ids", Usage: "Comma-separated Genesys user IDs that are never offboarded.", Field: func(p *Policy) any { return &p.ProtectedUserIDs }, check: uuidItems},
+	{Key: "optionalAccessSteps", Env: EnvOptionalAccessSteps, Flag: "optional-access-steps", Usage: "Comma-separated revoking steps skipped with a warning when a permission is missing; empty requires every step.", Field: func(p *Policy) any { return &p.OptionalAccessSteps }, check: accessStepItems},
+	{Key: "handOverReports", Env: EnvHandOverReports, Flag: "hand-over-reports", Usage: "Move the leaver's direct reports to the leaver's manager.", Field: func(p *Policy) any { return &p.HandOverReports }},
 }
 
 // PolicySettings lists every setting of the Policy.
@@ -199,4 +212,33 @@ func checkDefaultRetention(is issues) {
 	if p := is.p; p.DefaultRetention < p.MinRetention || p.DefaultRetention > p.MaxRetention {
 		is.add("%s is outside [minRetention %s, maxRetention %s]", p.DefaultRetention, p.MinRetention, p.MaxRetention)
 	}
+}
+
+// accessStepItems accepts only the names of revoking steps, each once.
+func accessStepItems(is issues) {
+	known := activities.RevokeSteps()
+	seen := map[string]bool{}
+	for i, s := range is.list() {
+		switch {
+		case !slices.Contains(known, activities.AccessStep(s)):
+			is.addItem(i, "%q is not a revoking step: use one of %s", truncate(s, 32), joinSteps(known))
+		case seen[s]:
+			is.addItem(i, "%q is listed twice", s)
+		}
+		seen[s] = true
+	}
+}
+
+// joinSteps writes steps comma-separated, in order.
+func joinSteps(steps []activities.AccessStep) string {
+	names := make([]string, len(steps))
+	for i, s := range steps {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// optional reports whether the policy lets step be skipped when its permissions are missing.
+func (p Policy) optional(step activities.AccessStep) bool {
+	return slices.Contains(p.OptionalAccessSteps, string(step))
 }

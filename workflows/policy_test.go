@@ -26,6 +26,9 @@ func Test_GivenPolicies_ShouldValidate(t *testing.T) {
 		{"bad protected ID", func(p *workflows.Policy) { p.ProtectedUserIDs = []string{"admin"} }, "protectedUserIds[0]"},
 		{"empty approver", func(p *workflows.Policy) { p.Approvers = append(p.Approvers, " ") }, "approvers[3]"},
 		{"zero export window", func(p *workflows.Policy) { p.ExportWindow = 0 }, "exportWindow"},
+		{"optional steps", func(p *workflows.Policy) { p.OptionalAccessSteps = []string{"tokens", "forwarding"} }, ""},
+		{"unknown optional step", func(p *workflows.Policy) { p.OptionalAccessSteps = []string{"tokens", "mfa"} }, `optionalAccessSteps[1]: "mfa" is not a revoking step`},
+		{"optional step twice", func(p *workflows.Policy) { p.OptionalAccessSteps = []string{"tokens", "tokens"} }, "optionalAccessSteps[1]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

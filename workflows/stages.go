@@ -13,8 +13,11 @@ type Stage string
 
 // Stages in order, then outcomes. stageTable says what each one does.
 const (
-	StageChecking         Stage = "checking"
-	StageScheduled        Stage = "scheduled"
+	StageChecking  Stage = "checking"
+	StageScheduled Stage = "scheduled"
+	StageRevoking  Stage = "revoking"
+	// StageArchiving is the legacy stage that only set the user inactive. Runs started before
+	// the revoking stage (workflow version "revoking-stage" absent) still take it.
 	StageArchiving        Stage = "archiving"
 	StageExporting        Stage = "exporting"
 	StageAwaitingApproval Stage = "awaiting-approval"
@@ -55,6 +58,7 @@ func stageTable() []stageDef {
 	return []stageDef{
 		{stage: StageChecking, step: (*offboarding).check, doing: says("checking permissions and the user")},
 		{stage: StageScheduled, step: (*offboarding).schedule, doing: func(o *offboarding) string { return "access ends " + formatTime(o.st.AccessEndAt) }},
+		{stage: StageRevoking, step: (*offboarding).revoke, doing: (*offboarding).revokingSummary},
 		{stage: StageArchiving, step: (*offboarding).archive, doing: says("deactivating")},
 		{stage: StageExporting, step: (*offboarding).export, doing: says("exporting conversations")},
 		{stage: StageAwaitingApproval, step: (*offboarding).awaitApproval, doing: (*offboarding).approvalSummary, decides: true, shortens: true, at: "while"},

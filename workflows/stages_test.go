@@ -2,12 +2,14 @@ package workflows_test
 
 import (
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -21,11 +23,22 @@ func Test_GivenHRAPIOpenAPI_ShouldListExactlyTheWorkflowStages(t *testing.T) {
 				Stage struct {
 					Enum []workflows.Stage `json:"enum"`
 				} `json:"Stage"`
+				AccessStep struct {
+					Enum []activities.AccessStep `json:"enum"`
+				} `json:"AccessStep"`
 			} `json:"schemas"`
 		} `json:"components"`
 	}
 	require.NoError(t, yaml.Unmarshal(raw, &doc))
 	assert.Equal(t, workflows.Stages(), doc.Components.Schemas.Stage.Enum)
+	assert.Equal(t, activities.RevokeSteps(), doc.Components.Schemas.AccessStep.Enum)
+}
+
+func Test_GivenStages_ShouldRevokeAfterScheduledAndKeepArchivingAsTheLegacyStage(t *testing.T) {
+	stages := workflows.Stages()
+	at := func(s workflows.Stage) int { return slices.Index(stages, s) }
+	assert.Equal(t, at(workflows.StageScheduled)+1, at(workflows.StageRevoking))
+	assert.Positive(t, at(workflows.StageArchiving), "the legacy stage stays for runs begun before revoking")
 }
 
 func Test_GivenStages_ShouldEndWithTheOutcomesOnly(t *testing.T) {

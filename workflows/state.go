@@ -52,14 +52,29 @@ type State struct {
 	RequestedAt time.Time `json:"requestedAt"`
 	// AccessEndAt is when access is due to end (EffectiveAt, else RequestedAt); retention counts from it.
 	AccessEndAt time.Time `json:"accessEndAt"`
-	// AccessEndedAt is when the user was found inactive after the archiving step.
+	// AccessEndedAt is when the revoking stage (the legacy archiving stage) ended.
 	AccessEndedAt time.Time `json:"accessEndedAt,omitzero"`
 	// Deactivated is set when this offboarding changed the user to inactive, so a cancel restores them.
-	Deactivated bool                      `json:"deactivated,omitempty"`
-	Snapshot    *activities.UserSnapshot  `json:"snapshot,omitempty"`
-	Window      genesys.Interval          `json:"window"`
-	Export      *activities.ExportSummary `json:"export,omitempty"`
-	Decisions   []activities.Decision     `json:"decisions,omitempty"`
+	Deactivated bool                     `json:"deactivated,omitempty"`
+	Snapshot    *activities.UserSnapshot `json:"snapshot,omitempty"`
+	// Access is what the user held before any change, taken in checking. Runs begun before the
+	// revoking stage have none, and end access in the legacy archiving stage.
+	Access *activities.AccessSnapshot `json:"access,omitempty"`
+	// SkippedSteps are optional steps left out because the credentials lack their permissions.
+	SkippedSteps []activities.AccessStep `json:"skippedSteps,omitempty"`
+	// Revoked are the revoking steps done, each as its read-back showed it, in order.
+	Revoked []activities.StepResult `json:"revoked,omitempty"`
+	// Revoking is the step under way, so that a cancel restores it even when it was interrupted.
+	Revoking activities.AccessStep `json:"revoking,omitempty"`
+	// Restored are the steps a cancel re-applied; NotRestored says what it could not give back and why.
+	Restored    []activities.StepResult `json:"restored,omitempty"`
+	NotRestored []string                `json:"notRestored,omitempty"`
+	// RestoredTo is the user's state once a cancel restored them.
+	RestoredTo genesys.UserState `json:"restoredTo,omitempty"`
+
+	Window    genesys.Interval          `json:"window"`
+	Export    *activities.ExportSummary `json:"export,omitempty"`
+	Decisions []activities.Decision     `json:"decisions,omitempty"`
 	// ApprovalDeadline and EscalateAt are set when awaiting-approval starts.
 	ApprovalDeadline time.Time `json:"approvalDeadline,omitzero"`
 	EscalateAt       time.Time `json:"escalateAt,omitzero"`

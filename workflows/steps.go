@@ -12,16 +12,14 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// check verifies the credentials' permissions and snapshots the user; a dry run ends here.
+// check verifies the credentials' permissions and snapshots the user and, for runs that take
+// the revoking stage, everything they hold; a dry run ends here.
 func (o *offboarding) check(ctx workflow.Context) (Stage, string, error) {
+	revoking := workflow.GetVersion(ctx, revokingChange, workflow.DefaultVersion, revokingVersion) >= revokingVersion
 	actx := workflow.WithActivityOptions(ctx, checkOptions)
-	perms := permissionsFor(o.req.Disposition)
-	var access activities.AccessReport
-	if err := workflow.ExecuteActivity(actx, acts.CheckAccess, activities.CheckAccessInput{Permissions: perms}).Get(ctx, &access); err != nil {
+	perms, err := o.checkPermissions(actx, revoking)
+	if err != nil {
 		return "", "", err
-	}
-	if access.Note != "" {
-		o.noteForAudit("permission check: %s", access.Note)
 	}
 	var snap activities.UserSnapshot
 	in := activities.SnapshotInput{UserID: o.req.UserID}
@@ -34,50 +32,26 @@ func (o *offboarding) check(ctx workflow.Context) (Stage, string, error) {
 			fmt.Sprintf("user %s is already deleted: there is nothing to offboard", o.req.UserID),
 			activities.ErrUnexpectedState, nil)
 	}
+	if revoking {
+		if err := o.snapshotAccess(actx); err != nil {
+			return "", "", err
+		}
+	}
 	if o.req.DryRun {
-		return o.dryRun(ctx, snap)
+		return o.dryRun(ctx, snap, perms)
 	}
 	detail := fmt.Sprintf("permissions held (%s); user is %s", strings.Join(perms, ", "), snap.User.State)
 	if o.st.AccessEndAt.After(now(ctx)) {
 		return StageScheduled, detail + "; access ends " + formatTime(o.st.AccessEndAt), nil
 	}
-	return StageArchiving, detail, nil
-}
-
-// dryRun reports what a real run would do and ends with that run's outcome, marked DryRun.
-func (o *offboarding) dryRun(ctx workflow.Context, snap activities.UserSnapshot) (Stage, string, error) {
-	end := later(now(ctx), o.st.AccessEndAt)
-	o.st.Window = genesys.Interval{Start: o.exportFrom(), End: end}
-	var count int
-	actx := workflow.WithActivityOptions(ctx, countOptions)
-	if err := workflow.ExecuteActivity(actx, acts.CountInteractions, activities.CountInput{UserID: o.req.UserID, Window: o.st.Window}).Get(ctx, &count); err != nil {
-		return "", "", err
-	}
-	p := o.st.Policy
-	w := []string{
-		fmt.Sprintf("permissions %s are held", strings.Join(permissionsFor(o.req.Disposition), ", ")),
-		fmt.Sprintf("set user %s from %s to inactive at %s", o.req.UserID, snap.User.State, formatTime(later(now(ctx), o.st.AccessEndAt))),
-		fmt.Sprintf("export %s conversations started from %s to %s into bundle %s", formatCount(count), formatTime(o.st.Window.Start), formatTime(end), o.st.Bundle),
-	}
-	if o.needsApproval() {
-		w = append(w, fmt.Sprintf("wait up to %s for %d approval(s); without them the user stays inactive", Duration(p.ApprovalTimeout), p.ApprovalsRequired))
-	}
-	target, state := OutcomeArchived, genesys.StateInactive
-	if o.req.Disposition == DispositionDelete {
-		target, state = OutcomeDeleted, genesys.StateDeleted
-		w = append(w, fmt.Sprintf("keep the user inactive until %s, then delete them", formatTime(o.st.RetentionUntil)))
-	}
-	w = append(w, fmt.Sprintf("verify that the user is %s and still linked to %s conversations", state, formatCount(count)))
-	o.wouldHappen = w
-	o.st.Target = target
-	return target, "dry run: nothing changed", nil
+	return o.accessStage(), detail, nil
 }
 
 // schedule waits until access is due to end.
 func (o *offboarding) schedule(ctx workflow.Context) (Stage, string, error) {
 	t := now(ctx)
 	if !t.Before(o.st.AccessEndAt) {
-		return StageArchiving, "effective time reached", nil
+		return o.accessStage(), "effective time reached", nil
 	}
 	seen := o.version
 	if _, err := workflow.AwaitWithTimeout(ctx, o.st.AccessEndAt.Sub(t), func() bool { return o.version != seen }); err != nil {
@@ -117,6 +91,7 @@ func (o *offboarding) export(ctx workflow.Context) (Stage, string, error) {
 		Bundle:     o.st.Bundle,
 		Window:     o.st.Window,
 		WindowSize: o.st.Policy.ExportWindow,
+		Access:     o.st.Access,
 	}
 	if o.st.Snapshot != nil {
 		in.User = o.st.Snapshot.User

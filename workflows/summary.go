@@ -32,7 +32,11 @@ func (o *offboarding) summary() string {
 	}
 	st := o.st
 	switch {
+	case st.RestoredTo != "":
+		parts = append(parts, o.restoredSummary())
 	case st.AccessEndedAt.IsZero():
+	case o.revokes():
+		parts = append(parts, "access ended "+formatTime(st.AccessEndedAt))
 	case st.Deactivated:
 		parts = append(parts, "deactivated")
 	default:
@@ -48,6 +52,15 @@ func (o *offboarding) summary() string {
 		parts = append(parts, "cancelling")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// restoredSummary says the state a cancel restored the user to, and whether anything was not restored.
+func (o *offboarding) restoredSummary() string {
+	s := "restored to " + string(o.st.RestoredTo)
+	if n := len(o.st.NotRestored); n > 0 {
+		s += fmt.Sprintf(" (%d not restored)", n)
+	}
+	return s
 }
 
 // approvalSummary says how many approvals the run still waits for, and until when.
@@ -97,13 +110,19 @@ func formatCount(n int) string {
 
 func (o *offboarding) report() Report {
 	return Report{
-		WorkflowID:   WorkflowID(o.req.UserID),
-		UserID:       o.req.UserID,
-		DryRun:       o.req.DryRun,
-		WouldHappen:  o.wouldHappen,
-		Export:       o.st.Export,
-		Verification: o.st.Verification,
-		Audit:        o.audit,
+		WorkflowID:    WorkflowID(o.req.UserID),
+		UserID:        o.req.UserID,
+		DryRun:        o.req.DryRun,
+		WouldHappen:   o.wouldHappen,
+		Export:        o.st.Export,
+		Verification:  o.st.Verification,
+		Audit:         o.audit,
+		AccessEndedAt: o.st.AccessEndedAt,
+		SkippedSteps:  o.st.SkippedSteps,
+		Access:        o.st.Revoked,
+		Restored:      o.st.Restored,
+		NotRestored:   o.st.NotRestored,
+		OAuthClients:  o.oauthClients(),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/sosodev/duration"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys"
 )
 
 // Names shared by the worker, the starter and the Temporal UI.
@@ -189,6 +190,17 @@ type Report struct {
 	Export       *activities.ExportSummary `json:"export,omitempty"`
 	Verification *activities.Verification  `json:"verification,omitempty"`
 	Audit        *activities.AuditRef      `json:"audit,omitempty"`
+	// AccessEndedAt is when the revoking stage ended: from then on the user holds no access.
+	AccessEndedAt time.Time `json:"accessEndedAt,omitzero"`
+	// SkippedSteps are optional steps left out because a permission is missing (see Notes).
+	SkippedSteps []activities.AccessStep `json:"skippedSteps,omitempty"`
+	// Access lists each revoking step done, with what it found before and read back after.
+	Access []activities.StepResult `json:"access,omitempty"`
+	// Restored lists each step a cancel gave back; NotRestored says what it could not, and why.
+	Restored    []activities.StepResult `json:"restored,omitempty"`
+	NotRestored []string                `json:"notRestored,omitempty"`
+	// OAuthClients are the OAuth clients the user created; they are reported, never revoked.
+	OAuthClients []genesys.OAuthClientRef `json:"oauthClients,omitempty"`
 }
 
 // Status is what the status query returns: everything an operator needs.

@@ -46,16 +46,19 @@ type DemoResult struct {
 	Report bundle.Report
 	// RunURL is the run's page in the Temporal Web UI (empty without UI).
 	RunURL string
+	// Access is the user's access before the run and once the revoking stage ended.
+	Access *AccessProof
 }
 
 // ErrNoDemoUser means every seeded active user with conversations already has an offboarding.
 var ErrNoDemoUser = errors.New("every seeded active user with conversations already has an offboarding: " +
 	"start the demo with a fresh --data-dir, or a different --seed")
 
-// RunDemo runs one delete offboarding through the HR API of a started stack: it requests a
-// delete with a short retention as dev-hr, prints each stage as it happens, approves as alice,
-// and checks the outcome, the export bundle and the proof that the history is still linked.
-// Any deviation is an error.
+// RunDemo runs one delete offboarding through the HR API of a started stack: it logs the user
+// in, requests a delete with a short retention as dev-hr, prints each stage as it happens,
+// shows the user's roles, queues and station before and after the revoking stage and their
+// token refused after it, approves as alice, and checks the outcome, the export bundle and the
+// proof that the history is still linked. Any deviation is an error.
 func RunDemo(ctx context.Context, s *Stack, o DemoOptions) (*DemoResult, error) {
 	o = o.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -99,6 +102,9 @@ type demo struct {
 	userID             string
 	res                *DemoResult
 	begin              time.Time
+	// token is the user's own token, issued before the run; proof is what was seen of their access.
+	token string
+	proof *AccessProof
 }
 
 func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.o.Out, format+"\n", args...) }
@@ -119,6 +125,9 @@ func (d *demo) request(ctx context.Context) error {
 	} else {
 		d.say("\n== Demo: offboarding user %s, disposition delete, retention %s", d.userID, d.o.Retention)
 	}
+	if err := d.issueToken(ctx); err != nil {
+		return err
+	}
 	started, err := d.hr.Start(ctx, hrapi.OffboardingRequest{
 		UserID: d.userID, Disposition: string(workflows.DispositionDelete), Retention: d.o.Retention,
 		Reason: "devstack demo", HREventID: "devstack-demo-" + d.userID,
@@ -129,7 +138,7 @@ func (d *demo) request(ctx context.Context) error {
 	if started.Existing {
 		return fmt.Errorf("POST /v1/offboardings answered %d, want 202 (a new run)", http.StatusOK)
 	}
-	d.res = &DemoResult{UserID: d.userID, WorkflowID: started.WorkflowID, RunID: started.RunID}
+	d.res = &DemoResult{UserID: d.userID, WorkflowID: started.WorkflowID, RunID: started.RunID, Access: d.proof}
 	d.res.RunURL = d.s.Temporal.RunURL(d.res.WorkflowID, d.res.RunID)
 	d.say("POST /v1/offboardings as %s -> 202 %s run %s", IdentityHR, d.res.WorkflowID, d.res.RunID)
 	if d.res.RunURL != "" {
@@ -148,6 +157,12 @@ func (d *demo) follow(ctx context.Context) error {
 			return fmt.Errorf("GET /v1/offboardings/%s: %w", d.userID, err)
 		}
 		printed = d.narrate(st.History, printed)
+		// Approval waits for the demo, so access is always seen ended before deletion.
+		if !st.AccessEndedAt.IsZero() && d.proof.After.UserID == "" {
+			if err := d.checkAccessEnded(ctx); err != nil {
+				return err
+			}
+		}
 		if st.Stage == workflows.StageAwaitingApproval && !approved {
 			if err := d.approve(ctx); err != nil {
 				return err
@@ -207,6 +222,9 @@ func (d *demo) final(ctx context.Context) error {
 	}
 	if outcome != workflows.OutcomeDeleted {
 		return fmt.Errorf("the offboarding ended %s, want deleted; errors: %s", outcome, strings.Join(st.Notes, "; "))
+	}
+	if d.proof.After.UserID == "" {
+		return errors.New("the run ended without the demo seeing access end (no accessEndedAt in the status)")
 	}
 	d.say("Outcome: %s in %.1fs", outcome, d.since())
 	return nil

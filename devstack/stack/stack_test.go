@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -39,7 +40,14 @@ func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *tes
 	require.Equal(t, res.Status.Export.Conversations, res.Status.Verification.Count)
 	require.Equal(t, res.Status.Verification.ManifestCount, res.Status.Verification.Count)
 	require.DirExists(t, res.BundleDir)
-	for _, stage := range []workflows.Stage{workflows.StageExporting, workflows.StageAwaitingApproval, workflows.StageRetention, workflows.OutcomeDeleted} {
+	require.NotNil(t, res.Access)
+	require.Equal(t, http.StatusOK, res.Access.TokenBefore, "the user's token worked before the run")
+	require.Equal(t, http.StatusUnauthorized, res.Access.TokenAfter, "and is refused once access ended")
+	require.NotEmpty(t, res.Access.Before.Grants, "the demo user held roles")
+	require.Empty(t, res.Access.After.Grants)
+	require.Empty(t, accessLeft(res.Access.After))
+	require.Contains(t, out.String(), "After revoking: roles []")
+	for _, stage := range []workflows.Stage{workflows.StageRevoking, workflows.StageExporting, workflows.StageAwaitingApproval, workflows.StageRetention, workflows.OutcomeDeleted} {
 		require.Contains(t, out.String(), string(stage))
 	}
 	require.Contains(t, out.String(), "re-count")

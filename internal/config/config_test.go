@@ -32,15 +32,32 @@ func Test_GivenPolicyFileVariablesAndFlags_ShouldApplyThemInThatOrder(t *testing
 	assert.Equal(t, []string{"3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, p.ProtectedUserIDs)
 }
 
+func Test_GivenAccessStepSettings_ShouldReadThemFromTheEnvironmentAndTheFile(t *testing.T) {
+	p, err := Source{Env: MapEnv{workflows.EnvOptionalAccessSteps: "forwarding, tokens", workflows.EnvHandOverReports: "true"}}.Policy()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"forwarding", "tokens"}, p.OptionalAccessSteps)
+	assert.True(t, p.HandOverReports)
+
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("optionalAccessSteps: [station]\nhandOverReports: true\n"), 0o600))
+	p, err = Source{Env: MapEnv{EnvPolicyFile: file}}.Policy()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"station"}, p.OptionalAccessSteps)
+	assert.True(t, p.HandOverReports)
+}
+
 func Test_GivenBadPolicySettings_ShouldNameTheSetting(t *testing.T) {
 	for env, want := range map[string]string{
-		workflows.EnvApprovalsRequired: "OFFBOARD_APPROVALS_REQUIRED",
-		workflows.EnvApprovalTimeout:   "OFFBOARD_APPROVAL_TIMEOUT",
-		workflows.EnvRetentionMax:      "OFFBOARD_RETENTION_",
-		workflows.EnvProtectedUserIDs:  "OFFBOARD_PROTECTED_USER_IDS",
-		workflows.EnvApproveArchive:    "OFFBOARD_APPROVE_ARCHIVE",
+		workflows.EnvApprovalsRequired:   "OFFBOARD_APPROVALS_REQUIRED",
+		workflows.EnvApprovalTimeout:     "OFFBOARD_APPROVAL_TIMEOUT",
+		workflows.EnvRetentionMax:        "OFFBOARD_RETENTION_",
+		workflows.EnvProtectedUserIDs:    "OFFBOARD_PROTECTED_USER_IDS",
+		workflows.EnvApproveArchive:      "OFFBOARD_APPROVE_ARCHIVE",
+		workflows.EnvOptionalAccessSteps: "OFFBOARD_OPTIONAL_ACCESS_STEPS",
+		workflows.EnvHandOverReports:     "OFFBOARD_HAND_OVER_REPORTS",
 	} {
-		bad := map[string]string{workflows.EnvApprovalsRequired: "0", workflows.EnvApprovalTimeout: "soon", workflows.EnvRetentionMax: "P1D", workflows.EnvProtectedUserIDs: "bob", workflows.EnvApproveArchive: "maybe"}[env]
+		bad := map[string]string{workflows.EnvApprovalsRequired: "0", workflows.EnvApprovalTimeout: "soon", workflows.EnvRetentionMax: "P1D", workflows.EnvProtectedUserIDs: "bob", workflows.EnvApproveArchive: "maybe",
+			workflows.EnvOptionalAccessSteps: "tokens,mfa", workflows.EnvHandOverReports: "sometimes"}[env]
 		_, err := Source{Env: MapEnv{env: bad}}.Policy()
 		require.Error(t, err, env)
 		assert.Contains(t, err.Error(), want)
