@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -34,7 +35,7 @@ import (
 )
 
 // updateHistory re-records the workflow package's replay history from a real delete run.
-var updateHistory = flag.Bool("update-history", false, "rewrite ../workflows/testdata/offboarding-delete-history.json from a real run")
+var updateHistory = flag.Bool("update-history", false, "rewrite ../workflows/testdata/offboarding-revoking-history.json from a real run")
 
 // Timing of the e2e policy: short enough for tests, long enough to act within.
 const (
@@ -153,11 +154,18 @@ func (p *userPool) init(all []emulator.UserSummary) {
 
 func (p *userPool) take(t *testing.T) emulator.UserSummary {
 	t.Helper()
+	return p.takeWhere(t, func(emulator.UserSummary) bool { return true })
+}
+
+// takeWhere takes the free user with the most conversations for whom fits holds.
+func (p *userPool) takeWhere(t *testing.T, fits func(emulator.UserSummary) bool) emulator.UserSummary {
+	t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	require.NotEmpty(t, p.free, "the e2e seed has run out of users with conversations; raise Users in TestMain")
-	u := p.free[0]
-	p.free = p.free[1:]
+	i := slices.IndexFunc(p.free, fits)
+	require.GreaterOrEqual(t, i, 0, "the e2e seed has no free user with conversations that fits; raise Users in TestMain")
+	u := p.free[i]
+	p.free = slices.Delete(p.free, i, i+1)
 	return u
 }
 

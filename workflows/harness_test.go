@@ -211,7 +211,7 @@ func testAccess(userID string) activities.AccessSnapshot {
 func allPermissions(base ...string) []string {
 	out := base
 	for _, s := range activities.RevokeSteps() {
-		for _, p := range activities.StepPermissions(s) {
+		for _, p := range append(activities.StepPermissions(s), activities.RestorePermissions(s)...) {
 			if !slices.Contains(out, p) {
 				out = append(out, p)
 			}

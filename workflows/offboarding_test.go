@@ -26,6 +26,7 @@ func Test_GivenArchiveRequest_ShouldRevokeExportVerifyAndArchive(t *testing.T) {
 	assert.Equal(t, []string{"checking", "revoking", "exporting", "verifying", "archived"}, f.stages)
 	perms := f.callsOf("CheckAccess")[0].in.(activities.CheckAccessInput).Permissions
 	assert.ElementsMatch(t, allPermissions(genesys.PermUserEdit, genesys.PermConversationDetail), perms)
+	assert.Contains(t, perms, genesys.PermGrantAdd, "a cancel or rehire gives the grants back, so the run needs that too")
 	assert.Equal(t, activities.SnapshotAccessInput{UserID: userID}, f.callsOf("SnapshotAccess")[0].in)
 	revokes := f.callsOf("RevokeAccess")
 	require.Len(t, revokes, len(activities.RevokeSteps()))

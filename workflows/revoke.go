@@ -42,7 +42,8 @@ func (o *offboarding) checkPermissions(ctx workflow.Context, revoking bool) ([]s
 	if revoking {
 		var required []activities.AccessStep
 		required, optional = o.st.Policy.partitionSteps()
-		perms = withStepPermissions(perms, required)
+		// A cancel or rehire puts back what the required steps take away, so the run needs both.
+		perms = withStepPermissions(perms, required, activities.StepPermissions, activities.RestorePermissions)
 	}
 	var access activities.AccessReport
 	if err := workflow.ExecuteActivity(ctx, acts.CheckAccess, activities.CheckAccessInput{Permissions: perms}).Get(ctx, &access); err != nil {
@@ -57,7 +58,7 @@ func (o *offboarding) checkPermissions(ctx workflow.Context, revoking bool) ([]s
 // checkOptional checks the permissions only optional steps need, skipping each step that lacks one.
 func (o *offboarding) checkOptional(ctx workflow.Context, held []string, steps []activities.AccessStep) error {
 	var extra []string
-	for _, p := range withStepPermissions(nil, steps) {
+	for _, p := range withStepPermissions(nil, steps, activities.StepPermissions) {
 		if !slices.Contains(held, p) {
 			extra = append(extra, p)
 		}
@@ -121,13 +122,15 @@ func (p Policy) partitionSteps() (required, optional []activities.AccessStep) {
 	return required, optional
 }
 
-// withStepPermissions adds to perms, once each and in order, the permissions of steps.
-func withStepPermissions(perms []string, steps []activities.AccessStep) []string {
+// withStepPermissions adds to perms, once each and in order, what each of needs names for steps.
+func withStepPermissions(perms []string, steps []activities.AccessStep, needs ...func(activities.AccessStep) []string) []string {
 	out := slices.Clone(perms)
 	for _, s := range steps {
-		for _, p := range activities.StepPermissions(s) {
-			if !slices.Contains(out, p) {
-				out = append(out, p)
+		for _, need := range needs {
+			for _, p := range need(s) {
+				if !slices.Contains(out, p) {
+					out = append(out, p)
+				}
 			}
 		}
 	}
