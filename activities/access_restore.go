@@ -9,18 +9,6 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// restorers holds how each step gives its part of the access back from the snapshot.
-var restorers = map[AccessStep]stepRunner{
-	StepReports:    (*Activities).restoreReports,
-	StepTokens:     (*Activities).restoreTokens,
-	StepState:      (*Activities).restoreStateStep,
-	StepGrants:     (*Activities).restoreGrants,
-	StepStation:    (*Activities).restoreStation,
-	StepForwarding: (*Activities).restoreForwarding,
-	StepQueues:     (*Activities).restoreQueues,
-	StepOffQueue:   (*Activities).restoreRoutingStatus,
-}
-
 // RestoreAccess re-applies one step of the snapshot (RestoreSteps gives the order): it reads the
 // part, changes only what differs from the snapshot, and reads it back until it shows the
 // snapshot. What cannot be given back (a station now associated with someone else, a role or
@@ -29,7 +17,7 @@ var restorers = map[AccessStep]stepRunner{
 //
 // Retry: default policy with backoff; ErrInvalidInput and Genesys permission errors are final.
 func (a *Activities) RestoreAccess(ctx context.Context, in AccessStepInput) (StepResult, error) {
-	run, err := stepFor(restorers, in, "restore")
+	run, err := stepFor(in, "restore", func(d stepDef) stepRunner { return d.restore })
 	if err != nil {
 		return StepResult{}, err
 	}

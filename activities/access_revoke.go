@@ -11,18 +11,6 @@ import (
 // stepRunner runs one access step for a user.
 type stepRunner func(a *Activities, ctx context.Context, in AccessStepInput) (StepResult, error)
 
-// revokers holds how each step ends its part of the access.
-var revokers = map[AccessStep]stepRunner{
-	StepOffQueue:   (*Activities).revokeOffQueue,
-	StepQueues:     (*Activities).revokeQueues,
-	StepForwarding: (*Activities).revokeForwarding,
-	StepStation:    (*Activities).revokeStation,
-	StepGrants:     (*Activities).revokeGrants,
-	StepState:      (*Activities).revokeState,
-	StepTokens:     (*Activities).revokeTokens,
-	StepReports:    (*Activities).revokeReports,
-}
-
 // RevokeAccess runs one step of ending the user's access: it reads the part, changes only what
 // differs from the goal, and reads it back until it shows the goal (a bounded number of reads
 // within the attempt, then the retryable ErrNotYetConsistent). It succeeds only when the read-back
@@ -32,7 +20,7 @@ var revokers = map[AccessStep]stepRunner{
 // Retry: default policy with backoff; ErrInvalidInput, ErrUnexpectedState and Genesys permission
 // errors (naming the missing permission) are final.
 func (a *Activities) RevokeAccess(ctx context.Context, in AccessStepInput) (StepResult, error) {
-	run, err := stepFor(revokers, in, "revoke")
+	run, err := stepFor(in, "revoke", func(d stepDef) stepRunner { return d.revoke })
 	if err != nil {
 		return StepResult{}, err
 	}
@@ -40,18 +28,18 @@ func (a *Activities) RevokeAccess(ctx context.Context, in AccessStepInput) (Step
 }
 
 // stepFor checks the input and finds the step's runner.
-func stepFor(runners map[AccessStep]stepRunner, in AccessStepInput, verb string) (stepRunner, error) {
+func stepFor(in AccessStepInput, verb string, runner func(stepDef) stepRunner) (stepRunner, error) {
 	if in.UserID == "" {
 		return nil, failf(ErrInvalidInput, "%s access step %s: empty user ID", verb, in.Step)
 	}
 	if in.Snapshot.UserID != "" && in.Snapshot.UserID != in.UserID {
 		return nil, failf(ErrInvalidInput, "%s access step %s of user %s: the snapshot is user %s's", verb, in.Step, in.UserID, in.Snapshot.UserID)
 	}
-	run, ok := runners[in.Step]
+	d, ok := stepOf(in.Step)
 	if !ok {
 		return nil, failf(ErrInvalidInput, "%s access: unknown step %q; the steps are %v", verb, in.Step, RevokeSteps())
 	}
-	return run, nil
+	return runner(d), nil
 }
 
 // routingView is what the audit records of a routing status.

@@ -2,7 +2,6 @@ package activities
 
 import (
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/offboard/offboard/genesys"
@@ -43,53 +42,6 @@ const (
 	StepTokens     AccessStep = "tokens"     // the user's tokens revoked
 	StepReports    AccessStep = "reports"    // direct reports handed to the leaver's manager
 )
-
-// RevokeSteps lists the steps in the order they end access: off queue first so that no
-// interaction arrives meanwhile, tokens after the state so that the user cannot sign straight
-// back in.
-func RevokeSteps() []AccessStep {
-	return []AccessStep{StepOffQueue, StepQueues, StepForwarding, StepStation, StepGrants, StepState, StepTokens, StepReports}
-}
-
-// RestoreSteps is RevokeSteps reversed: the order in which RestoreAccess re-applies the snapshot.
-// Every step is listed, so that what cannot be given back (tokens) is reported too.
-func RestoreSteps() []AccessStep {
-	s := RevokeSteps()
-	slices.Reverse(s)
-	return s
-}
-
-// stepPermissions is what each step needs to read and end its part of the access (the Genesys
-// API's x-inin-requires-permissions, plus the station permissions enforced since 2026-03-01).
-// Endpoints that list no permission (routing status, station reads, call forwarding reads,
-// direct reports) are not named.
-var stepPermissions = map[AccessStep][]string{
-	StepOffQueue:   nil,
-	StepQueues:     {genesys.PermQueueView, genesys.PermQueueMemberManage},
-	StepForwarding: {genesys.PermCallForwardingEdit},
-	StepStation:    {genesys.PermStationAssociationView, genesys.PermStationDisassociate, genesys.PermPhoneAssign},
-	StepGrants:     {genesys.PermGrantView, genesys.PermGrantDelete},
-	StepState:      {genesys.PermUserEdit},
-	StepTokens:     {genesys.PermTokenDelete},
-	StepReports:    {genesys.PermUserEdit, genesys.PermOAuthClientView},
-}
-
-// restorePermissions is what restoring a step needs beyond stepPermissions.
-var restorePermissions = map[AccessStep][]string{
-	StepGrants: {genesys.PermGrantAdd},
-}
-
-// StepPermissions is the permissions a step needs (for the preflight and the policy of optional
-// steps). An unknown step needs nothing.
-func StepPermissions(s AccessStep) []string {
-	return slices.Clone(stepPermissions[s])
-}
-
-// RestorePermissions is the permissions RestoreAccess needs for a step beyond StepPermissions
-// (adding grants back), for a preflight that wants to be sure a cancel can restore everything.
-func RestorePermissions(s AccessStep) []string {
-	return slices.Clone(restorePermissions[s])
-}
 
 // AccessStepInput asks RevokeAccess or RestoreAccess to run one step for a user.
 type AccessStepInput struct {
