@@ -207,7 +207,7 @@ func (a *Activities) revokeTokens(ctx context.Context, in AccessStepInput) (Step
 	return StepResult{
 		Step: StepTokens, Changed: true,
 		After:        rawJSON(map[string]bool{"tokensRevoked": true}),
-		Verification: tokenEvidence, VerifiedAt: a.now(),
+		Verification: tokenEvidence, NoReadBack: true, VerifiedAt: a.now(),
 	}, nil
 }
 

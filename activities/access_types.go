@@ -63,8 +63,11 @@ type StepResult struct {
 	// Warnings name what was left as it is and why (a group membership; a station now someone else's).
 	Warnings []string `json:"warnings,omitempty"`
 	// Verification says how After was established: the read-back made, or why none exists.
-	Verification string    `json:"verification,omitempty"`
-	VerifiedAt   time.Time `json:"verifiedAt"`
+	Verification string `json:"verification,omitempty"`
+	// NoReadBack marks a step that Genesys offers no way to read back (tokens): After is what the
+	// change's answer says, not what a read showed.
+	NoReadBack bool      `json:"noReadBack,omitempty"`
+	VerifiedAt time.Time `json:"verifiedAt"`
 }
 
 // SnapshotAccessInput names the user whose access to read. Parts of the steps in Skip (optional

@@ -197,15 +197,18 @@ func (o *offboarding) revoked(step activities.AccessStep) bool {
 	return slices.ContainsFunc(o.st.Revoked, func(r activities.StepResult) bool { return r.Step == step })
 }
 
-// revokedSummary counts the verified steps and those that changed something.
+// revokedSummary counts the steps done, those a read-back verified and those that changed something.
 func (o *offboarding) revokedSummary() string {
-	changed := 0
+	changed, readBack := 0, 0
 	for _, r := range o.st.Revoked {
 		if r.Changed {
 			changed++
 		}
+		if !r.NoReadBack {
+			readBack++
+		}
 	}
-	s := fmt.Sprintf("%d steps verified, %d changed", len(o.st.Revoked), changed)
+	s := fmt.Sprintf("%d steps done, %d verified by read-back, %d changed", len(o.st.Revoked), readBack, changed)
 	if n := len(o.st.SkippedSteps); n > 0 {
 		s += fmt.Sprintf(", %d skipped", n)
 	}
@@ -214,12 +217,16 @@ func (o *offboarding) revokedSummary() string {
 
 // revokingSummary is the summary while the revoking stage runs.
 func (o *offboarding) revokingSummary() string {
-	return fmt.Sprintf("revoking access: %d of %d steps verified", len(o.st.Revoked), len(activities.RevokeSteps())-len(o.st.SkippedSteps))
+	return fmt.Sprintf("revoking access: %d of %d steps done", len(o.st.Revoked), len(activities.RevokeSteps())-len(o.st.SkippedSteps))
 }
 
-// stepDetail is the history's line for a verified step: what it did and what it left as it is.
+// stepDetail is the history's line for a step done: how it was verified, what it changed and
+// what it left as it is.
 func stepDetail(verb string, r activities.StepResult) string {
 	s := fmt.Sprintf("%s %s: verified", verb, r.Step)
+	if r.NoReadBack {
+		s = fmt.Sprintf("%s %s: done; Genesys offers no read-back, its answer is the evidence", verb, r.Step)
+	}
 	if !r.Changed {
 		s += ", nothing to change"
 	}
