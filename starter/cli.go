@@ -278,7 +278,11 @@ func accessRows(st workflows.Status, row func(k, v string), ts func(time.Time) s
 			if len(r.Warnings) > 0 {
 				v += "; left as is: " + strings.Join(r.Warnings, "; ")
 			}
-			row(title+" "+string(r.Step), v+", verified "+ts(r.VerifiedAt))
+			how := ", verified "
+			if r.NoReadBack {
+				how = ", done (no read-back exists) "
+			}
+			row(title+" "+string(r.Step), v+how+ts(r.VerifiedAt))
 		}
 	}
 	steps("Revoked", st.Access)
