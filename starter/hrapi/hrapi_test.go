@@ -92,7 +92,7 @@ func Test_GivenOffboardingBodies_ShouldNormaliseValidOnesAndNameEveryInvalidFiel
 	require.Nil(t, p)
 	assert.Equal(t, uid, req.UserID, "user IDs are normalised to lower case")
 	assert.Equal(t, "workday", req.RequestedBy)
-	assert.Equal(t, 60*24*time.Hour, time.Duration(req.Retention))
+	assert.Equal(t, 60*24*time.Hour, time.Duration(*req.Retention))
 	assert.Equal(t, time.Date(2030, 2, 1, 16, 0, 0, 0, time.UTC), req.EffectiveAt)
 	assert.Equal(t, now, req.RequestedAt)
 
@@ -100,7 +100,6 @@ func Test_GivenOffboardingBodies_ShouldNormaliseValidOnesAndNameEveryInvalidFiel
 		`{"userId":"x","disposition":"archive","reason":"r","hrEventId":"e"}`:                                               "userId",
 		`{"userId":"` + uid + `","disposition":"purge","reason":"r","hrEventId":"e"}`:                                       "disposition",
 		`{"userId":"` + uid + `","disposition":"delete","retention":"P999D","reason":"r","hrEventId":"e"}`:                  "retention",
-		`{"userId":"` + uid + `","disposition":"delete","retention":"PT0S","reason":"r","hrEventId":"e"}`:                   "retention",
 		`{"userId":"` + uid + `","disposition":"archive","exportFrom":"2031-01-01T00:00:00Z","reason":"r","hrEventId":"e"}`: "exportFrom",
 		`{"userId":"` + uid + `","disposition":"archive","reason":"r","hrEventId":"e","approver":"me"}`:                     "approver",
 		`{"userId":"` + uid + `","disposition":"archive","reason":"r","hrEventId":"e\u0001"}`:                               "hrEventId",
