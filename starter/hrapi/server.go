@@ -35,6 +35,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PageTokenKey is the HMAC key that signs list page tokens, at least MinPageTokenKeyLen
+	// bytes. Nil means a random key for this process: fine for one replica, but replicas that
+	// serve one client's pages need the same key.
+	PageTokenKey []byte
 }
 
 type server struct {
@@ -66,7 +70,11 @@ func New(opts Options) (http.Handler, error) {
 	if err := opts.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("hrapi: %w", err)
 	}
-	s := &server{svc: &Service{Client: opts.Temporal, Policy: opts.Policy, Now: opts.Now}, log: opts.Logger, mux: http.NewServeMux()}
+	pages, err := newPageTokens(opts.PageTokenKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{svc: &Service{Client: opts.Temporal, Policy: opts.Policy, Now: opts.Now, pages: pages}, log: opts.Logger, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
