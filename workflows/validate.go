@@ -67,8 +67,8 @@ func ValidateRequest(req Request, p Policy, now time.Time) error {
 	if n := utf8.RuneCountInString(req.Reason); n > maxReasonLen {
 		v.add("reason", "is %d characters; at most %d are allowed", n, maxReasonLen)
 	}
-	if len(req.HREventID) > maxIdentityLen {
-		v.add("hrEventId", "is %d bytes; at most %d are allowed", len(req.HREventID), maxIdentityLen)
+	if n := utf8.RuneCountInString(req.HREventID); n > maxIdentityLen {
+		v.add("hrEventId", "is %d characters; at most %d are allowed", n, maxIdentityLen)
 	}
 	checkTimes(v, req, now)
 	if req.Resume != nil {

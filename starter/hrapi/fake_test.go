@@ -123,11 +123,19 @@ type answer struct {
 
 // send serves one request; header holds Content-Type, Authorization and the like.
 func send(h http.Handler, method, path, body string, header map[string]string) answer {
+	return sendFrom(h, "", method, path, body, header)
+}
+
+// sendFrom is send from the client address from (host:port); empty is httptest's.
+func sendFrom(h http.Handler, from, method, path, body string, header map[string]string) answer {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	r := httptest.NewRequest(method, path, rd)
+	if from != "" {
+		r.RemoteAddr = from
+	}
 	for k, v := range header {
 		r.Header.Set(k, v)
 	}

@@ -23,6 +23,10 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, code int, v any,
 }
 
 func (s *server) start(w http.ResponseWriter, r *http.Request, who principal) {
+	if wait := s.starts.take(who.Identity, s.svc.now()); wait > 0 {
+		tooMany(w, r, wait, fmt.Sprintf("too many starts by %q", who.Identity))
+		return
+	}
 	var body OffboardingRequest
 	if p := decodeBody(w, r, &body, false); p != nil {
 		s.fail(w, r, p)
