@@ -71,14 +71,16 @@ func (f *fakeTemporal) ListWorkflow(_ context.Context, req *workflowservice.List
 }
 
 const (
-	hrSecret      = "hr-token-0123456789"
-	auditorSecret = "auditor-token-0123456789"
+	hrSecret       = "hr-token-0123456789"
+	auditorSecret  = "auditor-token-0123456789"
+	approverSecret = "alice-token-0123456789"
 )
 
 func testTokens() []config.Token {
 	return []config.Token{
 		config.NewToken(hrSecret, config.RoleHR, "workday"),
 		config.NewToken(auditorSecret, config.RoleAuditor, "audit-team"),
+		config.NewToken(approverSecret, config.RoleApprover, "alice"),
 	}
 }
 

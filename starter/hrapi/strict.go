@@ -21,18 +21,16 @@ import (
 const maxDepth = 16
 
 // decodeBody reads the request's body into dst with decodeJSON, after checking that a body,
-// when there is one, is declared as JSON. A body that allowEmpty lets be empty needs no
-// Content-Type when it is.
+// when there is one, is declared as JSON. No body needs no Content-Type.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any, allowEmpty bool) *Problem {
 	raw, p := readBody(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if p != nil {
 		return p
 	}
-	if allowEmpty && len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	if p := checkContentType(r.Header.Get("Content-Type")); p != nil {
-		return p
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if p := checkContentType(r.Header.Get("Content-Type")); p != nil {
+			return p
+		}
 	}
 	return decodeJSON(bytes.NewReader(raw), dst, allowEmpty)
 }
@@ -112,23 +110,28 @@ func (w walker) value(t reflect.Type, path string, depth int) error {
 		if v == '{' {
 			return w.object(t, path, depth)
 		}
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
-		}
-		for i := 0; w.dec.More(); i++ {
-			if err := w.value(elem, path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
-				return err
-			}
-		}
-		_, err = w.dec.Token()
-		return err
+		return w.array(t, path, depth)
 	case string:
 		if msg := checkText(v, textKind(t)); msg != "" {
 			return fieldInvalid(path, msg)
 		}
 	}
 	return nil
+}
+
+// array checks the elements of an array that decodes into t.
+func (w walker) array(t reflect.Type, path string, depth int) error {
+	var elem reflect.Type
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		elem = t.Elem()
+	}
+	for i := 0; w.dec.More(); i++ {
+		if err := w.value(elem, path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
+			return err
+		}
+	}
+	_, err := w.dec.Token()
+	return err
 }
 
 // object checks the members of an object that decodes into t.
