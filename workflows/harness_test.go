@@ -52,7 +52,7 @@ func deleteRequest() workflows.Request {
 	return workflows.Request{
 		UserID:      userID,
 		Disposition: workflows.DispositionDelete,
-		Retention:   workflows.Duration(30 * day),
+		Retention:   new(workflows.Duration(30 * day)),
 		Reason:      "left the company",
 		RequestedBy: requester,
 		HREventID:   "evt-1",
@@ -63,7 +63,7 @@ func deleteRequest() workflows.Request {
 func archiveRequest() workflows.Request {
 	req := deleteRequest()
 	req.Disposition = workflows.DispositionArchive
-	req.Retention = 0
+	req.Retention = nil
 	return req
 }
 

@@ -271,7 +271,7 @@ func Test_GivenDryRun_ShouldChangeNothingAndReportWhatWouldHappen(t *testing.T) 
 			req := deleteRequest()
 			req.Disposition = tc.disposition
 			if tc.disposition == workflows.DispositionArchive {
-				req.Retention = 0
+				req.Retention = nil
 			}
 			req.DryRun = true
 
@@ -318,8 +318,8 @@ func Test_GivenInvalidRequest_ShouldFailBeforeAnything(t *testing.T) {
 	}{
 		{"bad UUID", func(r *workflows.Request) { r.UserID = "not-a-uuid" }, "userId"},
 		{"unknown disposition", func(r *workflows.Request) { r.Disposition = "erase" }, "disposition"},
-		{"retention below minimum", func(r *workflows.Request) { r.Retention = workflows.Duration(time.Hour) }, "retention"},
-		{"retention above maximum", func(r *workflows.Request) { r.Retention = workflows.Duration(1000 * day) }, "retention"},
+		{"retention below minimum", func(r *workflows.Request) { r.Retention = new(workflows.Duration(time.Hour)) }, "retention"},
+		{"retention above maximum", func(r *workflows.Request) { r.Retention = new(workflows.Duration(1000 * day)) }, "retention"},
 		{"retention on archive", func(r *workflows.Request) { r.Disposition = workflows.DispositionArchive }, "applies only to disposition"},
 		{"missing requester", func(r *workflows.Request) { r.RequestedBy = "" }, "requestedBy"},
 		{"email as requester", func(r *workflows.Request) { r.RequestedBy = "boss@example.com" }, "email"},

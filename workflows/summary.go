@@ -18,8 +18,8 @@ func StaticSummary(req Request) string {
 	if !req.EffectiveAt.IsZero() {
 		fmt.Fprintf(&b, ", effective %s", formatTime(req.EffectiveAt))
 	}
-	if req.Disposition == DispositionDelete && req.Retention != 0 {
-		fmt.Fprintf(&b, ", retention %s", req.Retention)
+	if req.Disposition == DispositionDelete && req.Retention != nil {
+		fmt.Fprintf(&b, ", retention %s", *req.Retention)
 	}
 	return b.String()
 }

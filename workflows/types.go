@@ -141,8 +141,9 @@ type Request struct {
 	Disposition Disposition `json:"disposition"`
 	// EffectiveAt is when access must end; zero means now.
 	EffectiveAt time.Time `json:"effectiveAt,omitzero"`
-	// Retention is how long a user to be deleted stays inactive first; zero means the policy default.
-	Retention Duration `json:"retention,omitempty"`
+	// Retention is how long a user to be deleted stays inactive first; nil means the policy
+	// default (an explicit zero is no retention at all).
+	Retention *Duration `json:"retention,omitempty"`
 	// ExportFrom starts the export window; zero means RequestedAt minus the policy lookback.
 	ExportFrom  time.Time `json:"exportFrom,omitzero"`
 	Reason      string    `json:"reason,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/offboard/offboard/genesys"
 )
@@ -63,11 +64,11 @@ func ValidateRequest(req Request, p Policy, now time.Time) error {
 	}
 	checkDisposition(v, req, p)
 	checkIdentity(v, "requestedBy", req.RequestedBy, true)
-	if len(req.Reason) > maxReasonLen {
-		v.add("reason", "is %d bytes; at most %d are allowed", len(req.Reason), maxReasonLen)
+	if n := utf8.RuneCountInString(req.Reason); n > maxReasonLen {
+		v.add("reason", "is %d characters; at most %d are allowed", n, maxReasonLen)
 	}
-	if len(req.HREventID) > maxIdentityLen {
-		v.add("hrEventId", "is %d bytes; at most %d are allowed", len(req.HREventID), maxIdentityLen)
+	if n := utf8.RuneCountInString(req.HREventID); n > maxIdentityLen {
+		v.add("hrEventId", "is %d characters; at most %d are allowed", n, maxIdentityLen)
 	}
 	checkTimes(v, req, now)
 	if req.Resume != nil {
@@ -80,7 +81,7 @@ func ValidateRequest(req Request, p Policy, now time.Time) error {
 func checkDisposition(v *ValidationError, req Request, p Policy) {
 	switch req.Disposition {
 	case DispositionArchive:
-		if req.Retention != 0 {
+		if req.Retention != nil {
 			v.add("retention", "applies only to disposition %q: an archived user is never deleted", DispositionDelete)
 		}
 	case DispositionDelete:
@@ -129,8 +130,8 @@ func checkIdentity(v *ValidationError, field, id string, required bool) {
 
 // effectiveRetention is the request's retention or the policy default.
 func effectiveRetention(req Request, p Policy) time.Duration {
-	if req.Retention != 0 {
-		return time.Duration(req.Retention)
+	if req.Retention != nil {
+		return time.Duration(*req.Retention)
 	}
 	return p.DefaultRetention
 }

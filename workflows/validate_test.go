@@ -16,7 +16,7 @@ func Test_GivenValidRequests_ShouldPassValidation(t *testing.T) {
 	p := testPolicy()
 	for name, mutate := range map[string]func(*workflows.Request){
 		"delete with retention":   func(*workflows.Request) {},
-		"delete with default":     func(r *workflows.Request) { r.Retention = 0 },
+		"delete with default":     func(r *workflows.Request) { r.Retention = nil },
 		"archive":                 func(r *workflows.Request) { *r = archiveRequest() },
 		"uppercase UUID":          func(r *workflows.Request) { r.UserID = strings.ToUpper(userID) },
 		"future effective time":   func(r *workflows.Request) { r.EffectiveAt = start.Add(10 * day) },

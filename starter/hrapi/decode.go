@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -25,7 +25,7 @@ type OffboardingRequest struct {
 	EffectiveAt string `json:"effectiveAt,omitempty"`
 	Retention   string `json:"retention,omitempty"`
 	ExportFrom  string `json:"exportFrom,omitempty"`
-	Reason      string `json:"reason"`
+	Reason      string `json:"reason" text:"free"`
 	HREventID   string `json:"hrEventId"`
 	DryRun      bool   `json:"dryRun,omitempty"`
 }
@@ -33,39 +33,36 @@ type OffboardingRequest struct {
 // DecisionRequest is the body of POST /v1/offboardings/{userId}/approvals.
 type DecisionRequest struct {
 	Decision string `json:"decision"`
-	Comment  string `json:"comment,omitempty"`
+	Comment  string `json:"comment,omitempty" text:"free"`
 }
 
 // ControlRequest is the body of cancel, hold and release; it may be empty.
 type ControlRequest struct {
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" text:"free"`
 }
 
 // RetentionRequest is the body of POST /v1/offboardings/{userId}/retention.
 type RetentionRequest struct {
 	Until  string `json:"until"`
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" text:"free"`
 }
 
-// decodeJSON reads one JSON object of at most MaxBodyBytes into dst, rejecting unknown fields
-// and trailing data. An empty body is allowed only when allowEmpty is set.
+// decodeJSON reads one JSON object of at most MaxBodyBytes into dst, strictly: it refuses
+// unknown fields, trailing data and everything checkStrict refuses. An empty body is allowed
+// only when allowEmpty is set. Every body of the API is read by it.
 func decodeJSON(r io.Reader, dst any, allowEmpty bool) *Problem {
-	raw, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return invalid(fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
-		}
-		return invalid("the body could not be read: " + err.Error())
-	}
-	if len(raw) > MaxBodyBytes {
-		return invalid(fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
+	raw, p := readBody(r)
+	if p != nil {
+		return p
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		if allowEmpty {
 			return nil
 		}
 		return invalid("the body is empty: send a JSON object")
+	}
+	if p := checkStrict(raw, reflect.TypeOf(dst)); p != nil {
+		return p
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -121,26 +118,26 @@ func DecodeOffboardingRequest(r io.Reader) (OffboardingRequest, error) {
 	return b, nil
 }
 
-// maxFieldLen bounds identifiers that are not otherwise bounded.
-const maxFieldLen = 200
-
 // Request converts the body into a validated workflow request made by requestedBy at now
 // under policy p. The error is a *Problem listing every invalid field.
 func (b OffboardingRequest) Request(requestedBy string, now time.Time, p workflows.Policy) (workflows.Request, error) {
 	var fields fieldErrors
 	req := workflows.Request{
-		UserID:      strings.ToLower(strings.TrimSpace(b.UserID)),
+		UserID:      strings.ToLower(b.UserID),
 		Disposition: workflows.Disposition(b.Disposition),
 		Reason:      strings.TrimSpace(b.Reason),
 		RequestedBy: requestedBy,
-		HREventID:   strings.TrimSpace(b.HREventID),
+		HREventID:   b.HREventID,
 		DryRun:      b.DryRun,
 		RequestedAt: now.UTC(),
 		EffectiveAt: fields.time("effectiveAt", b.EffectiveAt, "2030-01-31T17:00:00Z"),
 		ExportFrom:  fields.time("exportFrom", b.ExportFrom, "2022-01-01T00:00:00Z"),
-		Retention:   fields.retention(b.Retention, p),
+		Retention:   fields.retention(b.Retention),
 	}
 	fields.required(req)
+	fields.text("userId", b.UserID, identifierText)
+	fields.text("hrEventId", b.HREventID, identifierText)
+	fields.text("reason", b.Reason, prose)
 	if err := fields.validate(req, p, now); err != nil {
 		return workflows.Request{}, err
 	}
@@ -173,19 +170,17 @@ func (fs *fieldErrors) time(field, v, example string) time.Time {
 	return t.UTC()
 }
 
-// retention parses the optional ISO-8601 retention, which must be positive when given.
-func (fs *fieldErrors) retention(v string, p workflows.Policy) workflows.Duration {
+// retention parses the optional ISO-8601 retention. PT0S is no retention at all, which the
+// workflow's check accepts only when the policy's minimum is zero.
+func (fs *fieldErrors) retention(v string) *workflows.Duration {
 	if v == "" {
-		return 0
+		return nil
 	}
 	d, err := workflows.ParseDuration(v)
-	switch {
-	case err != nil:
+	if err != nil {
 		fs.add("retention", "%s", err.Error())
-	case d == 0:
-		fs.add("retention", "must be positive; omit it for the policy default (%s)", workflows.Duration(p.DefaultRetention))
 	}
-	return d
+	return &d
 }
 
 // required reports the fields the API asks for with a hint of what to send.
@@ -193,14 +188,21 @@ func (fs *fieldErrors) required(req workflows.Request) {
 	if req.Reason == "" {
 		fs.add("reason", "is required: say why, e.g. \"resigned\" or a ticket number")
 	}
-	switch {
-	case req.HREventID == "":
+	if req.HREventID == "" {
 		fs.add("hrEventId", "is required: the HR system's event ID, which makes redelivery safe")
-	case len(req.HREventID) > maxFieldLen:
-		// ValidateRequest reports it.
-	case strings.ContainsFunc(req.HREventID, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		fs.add("hrEventId", "contains control characters")
 	}
+}
+
+// text reports what checkText finds wrong with the field's value, unless the field is
+// reported already. Bodies were checked when decoded; this covers the CLI's flags.
+func (fs *fieldErrors) text(field, v string, c textClass) {
+	if msg := checkText(v, c); msg != "" && !fs.has(field) {
+		fs.add(field, "%s", msg)
+	}
+}
+
+func (fs *fieldErrors) has(field string) bool {
+	return slices.ContainsFunc(*fs, func(g workflows.FieldError) bool { return g.Field == field })
 }
 
 // validate adds the workflow's own field errors for fields not reported yet. An error that
@@ -218,7 +220,7 @@ func (fs *fieldErrors) validate(req workflows.Request, p workflows.Policy, now t
 		if f.Field == "requestedBy" {
 			f.Message = "the identity bound to your token " + f.Message
 		}
-		if !slices.ContainsFunc(*fs, func(g workflows.FieldError) bool { return g.Field == f.Field }) {
+		if !fs.has(f.Field) {
 			*fs = append(*fs, f)
 		}
 	}

@@ -23,9 +23,13 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, code int, v any,
 }
 
 func (s *server) start(w http.ResponseWriter, r *http.Request, who principal) {
-	body, err := DecodeOffboardingRequest(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		s.fail(w, r, err)
+	if wait := s.starts.take(who.Identity, s.svc.now()); wait > 0 {
+		tooMany(w, r, wait, fmt.Sprintf("too many starts by %q", who.Identity))
+		return
+	}
+	var body OffboardingRequest
+	if p := decodeBody(w, r, &body, false); p != nil {
+		s.fail(w, r, p)
 		return
 	}
 	req, err := body.Request(who.Identity, s.svc.now(), s.svc.Policy)
@@ -70,7 +74,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, _ principal) {
 func statusUpdate[B any](allowEmpty bool, act func(ctx context.Context, svc *Service, userID string, body B, who principal) (workflows.Status, error)) handler {
 	return func(s *server, w http.ResponseWriter, r *http.Request, who principal) {
 		var body B
-		if p := decodeJSON(http.MaxBytesReader(w, r.Body, MaxBodyBytes), &body, allowEmpty); p != nil {
+		if p := decodeBody(w, r, &body, allowEmpty); p != nil {
 			s.fail(w, r, p)
 			return
 		}

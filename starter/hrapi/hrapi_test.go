@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"mime"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -92,7 +97,7 @@ func Test_GivenOffboardingBodies_ShouldNormaliseValidOnesAndNameEveryInvalidFiel
 	require.Nil(t, p)
 	assert.Equal(t, uid, req.UserID, "user IDs are normalised to lower case")
 	assert.Equal(t, "workday", req.RequestedBy)
-	assert.Equal(t, 60*24*time.Hour, time.Duration(req.Retention))
+	assert.Equal(t, 60*24*time.Hour, time.Duration(*req.Retention))
 	assert.Equal(t, time.Date(2030, 2, 1, 16, 0, 0, 0, time.UTC), req.EffectiveAt)
 	assert.Equal(t, now, req.RequestedAt)
 
@@ -100,7 +105,6 @@ func Test_GivenOffboardingBodies_ShouldNormaliseValidOnesAndNameEveryInvalidFiel
 		`{"userId":"x","disposition":"archive","reason":"r","hrEventId":"e"}`:                                               "userId",
 		`{"userId":"` + uid + `","disposition":"purge","reason":"r","hrEventId":"e"}`:                                       "disposition",
 		`{"userId":"` + uid + `","disposition":"delete","retention":"P999D","reason":"r","hrEventId":"e"}`:                  "retention",
-		`{"userId":"` + uid + `","disposition":"delete","retention":"PT0S","reason":"r","hrEventId":"e"}`:                   "retention",
 		`{"userId":"` + uid + `","disposition":"archive","exportFrom":"2031-01-01T00:00:00Z","reason":"r","hrEventId":"e"}`: "exportFrom",
 		`{"userId":"` + uid + `","disposition":"archive","reason":"r","hrEventId":"e","approver":"me"}`:                     "approver",
 		`{"userId":"` + uid + `","disposition":"archive","reason":"r","hrEventId":"e\u0001"}`:                               "hrEventId",
@@ -133,7 +137,9 @@ func Test_GivenListFilters_ShouldQueryOnlyKnownStagesAndDispositions(t *testing.
 
 // FuzzDecodeOffboardingRequest checks that no body panics the decoder or the validation, that
 // every failure is a 400 problem naming a field or the body, and that an accepted request is
-// one the workflow's own validation accepts.
+// one the workflow's own validation accepts, from a body that is valid UTF-8, names each field
+// once and exactly, and holds no control characters (nor format characters or surrounding
+// spaces in identifiers).
 func FuzzDecodeOffboardingRequest(f *testing.F) {
 	f.Add([]byte(`{"userId":"` + uid + `","disposition":"archive","reason":"r","hrEventId":"e"}`))
 	f.Add([]byte(`{"userId":"` + uid + `","disposition":"delete","retention":"P30D","exportFrom":"2029-01-01T00:00:00Z","reason":"r","hrEventId":"e","dryRun":true}`))
@@ -141,6 +147,13 @@ func FuzzDecodeOffboardingRequest(f *testing.F) {
 	f.Add([]byte(`{"userId":1}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"x":1}`))
+	f.Add([]byte(`{"userId":"` + uid + `","disposition":"archive","reason":"r","hrEventId":"e","hrEventId":"f"}`))
+	f.Add([]byte(`{"userID":"` + uid + `","disposition":"archive","reason":"r","hrEventId":"e"}`))
+	f.Add([]byte(`{"userId":"` + uid + `","dispoſition":"archive","reason":"r","hrEventId":"e"}`))
+	f.Add([]byte(`{"userId":"` + uid + `","disposition":"archive","reason":"r` + "\xff" + `","hrEventId":"e"}`))
+	f.Add([]byte(`{"userId":"` + uid + `","disposition":"archive","reason":"r\u0085","hrEventId":"e\u200b"}`))
+	f.Add([]byte(`{"userId":"` + uid + ` ","disposition":"archive","reason":"r","hrEventId":"\te"}`))
+	f.Add([]byte(`{"userId":"` + uid + `","disposition":"delete","retention":"PT0S","reason":"r","hrEventId":"e"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := DecodeOffboardingRequest(bytes.NewReader(data))
 		if err != nil {
@@ -149,6 +162,9 @@ func FuzzDecodeOffboardingRequest(f *testing.F) {
 				t.Fatalf("decode error is not a 400 problem: %v", err)
 			}
 			return
+		}
+		if why := unclean(data, reflect.TypeFor[OffboardingRequest]()); why != "" {
+			t.Fatalf("accepted a body that %s: %q", why, data)
 		}
 		policy := workflows.DefaultPolicy()
 		req, err := b.Request("workday", now, policy)
@@ -165,6 +181,11 @@ func FuzzDecodeOffboardingRequest(f *testing.F) {
 		if !workflows.IsUUID(req.UserID) || req.UserID != strings.ToLower(req.UserID) || req.HREventID == "" || req.RequestedBy != "workday" {
 			t.Fatalf("accepted an invalid request: %+v", req)
 		}
+		for _, id := range []string{b.UserID, b.HREventID, b.Disposition, b.Retention, b.EffectiveAt, b.ExportFrom} {
+			if strings.TrimSpace(id) != id || strings.ContainsFunc(id, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf) }) {
+				t.Fatalf("accepted the identifier %q", id)
+			}
+		}
 		// Re-encoding the body decodes to the same request.
 		js, _ := json.Marshal(b)
 		b2, err := DecodeOffboardingRequest(bytes.NewReader(js))
@@ -174,15 +195,106 @@ func FuzzDecodeOffboardingRequest(f *testing.F) {
 	})
 }
 
-// FuzzDecodeDecision checks the approvals body decoder.
+// unclean says what is wrong with data that the strict decoder must refuse, read
+// independently of it: invalid UTF-8, a key twice in one object, a top-level key that is a
+// field of t only when case is ignored, or a control character in a string.
+func unclean(data []byte, t reflect.Type) string {
+	if !utf8.Valid(data) {
+		return "is not UTF-8"
+	}
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	type frame struct {
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []*frame // nil frames are arrays
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1] != nil {
+				stack[len(stack)-1].wantKey = true
+			}
+			continue
+		}
+		if top != nil && top.wantKey {
+			key := tok.(string)
+			if top.keys[key] {
+				return "names " + key + " twice"
+			}
+			top.keys[key] = true
+			top.wantKey = false
+			if len(stack) == 1 && !slices.Contains(names, key) && slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, key) }) {
+				return "names " + key + " in another case"
+			}
+			continue
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' {
+				stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+			} else {
+				stack = append(stack, nil)
+			}
+			continue
+		case string:
+			if strings.ContainsFunc(v, unicode.IsControl) {
+				return "holds a control character"
+			}
+		}
+		if top != nil {
+			top.wantKey = true
+		}
+	}
+}
+
+// FuzzDecodeDecision sends approvals bodies with any Content-Type: a body not declared as
+// JSON in UTF-8 is a 415, any other refusal is a 400 problem, and a body that reaches
+// Temporal is one the strict decoder must accept.
 func FuzzDecodeDecision(f *testing.F) {
-	f.Add([]byte(`{"decision":"approve","comment":"ok"}`))
-	f.Add([]byte(`{"decision":"reject"}`))
-	f.Add([]byte(`{"decision":1}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var d DecisionRequest
-		if p := decodeJSON(bytes.NewReader(data), &d, false); p != nil && p.Status != 400 {
-			t.Fatalf("decode problem has status %d", p.Status)
+	f.Add("application/json", []byte(`{"decision":"approve","comment":"ok"}`))
+	f.Add("application/json; charset=utf-8", []byte(`{"decision":"reject"}`))
+	f.Add("application/json", []byte(`{"decision":1}`))
+	f.Add("text/plain", []byte(`{"decision":"approve"}`))
+	f.Add("application/json; charset=latin1", []byte(`{"decision":"approve"}`))
+	f.Add("", []byte(`{"decision":"approve"}`))
+	f.Add("application/json", []byte(`{"decision":"approve","decision":"reject"}`))
+	f.Add("application/json", []byte(`{"Decision":"approve"}`))
+	f.Add("application/json", []byte("{\"decision\":\"approve\",\"comment\":\"\xc3\"}"))
+	f.Add("application/json", []byte(`{"decision":"approve","comment":"\u0000"}`))
+	f.Add("application/json", []byte(`{"decision":"approve\u202e"}`))
+	h, temporal, _ := newTestAPI(f, nil)
+	f.Fuzz(func(t *testing.T, contentType string, data []byte) {
+		before := temporal.count("DescribeWorkflowExecution")
+		a := send(h, "POST", "/v1/offboardings/"+uid+"/approvals", string(data), map[string]string{"Authorization": "Bearer " + approverSecret, "Content-Type": contentType})
+		mt, params, err := mime.ParseMediaType(contentType)
+		declared := err == nil && mt == "application/json" && (params["charset"] == "" || strings.EqualFold(params["charset"], "utf-8"))
+		switch {
+		case a.code == 415:
+			if declared || len(bytes.TrimSpace(data)) == 0 {
+				t.Fatalf("415 for Content-Type %q and body %q", contentType, data)
+			}
+		case !declared && len(bytes.TrimSpace(data)) > 0:
+			t.Fatalf("Content-Type %q answered %d, not 415", contentType, a.code)
+		case a.code == 400:
+		case temporal.count("DescribeWorkflowExecution") > before:
+			if why := unclean(data, reflect.TypeFor[DecisionRequest]()); why != "" {
+				t.Fatalf("a body that %s reached Temporal: %q", why, data)
+			}
+		default:
+			t.Fatalf("answered %d: %s", a.code, a.body)
 		}
 	})
 }

@@ -39,6 +39,11 @@ const (
 	TypeMethod         = "/problems/method-not-allowed"
 	TypeUnavailable    = "/problems/temporal-unavailable"
 	TypeInternal       = "/problems/internal"
+
+	// TypeUnsupportedMediaType is a body that is not declared as JSON in UTF-8.
+	TypeUnsupportedMediaType = "/problems/unsupported-media-type"
+	// TypeTooManyRequests is a client over a rate limit; Retry-After says when to try again.
+	TypeTooManyRequests = "/problems/too-many-requests"
 )
 
 // Error renders the problem as one line: title, detail and field errors.

@@ -34,11 +34,11 @@ var (
 
 // Status sets of the routes.
 var (
-	authStatuses   = []int{401, 403, 503, 500}
-	startStatuses  = append([]int{200, 202, 400, 409}, authStatuses...)
+	authStatuses   = []int{401, 403, 429, 503, 500}
+	startStatuses  = append([]int{200, 202, 400, 409, 415}, authStatuses...)
 	readStatuses   = append([]int{200, 400, 404}, authStatuses...)
 	listStatuses   = append([]int{200, 400}, authStatuses...)
-	updateStatuses = append([]int{200, 400, 404, 409}, authStatuses...)
+	updateStatuses = append([]int{200, 400, 404, 409, 415}, authStatuses...)
 	okStatuses     = []int{200}
 	readyStatuses  = []int{200, 503}
 )

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,13 +36,31 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PageTokenKey is the HMAC key that signs list page tokens, at least MinPageTokenKeyLen
+	// bytes. Nil means a random key for this process: fine for one replica, but replicas that
+	// serve one client's pages need the same key.
+	PageTokenKey []byte
+	// AuthFailureLimit limits failed authentications per client address; once it is spent,
+	// every authenticated route answers 429 to that address, whatever token it sends. Zero
+	// means DefaultAuthFailureLimit.
+	AuthFailureLimit RateLimit
+	// StartLimit limits starts per token identity; zero means DefaultStartLimit.
+	StartLimit RateLimit
+	// TrustForwardedFor makes the failed-authentication limit count against the last
+	// X-Forwarded-For address instead of the connection's. Set it only when every request
+	// comes through one proxy that appends that header; otherwise a client could pick its
+	// own address.
+	TrustForwardedFor bool
 }
 
 type server struct {
-	svc    *Service
-	tokens []tokenHash
-	log    *slog.Logger
-	mux    *http.ServeMux
+	svc          *Service
+	tokens       []tokenHash
+	log          *slog.Logger
+	mux          *http.ServeMux
+	authFailures *limiters
+	starts       *limiters
+	forwardedFor bool
 }
 
 type tokenHash struct {
@@ -66,7 +85,15 @@ func New(opts Options) (http.Handler, error) {
 	if err := opts.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("hrapi: %w", err)
 	}
-	s := &server{svc: &Service{Client: opts.Temporal, Policy: opts.Policy, Now: opts.Now}, log: opts.Logger, mux: http.NewServeMux()}
+	pages, err := newPageTokens(opts.PageTokenKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{svc: &Service{Client: opts.Temporal, Policy: opts.Policy, Now: opts.Now, pages: pages}, log: opts.Logger, mux: http.NewServeMux(),
+		authFailures: newLimiters(opts.AuthFailureLimit, DefaultAuthFailureLimit),
+		starts:       newLimiters(opts.StartLimit, DefaultStartLimit),
+		forwardedFor: opts.TrustForwardedFor,
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -103,39 +130,48 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, r, notFound("no such route; see /openapi.yaml"))
 }
 
-// auth authenticates the bearer token and checks its role. Every configured token is compared
-// in constant time, so the time taken says nothing about which prefix matched.
+// auth authenticates the bearer token and checks its role. A client address that has failed
+// too often is refused before its token is looked at.
 func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *http.Request, who principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="offboard"`)
-			writeProblem(w, r, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "send Authorization: Bearer <token>"})
+		addr := clientAddress(r, s.forwardedFor)
+		if wait := s.authFailures.wait(addr, s.svc.now()); wait > 0 {
+			tooMany(w, r, wait, "too many failed authentications from this address")
 			return
 		}
-		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		var found *config.Token
-		for i := range s.tokens {
-			if subtle.ConstantTimeCompare(sum[:], s.tokens[i].sum[:]) == 1 {
-				found = &s.tokens[i].tok
-			}
-		}
+		found, challenge, why := s.authenticate(r)
 		if found == nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="offboard", error="invalid_token"`)
-			writeProblem(w, r, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "the bearer token is not valid"})
+			s.authFailures.take(addr, s.svc.now())
+			w.Header().Set("WWW-Authenticate", challenge)
+			writeProblem(w, r, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: why})
 			return
 		}
-		allowed := false
-		for _, role := range roles {
-			allowed = allowed || role == found.Role
-		}
-		if !allowed {
+		if !slices.Contains(roles, found.Role) {
 			writeProblem(w, r, &Problem{Type: TypeForbidden, Title: "Forbidden", Status: http.StatusForbidden, Detail: fmt.Sprintf("role %q may not do this; it needs %s", found.Role, roleList(roles))})
 			return
 		}
 		next(w, r, principal{Role: found.Role, Identity: found.Identity})
 	}
+}
+
+// authenticate finds the request's bearer token, or answers the challenge and why it failed.
+// Every configured token is compared in constant time, so the time taken says nothing about
+// which prefix matched.
+func (s *server) authenticate(r *http.Request) (found *config.Token, challenge, why string) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return nil, `Bearer realm="offboard"`, "send Authorization: Bearer <token>"
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	for i := range s.tokens {
+		if subtle.ConstantTimeCompare(sum[:], s.tokens[i].sum[:]) == 1 {
+			found = &s.tokens[i].tok
+		}
+	}
+	if found == nil {
+		return nil, `Bearer realm="offboard", error="invalid_token"`, "the bearer token is not valid"
+	}
+	return found, "", ""
 }
 
 func roleList(roles []config.Role) string {

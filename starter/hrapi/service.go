@@ -31,6 +31,9 @@ type Service struct {
 	Policy workflows.Policy
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// pages signs List's page tokens; New sets it. Without it (the operator CLI, which
+	// reaches Temporal anyway) the tokens are Temporal's own, in base64url.
+	pages *pageTokens
 }
 
 func (s *Service) now() time.Time {
@@ -200,30 +203,27 @@ func VisibilityQuery(q ListQuery) (string, error) {
 	return strings.Join(parts, " AND "), nil
 }
 
-// List lists offboardings from visibility.
+// List lists offboardings from visibility. A page token that the HR API did not sign for
+// this query is refused (400) without asking Temporal.
 func (s *Service) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	query, err := VisibilityQuery(q)
 	if err != nil {
 		return ListPage{}, err
 	}
-	var token []byte
-	if q.PageToken != "" {
-		token, err = base64.RawURLEncoding.DecodeString(q.PageToken)
-		if err != nil {
-			return ListPage{}, invalid("the page token is invalid", workflows.FieldError{Field: "pageToken", Message: "is not a token this API returned; omit it to start from the first page"})
-		}
+	if q.PageSize == 0 {
+		q.PageSize = DefaultPageSize
 	}
-	size := q.PageSize
-	if size == 0 {
-		size = DefaultPageSize
+	token, err := s.openPageToken(q)
+	if err != nil {
+		return ListPage{}, err
 	}
 	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		PageSize: int32(size), NextPageToken: token, Query: query,
+		PageSize: int32(q.PageSize), NextPageToken: token, Query: query,
 	})
 	if err != nil {
 		var ia *serviceerror.InvalidArgument
 		if errors.As(err, &ia) && token != nil {
-			return ListPage{}, invalid("the page token is invalid", workflows.FieldError{Field: "pageToken", Message: "was rejected by Temporal; omit it to start from the first page"})
+			return ListPage{}, badPageToken("was rejected by Temporal")
 		}
 		return ListPage{}, temporalProblem("list offboardings", err)
 	}
@@ -256,10 +256,28 @@ func (s *Service) List(ctx context.Context, q ListQuery) (ListPage, error) {
 		}
 		page.Items = append(page.Items, item)
 	}
-	if len(resp.GetNextPageToken()) > 0 {
-		page.NextPageToken = base64.RawURLEncoding.EncodeToString(resp.GetNextPageToken())
+	if next := resp.GetNextPageToken(); len(next) > 0 {
+		page.NextPageToken = base64.RawURLEncoding.EncodeToString(next)
+		if s.pages != nil {
+			page.NextPageToken = s.pages.sign(q, next)
+		}
 	}
 	return page, nil
+}
+
+// openPageToken is Temporal's token for the page q asks for: nil for the first page.
+func (s *Service) openPageToken(q ListQuery) ([]byte, error) {
+	switch {
+	case q.PageToken == "":
+		return nil, nil
+	case s.pages != nil:
+		return s.pages.open(q, q.PageToken)
+	}
+	token, err := base64.RawURLEncoding.DecodeString(q.PageToken)
+	if err != nil {
+		return nil, badPageToken("is not a token this API returned")
+	}
+	return token, nil
 }
 
 func statusName(s enumspb.WorkflowExecutionStatus) string {
