@@ -1,13 +1,16 @@
 package deploy_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.yaml.in/yaml/v3"
 
@@ -190,14 +194,8 @@ func Test_GivenTheComposeFile_ShouldPublishThePortsTheCodeListensOn(t *testing.T
 	}
 	published := func(svc string) map[int]int { // container port -> host port
 		out := map[int]int{}
-		for _, p := range c.Services[svc].Ports {
-			parts := strings.Split(interpolate(p), ":")
-			require.Len(t, parts, 2, "service %s port %q: want host:container", svc, p)
-			h, err := strconv.Atoi(parts[0])
-			require.NoError(t, err)
-			ct, err := strconv.Atoi(parts[1])
-			require.NoError(t, err)
-			out[ct] = h
+		for _, p := range publishedPorts(t, c, svc) {
+			out[p.container] = p.host
 		}
 		return out
 	}
@@ -231,11 +229,122 @@ func Test_GivenTheComposeFile_ShouldPublishThePortsTheCodeListensOn(t *testing.T
 	require.GreaterOrEqual(t, i, 0, "the emulator's --addr is explicit")
 	e := port(em[i+1])
 	require.Equal(t, defaults.EmulatorPort, e)
-	require.Equal(t, e, published("genesys-emulator")[e])
+	require.Empty(t, published("genesys-emulator"), "the emulator's port also serves its inspection API")
 	u, err := url.Parse(interpolate(c.Services["worker"].Environment["GENESYSCLOUD_API_URL"]))
 	require.NoError(t, err)
 	require.Equal(t, "genesys-emulator", u.Hostname())
 	require.Equal(t, strconv.Itoa(e), u.Port())
+}
+
+// binding is one entry of a service's ports: bind address, host port, container port.
+type binding struct {
+	raw             string
+	ip              net.IP
+	host, container int
+}
+
+// publishedPorts reads svc's ports as `docker compose up` with an empty environment publishes them.
+func publishedPorts(t *testing.T, c compose, svc string) []binding {
+	t.Helper()
+	var out []binding
+	for _, raw := range c.Services[svc].Ports {
+		parts := strings.Split(interpolate(raw), ":")
+		require.Len(t, parts, 3, "service %s port %q: want address:host:container", svc, raw)
+		p := binding{raw: raw, ip: net.ParseIP(parts[0])}
+		require.NotNil(t, p.ip, "service %s port %q: the address is not an IP", svc, raw)
+		var err error
+		p.host, err = strconv.Atoi(parts[1])
+		require.NoError(t, err)
+		p.container, err = strconv.Atoi(parts[2])
+		require.NoError(t, err)
+		out = append(out, p)
+	}
+	return out
+}
+
+// Nothing is reachable from other machines unless the operator says so.
+func Test_GivenTheComposeFile_ShouldPublishEveryPortOnLoopbackUnlessConfigured(t *testing.T) {
+	c := load(t)
+	bindVar := map[string]string{"temporal": "TEMPORAL_BIND_ADDRESS", "temporal-ui": "TEMPORAL_BIND_ADDRESS",
+		"worker": "OFFBOARD_BIND_ADDRESS", "hr-api": "OFFBOARD_BIND_ADDRESS"}
+	for name := range c.Services {
+		for _, p := range publishedPorts(t, c, name) {
+			require.True(t, p.ip.IsLoopback(), "service %s publishes %q beyond loopback by default", name, p.raw)
+			v, ok := bindVar[name]
+			require.True(t, ok, "service %s is new to publishing: say which bind variable it follows", name)
+			require.True(t, strings.HasPrefix(p.raw, "${"+v+":-127.0.0.1}:"), "service %s port %q: want ${%s:-127.0.0.1}:...", name, p.raw, v)
+		}
+	}
+	for name, v := range bindVar {
+		require.NotEmpty(t, c.Services[name].Ports, "service %s publishes nothing", name)
+		require.NotContains(t, interpolate(strings.Join(c.Services[name].Ports, " ")), "0.0.0.0", v)
+	}
+	for name, s := range ourServices(c) {
+		if s.Command[0] == "emulator" {
+			require.Empty(t, s.Ports, "service %s: the emulator's port serves its inspection API (/emulator/v1/) too: never publish it", name)
+		}
+	}
+}
+
+// uiDisabled are the Temporal UI actions the stacks turn off, by ui-server config field: a
+// terminated or reset run restores nothing and writes no audit record.
+var uiDisabled = []string{"WorkflowTerminateDisabled", "WorkflowResetDisabled", "BatchActionsDisabled"}
+
+func Test_GivenTheTemporalUI_ShouldHaveTerminateAndResetDisabledInComposeAndDevstack(t *testing.T) {
+	c := load(t)
+	ui := c.Services["temporal-ui"]
+	dir := uiServerDir(t)
+	require.Equal(t, "temporalio/ui:"+strings.TrimPrefix(filepath.Base(dir), "v2@v"), interpolate(ui.Image),
+		"compose runs the UI version whose config template this test reads")
+	template, err := os.ReadFile(filepath.Join(dir, "config", "docker.yaml"))
+	require.NoError(t, err)
+	devstack := trueFields(t, filepath.Join(root, "devstack", "stack", "ui.go"), "uiconfig", "Config")
+	cfg := reflect.TypeFor[uiconfig.Config]()
+	for _, name := range uiDisabled {
+		f, ok := cfg.FieldByName(name)
+		require.True(t, ok, "ui-server's config has no %s", name)
+		key := f.Tag.Get("yaml")
+		m := regexp.MustCompile(`(?m)^` + key + `: \{\{ env "([A-Z_]+)"`).FindStringSubmatch(string(template))
+		require.NotNil(t, m, "the UI image reads no variable for %s", key)
+		require.Equal(t, "true", ui.Environment[m[1]], "compose's temporal-ui must set %s=true", m[1])
+		require.Contains(t, devstack, name, "devstack/stack/ui.go must set %s: true", name)
+	}
+}
+
+// uiServerDir is where the Go module cache holds the ui-server module go.mod requires.
+func uiServerDir(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/temporalio/ui-server/v2").Output()
+	require.NoError(t, err)
+	dir := strings.TrimSpace(string(out))
+	require.DirExists(t, dir)
+	return dir
+}
+
+// trueFields returns the fields set to true in the composite literals of pkg.typ in file.
+func trueFields(t *testing.T, file, pkg, typ string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	require.NoError(t, err)
+	var fields []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.CompositeLit)
+		if !ok {
+			return true
+		}
+		if sel, ok := lit.Type.(*ast.SelectorExpr); !ok || sel.Sel.Name != typ || fmt.Sprint(sel.X) != pkg {
+			return true
+		}
+		for _, e := range lit.Elts {
+			kv, _ := e.(*ast.KeyValueExpr)
+			if kv != nil && fmt.Sprint(kv.Value) == "true" {
+				fields = append(fields, fmt.Sprint(kv.Key))
+			}
+		}
+		return true
+	})
+	require.NotEmpty(t, fields, "%s has no %s.%s literal", file, pkg, typ)
+	return fields
 }
 
 func Test_GivenTheComposeSetup_ShouldRegisterTheSearchAttributesTheWorkflowUses(t *testing.T) {

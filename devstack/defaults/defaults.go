@@ -2,7 +2,8 @@
 // file's test can check its ports without linking the Temporal server.
 package defaults
 
-// Default addresses of the local stack; docker-compose.yml publishes the same ports.
+// Default addresses of the local stack; docker-compose.yml publishes the same ports on 127.0.0.1,
+// except the emulator's, which it keeps inside the compose network.
 const (
 	Host         = "127.0.0.1"
 	TemporalPort = 7233 // Temporal frontend gRPC

@@ -30,7 +30,8 @@ type UI struct {
 }
 
 // StartUI starts the Temporal Web UI and waits until it answers. The news fetch and the new
-// version notice are off: the stack never calls the internet.
+// version notice are off: the stack never calls the internet. Terminate, Reset and the batch
+// actions are off too: a terminated or reset run restores nothing and writes no audit record.
 func StartUI(ctx context.Context, o UIOptions) (*UI, error) {
 	if o.Host == "" {
 		o.Host = DefaultHost
@@ -52,6 +53,10 @@ func StartUI(ctx context.Context, o UIOptions) (*UI, error) {
 		HideLogs:            true,
 		DisableNewsFetch:    true,
 		NotifyOnNewVersion:  false,
+
+		WorkflowTerminateDisabled: true,
+		WorkflowResetDisabled:     true,
+		BatchActionsDisabled:      true,
 	}))
 	go func() { _ = srv.Start() }()
 

@@ -117,6 +117,36 @@ func Test_GivenTokens_ShouldNeverShowTheirSecrets(t *testing.T) {
 	}
 }
 
+func Test_GivenTokenIdentities_ShouldNormaliseThemAndRefuseHiddenCharactersByPosition(t *testing.T) {
+	secret := "s3cr3t-s3cr3t-s3cr3t"
+	toks, err := Source{Env: MapEnv{EnvAPITokens: secret + "a:hr:Alice," + secret + "b:approver:ａｌｉｃｅ," + secret + "c:approver:Jane Doe"}}.Tokens()
+	require.NoError(t, err)
+	require.Len(t, toks, 3)
+	assert.Equal(t, []string{"hr:alice", "approver:alice", "approver:jane doe"}, []string{toks[0].String(), toks[1].String(), toks[2].String()},
+		"one identity may hold several tokens and roles; its spellings are one identity")
+
+	for _, c := range []struct{ entries, position, problem string }{
+		{secret + "a:hr:workday," + secret + "b:approver:alice\u200b", EnvAPITokens + " entry 2", "U+200B"},
+		{secret + "a:approver:\u0430lice", EnvAPITokens + " entry 1", "mixes the scripts"},
+		{secret + "a:approver:jane\tdoe", EnvAPITokens + " entry 1", "U+0009"},
+		{secret + "a:approver:bob＠example.com", EnvAPITokens + " entry 1", "email"},
+	} {
+		_, err := Source{Env: MapEnv{EnvAPITokens: c.entries}}.Tokens()
+		require.Error(t, err, c.entries)
+		assert.Contains(t, err.Error(), c.position)
+		assert.Contains(t, err.Error(), c.problem)
+		assert.NotContains(t, err.Error(), secret, "errors never show a token")
+	}
+
+	file := filepath.Join(t.TempDir(), "tokens")
+	require.NoError(t, os.WriteFile(file, []byte("# comment\n"+secret+"y:auditor:audit\n"+secret+"z:hr:\ufeffhr\n"), 0o600))
+	_, err = Source{Env: MapEnv{EnvAPITokensFile: file}}.Tokens()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 3")
+	assert.Contains(t, err.Error(), "U+FEFF")
+	assert.NotContains(t, err.Error(), secret)
+}
+
 func Test_GivenTemporalAndBudgetSettings_ShouldBuildOptionsAndShares(t *testing.T) {
 	env := MapEnv{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "TEMPORAL_API_KEY": "key-abc", "TEMPORAL_CONFIG_FILE": "/nonexistent"}
 	opts, err := Source{Env: env}.Temporal()

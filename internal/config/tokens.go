@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/offboard/offboard/internal/identity"
 )
 
 // Role is what an HR API token may do.
@@ -41,7 +43,9 @@ func (t Token) Secret() string { return t.secret }
 func (t Token) String() string { return string(t.Role) + ":" + t.Identity }
 
 // Tokens reads OFFBOARD_API_TOKENS and OFFBOARD_API_TOKENS_FILE. Errors name the entry by
-// position, never by its secret.
+// position, never by its secret. Identities come back in their normal form (identity.Normalize),
+// so "Alice" and "alice" are one holder: several tokens may name one identity, with the same role
+// (rotation) or different ones, and the four-eyes rule still sees one person.
 func (s Source) Tokens() ([]Token, error) {
 	var toks []Token
 	var errs []error
@@ -103,8 +107,14 @@ func parseToken(entry string) (Token, error) {
 		return Token{}, fmt.Errorf("role %q is unknown: use hr, approver or auditor", t.Role)
 	case t.Identity == "":
 		return Token{}, errors.New("identity is empty: name who holds the token, e.g. workday or alice")
-	case strings.Contains(t.Identity, "@"):
+	}
+	id, err := identity.Normalize(t.Identity)
+	switch {
+	case err != nil:
+		return Token{}, err
+	case strings.Contains(id, "@"):
 		return Token{}, errors.New("identity looks like an email address: use an ID, because identities appear in search attributes")
 	}
+	t.Identity = id
 	return t, nil
 }

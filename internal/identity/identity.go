@@ -34,6 +34,11 @@ func Normalize(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("identity is empty: name a person or system, e.g. alice")
 	}
+	// No character shrinks more than fourfold under NFKC (𝐚 is 4 bytes, a is 1), so this bound
+	// refuses nothing valid and spares normalising megabytes.
+	if len(s) > 8*MaxLen {
+		return "", refuse(s, fmt.Sprintf("is %d bytes long; the limit is %d once normalised", len(s), MaxLen))
+	}
 	if !utf8.ValidString(s) {
 		return "", refuse(s, "is not valid UTF-8")
 	}

@@ -31,6 +31,7 @@ func Test_GivenSpellingsOfOneIdentity_ShouldNormalizeToOneForm(t *testing.T) {
 		{"Latin with Han and Hangul", "Kim김金", "kim김金"},
 		{"digits are common to every script", "алиса2", "алиса2"},
 		{"exactly the limit", strings.Repeat("a", identity.MaxLen), strings.Repeat("a", identity.MaxLen)},
+		{"the limit in four-byte compatibility letters", strings.Repeat("𝐚", identity.MaxLen), strings.Repeat("a", identity.MaxLen)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,6 +73,7 @@ func Test_GivenDeceptiveOrInvalidIdentities_ShouldRefuseThemSayingWhy(t *testing
 		{"invalid UTF-8", "alice\xff", "not valid UTF-8"},
 		{"one byte over the limit", strings.Repeat("a", identity.MaxLen+1), "the limit is 128"},
 		{"over the limit once normalised", strings.Repeat("ﬃ", 43), "the limit is 128"},
+		{"megabytes", strings.Repeat("a", 1<<20), "the limit is 128"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
