@@ -109,6 +109,41 @@ type Decision struct {
 	At       time.Time `json:"at"`
 	// Via is "update" or "signal".
 	Via string `json:"via,omitempty"`
+	// CredentialID is the ID (jti) of the decision credential that proved who decided.
+	CredentialID string `json:"credentialId,omitempty"`
+	// Unsigned marks a decision taken without a credential: in a run begun before credentials,
+	// or under a policy that allows unsigned decisions (local development only).
+	Unsigned bool `json:"unsigned,omitempty"`
+}
+
+// IgnoredMessages summarises the messages a run ignored: counted by message, reason and sender,
+// with the last few in full. Its size is bounded whatever arrives.
+type IgnoredMessages struct {
+	Total int `json:"total"`
+	// Counts are per message, reason and sender, in order of first arrival; at most a fixed
+	// number of kinds, the rest counted in Other.
+	Counts []IgnoredCount `json:"counts"`
+	Other  int            `json:"other,omitempty"`
+	// Last are the most recent ignored messages, newest last.
+	Last []IgnoredMessage `json:"last"`
+}
+
+// IgnoredCount counts the ignored messages of one kind.
+type IgnoredCount struct {
+	Message string `json:"message"`
+	Reason  string `json:"reason"`
+	// Sender is the identity a valid credential proved, else "unverified".
+	Sender string `json:"sender"`
+	Count  int    `json:"count"`
+}
+
+// IgnoredMessage is one ignored message in full.
+type IgnoredMessage struct {
+	Message string    `json:"message"`
+	Reason  string    `json:"reason"`
+	Sender  string    `json:"sender"`
+	Detail  string    `json:"detail"`
+	At      time.Time `json:"at"`
 }
 
 // Transition is one stage change of an offboarding.
@@ -144,9 +179,11 @@ type AuditRecord struct {
 	AccessEndedAt time.Time `json:"accessEndedAt,omitzero"`
 	// OAuthClients are the OAuth clients the user created: reported for a person to review, never revoked.
 	OAuthClients []genesys.OAuthClientRef `json:"oauthClients,omitempty"`
-	// Notes records events worth an auditor's attention, such as ignored invalid signals.
-	Notes     []string  `json:"notes,omitempty"`
-	WrittenAt time.Time `json:"writtenAt"`
+	// Notes records events worth an auditor's attention, such as failed notifications.
+	Notes []string `json:"notes,omitempty"`
+	// Ignored summarises the messages (signals) the run ignored, and why.
+	Ignored   *IgnoredMessages `json:"ignored,omitempty"`
+	WrittenAt time.Time        `json:"writtenAt"`
 }
 
 // AuditRef points at a written audit record.

@@ -224,6 +224,33 @@ func waitStage(t *testing.T, userID string, want workflows.Stage) workflows.Stat
 	return st
 }
 
+// waitIgnored waits until the user's offboarding has ignored at least n signals.
+func waitIgnored(t *testing.T, userID string, n int) workflows.Status {
+	t.Helper()
+	deadline := time.Now().Add(runWait)
+	for {
+		st := status(t, userID)
+		if st.Ignored != nil && st.Ignored.Total >= n {
+			return st
+		}
+		if time.Now().After(deadline) {
+			require.Failf(t, "timed out", "waiting for %d ignored signals; last status %+v", n, st)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// readAudit reads the audit record of a finished run from the export store.
+func readAudit(t *testing.T, st workflows.Status) activities.AuditRecord {
+	t.Helper()
+	require.NotNil(t, st.Export, "the run exported, so its audit record sits beside the bundle")
+	raw, err := os.ReadFile(filepath.Join(stk.ExportDir, filepath.FromSlash(st.Export.Bundle), "audit.json"))
+	require.NoError(t, err)
+	var rec activities.AuditRecord
+	require.NoError(t, json.Unmarshal(raw, &rec))
+	return rec
+}
+
 // closed reports whether the user's offboarding has finished, audit record included.
 func closed(t *testing.T, userID string) bool {
 	t.Helper()

@@ -22,6 +22,7 @@ import (
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
 )
@@ -93,16 +94,29 @@ func Test_GivenFourEyesPolicy_ShouldDeleteOnlyAfterTwoDistinctApprovers(t *testi
 	assert.Equal(t, workflows.StageAwaitingApproval, st.Stage, "one approval of two must not proceed")
 	assert.Equal(t, "inactive", userState(t, u.ID), "access ends before the approvals")
 
-	// The second approval arrives as a signal, as from the Temporal UI.
+	// A forged approval naming bob, as anyone who reaches Temporal could send, is ignored.
 	require.NoError(t, stk.Client.SignalWorkflow(context.Background(), wfID, "", workflows.UpdateApprove,
-		workflows.DecisionInput{Approver: "bob", Comment: "from the UI"}))
+		workflows.DecisionInput{Approver: "bob", Comment: "forged"}))
+	st = waitIgnored(t, u.ID, 1)
+	assert.Equal(t, workflows.StageAwaitingApproval, st.Stage)
+
+	// bob's approval arrives as a signal with the credential the HR API gave him, as an approver
+	// pastes it into the Temporal UI's Send a Signal dialog.
+	issued, err := as(stack.TokenBob).IssueCredential(context.Background(), u.ID, hrapi.CredentialRequest{Action: "approve", Comment: "from the UI"})
+	require.NoError(t, err)
+	require.NoError(t, stk.Client.SignalWorkflow(context.Background(), wfID, "", issued.Message.Name, issued.Message.Input))
 
 	st = waitStage(t, u.ID, workflows.OutcomeDeleted)
 	assert.Equal(t, "deleted", userState(t, u.ID))
 	require.Len(t, st.Decisions, 2)
 	assert.Equal(t, "alice", st.Decisions[0].Approver)
 	assert.Equal(t, "bob", st.Decisions[1].Approver)
+	assert.Equal(t, "signal", st.Decisions[1].Via)
+	assert.NotEmpty(t, st.Decisions[1].CredentialID)
 	requireLinked(t, u, st)
+	audit := readAudit(t, st)
+	require.NotNil(t, audit.Ignored, "the audit record names what was refused")
+	assert.Equal(t, "no-credential", audit.Ignored.Last[0].Reason)
 
 	if *updateHistory {
 		recordHistory(t, wfID)
@@ -270,30 +284,35 @@ func Test_GivenTheCLI_ShouldStartApproveAndReportAsJSON(t *testing.T) {
 	for k, v := range policyEnv() {
 		env = append(env, k+"="+v)
 	}
-	cli := func(args ...string) (string, error) {
+	cliWith := func(extra []string, args ...string) (string, error) {
 		cmd := exec.Command(filepath.Join(bins, "starter"), args...)
-		cmd.Env = env
+		cmd.Env = append(slices.Clone(env), extra...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
+	cli := func(args ...string) (string, error) { return cliWith(nil, args...) }
 
 	out, err := cli("start", "--user", u.ID, "--disposition", "delete", "--retention", retention, "--reason", "left", "--as", "ops", "--json")
 	require.NoError(t, err, out)
 	waitStage(t, u.ID, workflows.StageAwaitingApproval)
 
-	out, err = cli("approve", u.ID, "--as", "ops", "--comment", "mine")
-	require.Error(t, err, "the requester may not approve their own request: %s", out)
-	assert.Contains(t, out, "ops")
+	out, err = cli("approve", u.ID, "--as", "alice", "--comment", "mine")
+	require.Error(t, err, "without an HR API token there is no credential, whatever --as says: %s", out)
+	assert.Contains(t, out, "needs a decision credential")
 
-	for _, who := range []string{"alice", "bob"} {
-		out, err = cli("approve", u.ID, "--as", who, "--comment", "ok")
+	// --as names alice, but the token is bob's: the CLI decides as bob.
+	out, err = cli("approve", u.ID, "--as", "alice", "--comment", "ok", "--api-url", stk.APIURL, "--json")
+	require.Error(t, err, "OFFBOARD_API_TOKEN is unset: %s", out)
+	for _, tok := range []string{stack.TokenBob, stack.TokenAlice} {
+		out, err = cliWith([]string{config.EnvAPIURL + "=" + stk.APIURL, config.EnvAPIToken + "=" + tok}, "approve", u.ID, "--as", "alice", "--comment", "ok")
 		require.NoError(t, err, out)
 	}
-	waitStage(t, u.ID, workflows.OutcomeDeleted)
+	st := waitStage(t, u.ID, workflows.OutcomeDeleted)
+	require.Len(t, st.Decisions, 2)
+	assert.Equal(t, []string{"bob", "alice"}, []string{st.Decisions[0].Approver, st.Decisions[1].Approver})
 
 	out, err = cli("status", u.ID, "--json")
 	require.NoError(t, err, out)
-	var st workflows.Status
 	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
 	assert.Equal(t, workflows.OutcomeDeleted, st.Stage)
 	require.NotNil(t, st.Export)

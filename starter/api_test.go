@@ -44,7 +44,7 @@ func apiTokens() []config.Token {
 
 func newAPI(t *testing.T, c client.Client) *httptest.Server {
 	t.Helper()
-	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: env.policy, Tokens: apiTokens()})
+	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: env.policy, Tokens: apiTokens(), Signer: testSigner})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -173,7 +173,7 @@ func Test_GivenAProtectedUser_ShouldRefuseTheStart(t *testing.T) {
 	user := nextUser(t)
 	p := env.policy
 	p.ProtectedUserIDs = []string{user}
-	h, err := hrapi.New(hrapi.Options{Temporal: env.client, Policy: p, Tokens: apiTokens()})
+	h, err := hrapi.New(hrapi.Options{Temporal: env.client, Policy: p, Tokens: apiTokens(), Signer: testSigner})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	defer srv.Close()

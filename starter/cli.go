@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -46,11 +46,14 @@ func newRootCmd(d deps) *cobra.Command {
 		}
 	}
 	config.AddFlags(pf, policyVars...)
-	root.AddCommand(c.serveCmd(), c.startCmd(), c.decideCmd(true), c.decideCmd(false),
-		c.controlCmd(workflows.UpdateCancel, "Cancel an offboarding; a user this run deactivated is restored"),
-		c.controlCmd(workflows.UpdateHold, "Place a legal hold: retention pauses"),
-		c.controlCmd(workflows.UpdateRelease, "Release a legal hold"),
-		c.statusCmd(), c.listCmd(), c.verifyCmd())
+	const comment, reason = "comment recorded with the decision", "reason recorded in the audit record"
+	root.AddCommand(c.serveCmd(), c.startCmd(),
+		c.decisionCmd(workflows.UpdateApprove, "Approve a deletion (as your HR API token's approver)", "comment", comment),
+		c.decisionCmd(workflows.UpdateReject, "Reject a deletion (as your HR API token's approver)", "comment", comment),
+		c.decisionCmd(workflows.UpdateCancel, "Cancel an offboarding; a user this run deactivated is restored", "reason", reason),
+		c.decisionCmd(workflows.UpdateHold, "Place a legal hold: retention pauses", "reason", reason),
+		c.decisionCmd(workflows.UpdateRelease, "Release a legal hold", "reason", reason),
+		c.keysCmd(), c.statusCmd(), c.listCmd(), c.verifyCmd())
 	return root
 }
 
@@ -77,7 +80,7 @@ func (c *cli) service(cmd *cobra.Command) (*hrapi.Service, func(), error) {
 	return &hrapi.Service{Client: tc, Policy: policy, Now: c.Now}, tc.Close, nil
 }
 
-// identity is who the CLI acts as: --as, OFFBOARD_OPERATOR, else the OS user.
+// identity is who `start` records as the requester: --as, OFFBOARD_OPERATOR, else the OS user.
 func (c *cli) identity(cmd *cobra.Command) (string, error) {
 	if id := c.source(cmd).String(config.EnvOperator, ""); id != "" {
 		return id, nil
@@ -135,22 +138,43 @@ func (c *cli) startCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) decideCmd(approve bool) *cobra.Command {
-	name, short := "reject", "Reject a deletion"
-	if approve {
-		name, short = "approve", "Approve a deletion"
-	}
-	var comment string
-	cmd := &cobra.Command{
-		Use:   name + " <userId>",
-		Short: short + " (as --as / " + config.EnvOperator + ")",
-		Args:  cobra.ExactArgs(1),
-		RunE: c.actAs(func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error) {
-			return svc.Decide(ctx, userID, approve, workflows.DecisionInput{Approver: who, Comment: comment})
-		}),
-	}
-	cmd.Flags().StringVar(&comment, "comment", "", "comment recorded with the decision")
+// decisionCmd is the command of a decision (approve, reject, cancel, hold, release) on the
+// offboarding of the user in its one argument. It decides with a credential: one given with
+// --credential, or one the HR API issues to the holder of OFFBOARD_API_TOKEN, never an identity
+// the CLI merely claims.
+func (c *cli) decisionCmd(action, short, textFlag, textUsage string) *cobra.Command {
+	var text, given string
+	cmd := c.serviceCmd(action+" <userId>", short, cobra.ExactArgs(1),
+		func(cmd *cobra.Command, args []string, svc *hrapi.Service) (any, func(io.Writer), error) {
+			tok, err := c.credential(cmd, args[0], hrapi.CredentialRequest{Action: action, Comment: text}, given)
+			if err != nil {
+				return nil, nil, err
+			}
+			st, err := svc.Submit(cmd.Context(), args[0], action, tok)
+			return st, statusText(st), err
+		})
+	f := cmd.Flags()
+	f.StringVar(&text, textFlag, "", textUsage)
+	f.StringVar(&given, "credential", "", "a decision credential you hold (POST /v1/offboardings/{userId}/credentials); default: obtain one from "+config.EnvAPIURL+" with "+config.EnvAPIToken)
+	config.AddFlags(f, config.EnvAPIURL)
 	return cmd
+}
+
+// credential is the credential given, or one the HR API issues to the holder of the API token.
+func (c *cli) credential(cmd *cobra.Command, userID string, req hrapi.CredentialRequest, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	src := c.source(cmd)
+	base, tok := src.String(config.EnvAPIURL, ""), src.String(config.EnvAPIToken, "")
+	if base == "" || tok == "" {
+		return "", fmt.Errorf("%s needs a decision credential: set %s and %s (your HR API token: you decide as the identity bound to it), or pass --credential", req.Action, config.EnvAPIURL, config.EnvAPIToken)
+	}
+	issued, err := hrclient.New(base, tok, c.HTTP).IssueCredential(cmd.Context(), userID, req)
+	if err != nil {
+		return "", fmt.Errorf("obtain a credential from the HR API at %s: %w", base, err)
+	}
+	return issued.Credential, nil
 }
 
 // serviceCmd is a command that works on the service; see withService.
@@ -173,33 +197,6 @@ func (c *cli) withService(act func(cmd *cobra.Command, args []string, svc *hrapi
 		}
 		return c.print(cmd.OutOrStdout(), v, human)
 	}
-}
-
-// actAs runs act on the user named by the one argument, as the operator's identity, and
-// prints the resulting status.
-func (c *cli) actAs(act func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error)) func(*cobra.Command, []string) error {
-	return c.withService(func(cmd *cobra.Command, args []string, svc *hrapi.Service) (any, func(io.Writer), error) {
-		who, err := c.identity(cmd)
-		if err != nil {
-			return nil, nil, err
-		}
-		st, err := act(cmd.Context(), svc, args[0], who)
-		return st, statusText(st), err
-	})
-}
-
-func (c *cli) controlCmd(update, short string) *cobra.Command {
-	var reason string
-	cmd := &cobra.Command{
-		Use:   update + " <userId>",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: c.actAs(func(ctx context.Context, svc *hrapi.Service, userID, who string) (workflows.Status, error) {
-			return svc.Control(ctx, userID, update, workflows.ControlInput{By: who, Reason: reason})
-		}),
-	}
-	cmd.Flags().StringVar(&reason, "reason", "", "reason recorded in the audit record")
-	return cmd
 }
 
 func (c *cli) statusCmd() *cobra.Command {

@@ -16,10 +16,33 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// runCLI runs the starter in-process against the test server, as the given identity.
+// cliTokens are the HR API tokens of the CLI tests' identities: the CLI decides as the identity
+// of its token.
+func cliTokens() []config.Token {
+	return []config.Token{
+		config.NewToken("ops-1-token-0123456789abcdef", config.RoleApprover, "ops-1"),
+		config.NewToken("bob-token-0123456789abcdef", config.RoleApprover, "bob"),
+		config.NewToken("ops-2-token-0123456789abcdef", config.RoleHR, "ops-2"),
+	}
+}
+
+// tokenOf is the secret of the first token bound to identity, if any.
+func tokenOf(identity string) string {
+	for _, tok := range append(cliTokens(), apiTokens()...) {
+		if tok.Identity == identity {
+			return tok.Secret()
+		}
+	}
+	return ""
+}
+
+// runCLI runs the starter in-process against the test server, as the given identity: the
+// requester of what it starts, and the holder of that identity's HR API token.
 func runCLI(t *testing.T, as string, args ...string) (string, error) {
 	t.Helper()
 	envv := config.MapEnv{
+		config.EnvAPIURL:            env.apiURL,
+		config.EnvAPIToken:          tokenOf(as),
 		"TEMPORAL_ADDRESS":          env.ts.GetFrontendHostPort(),
 		"TEMPORAL_NAMESPACE":        env.ts.GetDefaultNamespace(),
 		workflows.EnvApprovers:      strings.Join(env.policy.Approvers, ","),

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -26,6 +27,8 @@ type deps struct {
 	Now func() time.Time
 	// OnListen is called with the HR API's bound address once serve listens.
 	OnListen func(addr string)
+	// HTTP calls the HR API; nil means http.DefaultClient.
+	HTTP *http.Client
 }
 
 func (d deps) now() time.Time {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log"
 	"log/slog"
@@ -20,7 +22,9 @@ import (
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/internal/workerproc"
+	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -32,14 +36,26 @@ var env struct {
 	emu       *emulator.Emulator
 	policy    workflows.Policy
 	exportDir string
-	users     []string // seeded emulator user IDs, handed out one per test
-	next      int
+	// apiURL is an HR API with apiTokens and cliTokens, from which the CLI obtains credentials.
+	apiURL string
+	users  []string // seeded emulator user IDs, handed out one per test
+	next   int
 }
+
+// testSigner is the HR API's signing key in these tests; testPolicy trusts it.
+var testSigner = func() *credential.Signer {
+	s, err := credential.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize)), hrapi.Issuer)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // testPolicy allows alice and bob to approve, so mallory's decisions are rejected.
 func testPolicy() workflows.Policy {
 	p := workflows.DefaultPolicy()
 	p.Approvers = []string{"alice", "bob"}
+	p.DecisionKeys = []string{credential.EncodePublicKey(testSigner.PublicKey())}
 	p.ExportLookback = 90 * 24 * time.Hour
 	return p
 }
@@ -97,6 +113,14 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer w.Stop()
+	api, err := hrapi.New(hrapi.Options{Temporal: env.client, Policy: env.policy, Tokens: append(apiTokens(), cliTokens()...), Signer: testSigner})
+	if err != nil {
+		log.Printf("HR API: %v", err)
+		return 1
+	}
+	apiSrv := httptest.NewServer(api)
+	defer apiSrv.Close()
+	env.apiURL = apiSrv.URL
 	return m.Run()
 }
 

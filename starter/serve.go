@@ -32,7 +32,8 @@ func (c *cli) serveCmd() *cobra.Command {
 			opts, errTemporal := src.Temporal()
 			policy, errPolicy := src.Policy()
 			tokens, errTokens := src.Tokens()
-			if err := errors.Join(errTemporal, errPolicy, errTokens); err != nil {
+			signer, errSigner := src.Signer(hrapi.Issuer)
+			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner); err != nil {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)
@@ -41,7 +42,7 @@ func (c *cli) serveCmd() *cobra.Command {
 				return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
 			}
 			defer tc.Close()
-			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Logger: logger, Now: c.Now})
+			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now})
 			if err != nil {
 				return err
 			}
@@ -68,6 +69,6 @@ func (c *cli) serveCmd() *cobra.Command {
 			return srv.Shutdown(sctx)
 		},
 	}
-	config.AddFlags(cmd.Flags(), config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvLogLevel, config.EnvLogFormat)
+	config.AddFlags(cmd.Flags(), config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvLogLevel, config.EnvLogFormat)
 	return cmd
 }

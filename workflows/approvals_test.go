@@ -22,7 +22,7 @@ func Test_GivenApproval_ShouldAcceptUpdateOrSignal(t *testing.T) {
 				if via == "update" {
 					f.update(workflows.UpdateApprove, decide("bob"))
 				} else {
-					f.env.SignalWorkflow(workflows.UpdateApprove, decide("bob"))
+					f.signal(workflows.UpdateApprove, decide("bob"))
 				}
 			})
 
@@ -32,6 +32,8 @@ func Test_GivenApproval_ShouldAcceptUpdateOrSignal(t *testing.T) {
 			assert.Equal(t, workflows.OutcomeDeleted, res.Outcome)
 			d := f.lastAudit().Decisions
 			require.Len(t, d, 1)
+			assert.NotEmpty(t, d[0].CredentialID, "the decision names the credential that proved it")
+			d[0].CredentialID = ""
 			assert.Equal(t, activities.Decision{Approver: "bob", Approve: true, Comment: "ok", At: start.Add(time.Hour), Via: via}, d[0])
 		})
 	}
@@ -50,7 +52,6 @@ func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
 		{name: "requester self-approval in other case", who: strings.ToUpper(requester), want: "may not decide"},
 		{name: "duplicate approver", policy: func(p *workflows.Policy) { p.ApprovalsRequired = 2 }, first: "alice", who: "alice", want: "already decided"},
 		{name: "approver off the allow-list", who: "mallory", want: "allow-list"},
-		{name: "empty identity", who: "  ", want: "empty"},
 		{name: "wrong stage", who: "alice", at: 30 * time.Minute, want: "no decision is taken at stage \"exporting\""},
 	}
 	for _, tc := range cases {
@@ -75,7 +76,7 @@ func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
 					if via == "update" {
 						res = f.update(workflows.UpdateApprove, decide(tc.who))
 					} else {
-						f.env.SignalWorkflow(workflows.UpdateApprove, decide(tc.who))
+						f.signal(workflows.UpdateApprove, decide(tc.who))
 					}
 				})
 
@@ -95,10 +96,14 @@ func Test_GivenInvalidDecision_ShouldRejectUpdateAndIgnoreSignal(t *testing.T) {
 					assert.Contains(t, res.rejected.Error(), tc.want)
 					assert.False(t, res.accepted)
 				} else {
-					require.Len(t, audit.Notes, 1)
-					assert.Contains(t, audit.Notes[0], "ignored approve signal")
-					assert.Contains(t, audit.Notes[0], tc.want)
-					assert.Equal(t, audit.Notes, f.status().Notes)
+					ig := audit.Ignored
+					require.NotNil(t, ig)
+					assert.Equal(t, 1, ig.Total)
+					require.Len(t, ig.Last, 1)
+					assert.Equal(t, "approve", ig.Last[0].Message)
+					assert.Equal(t, "refused", ig.Last[0].Reason)
+					assert.Contains(t, ig.Last[0].Detail, tc.want)
+					assert.Equal(t, ig, f.status().Ignored)
 				}
 			})
 		}
@@ -116,7 +121,7 @@ func Test_GivenTwoApproverPolicy_ShouldDeleteOnlyAfterBothApprove(t *testing.T) 
 		assert.Equal(t, 2, s.ApprovalsRequired)
 		assert.Contains(t, s.Summary, "waiting for 1 more approval")
 	})
-	f.at(40*day, func() { f.env.SignalWorkflow(workflows.UpdateApprove, decide("carol")) })
+	f.at(40*day, func() { f.signal(workflows.UpdateApprove, decide("carol")) })
 
 	res, err := f.run(deleteRequest())
 
@@ -130,7 +135,7 @@ func Test_GivenTwoApproverPolicy_ShouldProceedWhenBothApproveInTime(t *testing.T
 	p.ApprovalsRequired = 2
 	f := newFixture(t, p).forbid("RestoreAccess")
 	f.at(time.Hour, func() { f.update(workflows.UpdateApprove, decide("alice")) })
-	f.at(2*day, func() { f.env.SignalWorkflow(workflows.UpdateApprove, decide("carol")) })
+	f.at(2*day, func() { f.signal(workflows.UpdateApprove, decide("carol")) })
 
 	res, err := f.run(deleteRequest())
 

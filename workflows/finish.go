@@ -96,6 +96,7 @@ func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText st
 		Export:        o.st.Export,
 		Verification:  o.st.Verification,
 		Notes:         o.st.Notes,
+		Ignored:       o.st.Ignored,
 		WrittenAt:     now(ctx),
 		Access:        o.st.Revoked,
 		Restored:      o.st.Restored,

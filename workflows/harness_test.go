@@ -1,7 +1,9 @@
 package workflows_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"slices"
@@ -19,6 +21,8 @@ import (
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/internal/credential"
+	"github.com/offboard/offboard/internal/identity"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -42,6 +46,7 @@ var (
 func testPolicy() workflows.Policy {
 	p := workflows.DefaultPolicy()
 	p.Approvers = []string{"alice", "bob", "carol"}
+	p.DecisionKeys = []string{credential.EncodePublicKey(testSigner.PublicKey())}
 	p.EscalateTo = []string{"hr-lead"}
 	p.ApprovalTimeout = 4 * day
 	p.MinRetention = 7 * day
@@ -80,7 +85,9 @@ type fixture struct {
 	t      testing.TB
 	env    *testsuite.TestWorkflowEnvironment
 	policy workflows.Policy
-	never  map[string]bool
+	// workflows is the registered worker configuration; tests change it to act as a redeployed worker.
+	workflows *workflows.Workflows
+	never     map[string]bool
 	// legacyPath: the run takes the archiving stage of runs begun before the revoking stage.
 	legacyPath bool
 
@@ -329,7 +336,10 @@ func (f *fixture) mock() {
 // run executes the workflow with req and returns its result and error.
 func (f *fixture) run(req workflows.Request) (workflows.Result, error) {
 	f.t.Helper()
-	(&workflows.Workflows{Policy: f.policy}).Register(f.env)
+	if f.workflows == nil {
+		f.workflows = &workflows.Workflows{Policy: f.policy}
+	}
+	f.workflows.Register(f.env)
 	f.otherPath()
 	f.mock()
 	f.env.ExecuteWorkflow(workflows.WorkflowType, req)
@@ -356,8 +366,66 @@ func (f *fixture) status() workflows.Status {
 // at schedules fn at offset d of workflow time from the start.
 func (f *fixture) at(d time.Duration, fn func()) { f.env.RegisterDelayedCallback(fn, d) }
 
-// update sends an update and returns a pointer to its rejection, set once it is answered.
+// testSigner signs the tests' decision credentials; testPolicy trusts its key.
+var testSigner = func() *credential.Signer {
+	s, err := credential.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)), "test-hrapi")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// claims are the claims of a credential for the control name, as the HR API would issue them now
+// for the caller the legacy input names: approvers decide and shorten retention, HR controls.
+func (f *fixture) claims(name string, arg any) credential.Claims {
+	t := f.env.Now().UTC()
+	c := credential.Claims{Issuer: "test-hrapi", WorkflowID: workflows.WorkflowID(userID), RunID: testRunID,
+		Action: credential.Action(name), IssuedAt: t, ExpiresAt: t.Add(credential.DefaultTTL)}
+	switch in := arg.(type) {
+	case workflows.DecisionInput:
+		c.Identity, c.Role, c.Comment = in.Approver, credential.RoleApprover, in.Comment
+	case workflows.ControlInput:
+		c.Identity, c.Role, c.Comment = in.By, credential.RoleHR, in.Reason
+	case workflows.RetentionInput:
+		c.Identity, c.Role, c.Comment, c.Until = in.By, credential.RoleHR, in.Reason, in.Until
+		if in.Approver != "" {
+			c.Identity, c.Role = in.Approver, credential.RoleApprover
+		}
+	default:
+		f.t.Fatalf("no credential for a %T", arg)
+	}
+	if id, err := identity.Normalize(c.Identity); err == nil {
+		c.Identity = id
+	}
+	return c
+}
+
+// signed is the payload of c, signed by testSigner.
+func (f *fixture) signed(c credential.Claims) workflows.SignedDecision {
+	tok, err := testSigner.Issue(c)
+	require.NoError(f.t, err)
+	return workflows.SignedDecision{Credential: tok}
+}
+
+// credentialFor turns a legacy input into the credential the HR API would issue for it; any
+// other payload is sent as it is.
+func (f *fixture) credentialFor(name string, arg any) any {
+	switch arg.(type) {
+	case workflows.DecisionInput, workflows.ControlInput, workflows.RetentionInput:
+		return f.signed(f.claims(name, arg))
+	}
+	return arg
+}
+
+// signal sends a signal, with a credential when arg is a legacy input (see credentialFor).
+func (f *fixture) signal(name string, arg any) {
+	f.env.SignalWorkflow(name, f.credentialFor(name, arg))
+}
+
+// update sends an update, with a credential when arg is a legacy input (see credentialFor), and
+// returns a pointer to its rejection, set once it is answered.
 func (f *fixture) update(name string, arg any) *updateResult {
+	arg = f.credentialFor(name, arg)
 	res := &updateResult{}
 	f.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
 		OnAccept: func() { res.accepted = true },

@@ -4,98 +4,82 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+	"unicode/utf8"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/credential"
+	"github.com/offboard/offboard/internal/identity"
 )
 
-// message is one control: its validator (which must not change state) and its effect.
-// Updates run the validator before the update enters history; signals run it on receipt and
-// are ignored, with a note, when it fails.
-type message[T any] struct {
-	name     string
-	validate func(ctx workflow.Context, in T) error
-	apply    func(ctx workflow.Context, in T, via string)
-	// who names the sender for the note an ignored signal leaves.
-	who func(in T) string
+// control is one message: its rules (which must not change state) and its effect. Each is an
+// update, whose validator refuses what the rules refuse before it enters history, and a signal
+// of the same name, which is recorded and ignored when they refuse it.
+type control struct {
+	name  string
+	apply func(ctx workflow.Context, d decision, via string)
 }
 
 // drains empty the signal channels; settle calls them before the run ends.
 type drain func(ctx workflow.Context) bool
 
 func (o *offboarding) registerMessages(ctx workflow.Context) error {
-	decision := func(approve bool) message[DecisionInput] {
-		name := UpdateReject
-		if approve {
-			name = UpdateApprove
-		}
-		return message[DecisionInput]{
-			name:     name,
-			validate: func(ctx workflow.Context, in DecisionInput) error { return o.validateDecision(in) },
-			apply:    func(ctx workflow.Context, in DecisionInput, via string) { o.applyDecision(ctx, in, approve, via) },
-			who:      func(in DecisionInput) string { return in.Approver },
-		}
-	}
-	control := func(name string, validate func(ControlInput) error, apply func(workflow.Context, ControlInput, string)) message[ControlInput] {
-		return message[ControlInput]{
-			name:     name,
-			validate: func(ctx workflow.Context, in ControlInput) error { return validate(in) },
-			apply:    apply,
-			who:      func(in ControlInput) string { return in.By },
-		}
-	}
-	retention := message[RetentionInput]{
-		name:     UpdateExtendRetention,
-		validate: o.validateRetention,
-		apply:    o.applyRetention,
-		who:      func(in RetentionInput) string { return in.By },
+	controls := []control{
+		{UpdateApprove, func(ctx workflow.Context, d decision, via string) { o.applyDecision(ctx, d, true, via) }},
+		{UpdateReject, func(ctx workflow.Context, d decision, via string) { o.applyDecision(ctx, d, false, via) }},
+		{UpdateCancel, o.applyCancel},
+		{UpdateHold, o.applyHold},
+		{UpdateRelease, o.applyRelease},
+		{UpdateExtendRetention, o.applyRetention},
 	}
 	var err error
-	add := func(d drain, e error) {
+	for _, c := range controls {
+		d, e := o.register(ctx, c)
 		o.drains = append(o.drains, d)
 		err = errors.Join(err, e)
 	}
-	add(register(ctx, o, decision(true)))
-	add(register(ctx, o, decision(false)))
-	add(register(ctx, o, control(UpdateCancel, o.validateCancel, o.applyCancel)))
-	add(register(ctx, o, control(UpdateHold, o.validateHold, o.applyHold)))
-	add(register(ctx, o, control(UpdateRelease, o.validateRelease, o.applyRelease)))
-	add(register(ctx, o, retention))
 	return err
 }
 
-// register installs m as an update with a validator and as a signal of the same name, and
+// register installs c as an update with a validator and as a signal of the same name, and
 // returns the function that drains the signal channel.
-func register[T any](ctx workflow.Context, o *offboarding, m message[T]) (drain, error) {
-	err := workflow.SetUpdateHandlerWithOptions(ctx, m.name,
-		func(ctx workflow.Context, in T) (Status, error) {
-			m.apply(ctx, in, "update")
+func (o *offboarding) register(ctx workflow.Context, c control) (drain, error) {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, c.name,
+		func(ctx workflow.Context, raw converter.RawValue) (Status, error) {
+			d, r := o.admissible(ctx, c.name, raw, o.trustsLegacy(ctx))
+			if r != nil {
+				return Status{}, r
+			}
+			o.spend(ctx, d)
+			c.apply(ctx, d, d.via("update"))
 			return o.status(), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: m.validate},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, raw converter.RawValue) error {
+			if _, r := o.admissible(ctx, c.name, raw, false); r != nil {
+				return r
+			}
+			return nil
+		}},
 	)
 	if err != nil {
-		return nil, fmt.Errorf("register the %s update: %w", m.name, err)
+		return nil, fmt.Errorf("register the %s update: %w", c.name, err)
 	}
-	ch := workflow.GetSignalChannel(ctx, m.name)
-	handle := func(ctx workflow.Context, in T) {
-		if err := m.validate(ctx, in); err != nil {
-			o.noteForAudit("ignored %s signal from %q at %s: %v", m.name, truncate(m.who(in), maxIdentityLen), formatTime(now(ctx)), err)
-			o.logger.Warn("ignored invalid signal", "signal", m.name, "error", err)
-			o.refreshDetails(ctx)
-			return
-		}
-		m.apply(ctx, in, "signal")
-	}
+	ch := workflow.GetSignalChannel(ctx, c.name)
 	next := func(ctx workflow.Context) bool {
-		var in T
-		if !ch.ReceiveAsync(&in) {
+		var raw converter.RawValue
+		if !ch.ReceiveAsync(&raw) {
 			return false
 		}
-		handle(ctx, in)
+		d, r := o.admissible(ctx, c.name, raw, o.trustsLegacy(ctx))
+		o.spend(ctx, d)
+		if r != nil {
+			o.ignore(ctx, c.name, r)
+			return true
+		}
+		c.apply(ctx, d, d.via("signal"))
 		return true
 	}
 	// The listener waits for a buffered signal rather than blocking in Receive, which would hand
@@ -108,6 +92,23 @@ func register[T any](ctx workflow.Context, o *offboarding, m message[T]) (drain,
 		}
 	})
 	return next, nil
+}
+
+// rules applies the run's rules to a decision whose sender is proved (or trusted).
+func (o *offboarding) rules(ctx workflow.Context, d decision) error {
+	switch d.action {
+	case credential.ActionApprove, credential.ActionReject:
+		return o.validateDecision(d)
+	case credential.ActionCancel:
+		return o.validateCancel(d)
+	case credential.ActionHold:
+		return o.validateHold(d)
+	case credential.ActionRelease:
+		return o.validateRelease(d)
+	case credential.ActionRetention:
+		return o.validateRetention(ctx, d)
+	}
+	return fmt.Errorf("%q is not a control", d.action)
 }
 
 // drainSignals handles every signal still queued.
@@ -125,77 +126,74 @@ func (o *offboarding) drainSignals(ctx workflow.Context) {
 	}
 }
 
-// checkApprover applies the rules every approver is subject to.
+// checkApprover applies the rules every approver is subject to; who is normalised.
 func (o *offboarding) checkApprover(who string) error {
 	p := o.st.Policy
 	switch {
 	case who == "":
 		return errors.New("the approver identity is empty")
-	case len(who) > maxIdentityLen:
-		return fmt.Errorf("the approver identity is longer than %d bytes", maxIdentityLen)
-	case !p.RequesterMayApprove && strings.EqualFold(who, o.req.RequestedBy):
+	case !p.RequesterMayApprove && identity.Equal(who, o.req.RequestedBy):
 		return fmt.Errorf("%q requested this offboarding and may not decide it: another approver must", who)
-	case len(p.Approvers) > 0 && !slices.ContainsFunc(p.Approvers, func(a string) bool { return strings.EqualFold(a, who) }):
+	case len(p.Approvers) > 0 && !slices.ContainsFunc(p.Approvers, func(a string) bool { return identity.Equal(a, who) }):
 		return fmt.Errorf("%q is not on the policy's approver allow-list", who)
 	}
 	return nil
 }
 
-func (o *offboarding) validateDecision(in DecisionInput) error {
-	who := strings.TrimSpace(in.Approver)
-	if who == "" {
-		return errors.New("the approver identity is empty")
+// checkText bounds a comment or reason, counted in characters.
+func checkText(what, s string) error {
+	if n := utf8.RuneCountInString(s); n > maxReasonLen {
+		return fmt.Errorf("the %s is %d characters; at most %d are allowed", what, n, maxReasonLen)
 	}
+	return nil
+}
+
+func (o *offboarding) validateDecision(d decision) error {
 	if err := o.decisionsOpen(); err != nil {
 		return err
 	}
-	if err := o.checkApprover(who); err != nil {
+	if err := o.checkApprover(d.by); err != nil {
 		return err
 	}
-	for _, d := range o.st.Decisions {
-		if strings.EqualFold(d.Approver, who) {
-			return fmt.Errorf("%q already decided at %s: each approver decides once", who, formatTime(d.At))
+	for _, prev := range o.st.Decisions {
+		if identity.Equal(prev.Approver, d.by) {
+			return fmt.Errorf("%q already decided at %s: each approver decides once", d.by, formatTime(prev.At))
 		}
 	}
 	if o.rejection() != nil || len(o.approvers()) >= o.st.Policy.ApprovalsRequired {
 		return errors.New("the decision is already made")
 	}
-	if len(in.Comment) > maxReasonLen {
-		return fmt.Errorf("the comment is %d bytes; at most %d are allowed", len(in.Comment), maxReasonLen)
-	}
-	return nil
+	return checkText("comment", d.text)
 }
 
-func (o *offboarding) applyDecision(ctx workflow.Context, in DecisionInput, approve bool, via string) {
+func (o *offboarding) applyDecision(ctx workflow.Context, d decision, approve bool, via string) {
 	o.st.Decisions = append(o.st.Decisions, activities.Decision{
-		Approver: strings.TrimSpace(in.Approver),
-		Approve:  approve,
-		Comment:  in.Comment,
-		At:       now(ctx),
-		Via:      via,
+		Approver:     d.by,
+		Approve:      approve,
+		Comment:      d.text,
+		At:           now(ctx),
+		Via:          via,
+		CredentialID: d.credID,
+		Unsigned:     d.unsigned(),
 	})
 	o.version++
 	o.refreshDetails(ctx)
 }
 
-func (o *offboarding) checkControl(in ControlInput) error {
+func (o *offboarding) checkControl(d decision) error {
 	switch {
-	case strings.TrimSpace(in.By) == "":
+	case d.by == "":
 		return errors.New("by is empty: say who is asking")
-	case len(in.By) > maxIdentityLen:
-		return fmt.Errorf("by is longer than %d bytes", maxIdentityLen)
-	case len(in.Reason) > maxReasonLen:
-		return fmt.Errorf("the reason is %d bytes; at most %d are allowed", len(in.Reason), maxReasonLen)
 	case o.st.Stage.Final():
 		return fmt.Errorf("the offboarding already ended %s", o.st.Stage)
 	case o.irreversible():
 		return errors.New("deletion has started and can no longer be stopped")
 	}
-	return nil
+	return checkText("reason", d.text)
 }
 
-func (o *offboarding) validateCancel(in ControlInput) error {
-	if err := o.checkControl(in); err != nil {
+func (o *offboarding) validateCancel(d decision) error {
+	if err := o.checkControl(d); err != nil {
 		return err
 	}
 	if o.st.Cancel != nil {
@@ -204,14 +202,14 @@ func (o *offboarding) validateCancel(in ControlInput) error {
 	return nil
 }
 
-func (o *offboarding) applyCancel(ctx workflow.Context, in ControlInput, via string) {
-	o.st.Cancel = &in
-	o.recordEvent(ctx, fmt.Sprintf("cancel requested by %s via %s", in.By, via))
+func (o *offboarding) applyCancel(ctx workflow.Context, d decision, via string) {
+	o.st.Cancel = &ControlInput{By: d.by, Reason: d.text}
+	o.recordEvent(ctx, fmt.Sprintf("cancel requested by %s via %s", d.by, via))
 	o.version++
 }
 
-func (o *offboarding) validateHold(in ControlInput) error {
-	if err := o.checkControl(in); err != nil {
+func (o *offboarding) validateHold(d decision) error {
+	if err := o.checkControl(d); err != nil {
 		return err
 	}
 	if o.req.Disposition != DispositionDelete {
@@ -226,19 +224,19 @@ func (o *offboarding) validateHold(in ControlInput) error {
 	return nil
 }
 
-func (o *offboarding) applyHold(ctx workflow.Context, in ControlInput, via string) {
+func (o *offboarding) applyHold(ctx workflow.Context, d decision, via string) {
 	t := now(ctx)
-	h := &Hold{By: in.By, Reason: in.Reason, Since: t}
+	h := &Hold{By: d.by, Reason: d.text, Since: t}
 	if !o.st.RetentionUntil.IsZero() {
 		h.Remaining = max(0, o.st.RetentionUntil.Sub(t))
 	}
 	o.st.Hold = h
-	o.recordEvent(ctx, fmt.Sprintf("legal hold placed by %s via %s; %s of retention left", in.By, via, Duration(h.Remaining.Round(time.Second))))
+	o.recordEvent(ctx, fmt.Sprintf("legal hold placed by %s via %s; %s of retention left", d.by, via, Duration(h.Remaining.Round(time.Second))))
 	o.version++
 }
 
-func (o *offboarding) validateRelease(in ControlInput) error {
-	if err := o.checkControl(in); err != nil {
+func (o *offboarding) validateRelease(d decision) error {
+	if err := o.checkControl(d); err != nil {
 		return err
 	}
 	if o.st.Hold == nil {
@@ -247,17 +245,17 @@ func (o *offboarding) validateRelease(in ControlInput) error {
 	return nil
 }
 
-func (o *offboarding) applyRelease(ctx workflow.Context, in ControlInput, via string) {
+func (o *offboarding) applyRelease(ctx workflow.Context, d decision, via string) {
 	t := now(ctx)
 	o.st.RetentionUntil = t.Add(o.st.Hold.Remaining)
 	o.st.Hold = nil
 	o.upsert(ctx, KeyRetentionUntil.ValueSet(o.st.RetentionUntil))
-	o.recordEvent(ctx, fmt.Sprintf("legal hold released by %s via %s; retention now ends %s", in.By, via, formatTime(o.st.RetentionUntil)))
+	o.recordEvent(ctx, fmt.Sprintf("legal hold released by %s via %s; retention now ends %s", d.by, via, formatTime(o.st.RetentionUntil)))
 	o.version++
 }
 
-func (o *offboarding) validateRetention(ctx workflow.Context, in RetentionInput) error {
-	if err := o.checkControl(ControlInput{By: in.By, Reason: in.Reason}); err != nil {
+func (o *offboarding) validateRetention(ctx workflow.Context, d decision) error {
+	if err := o.checkControl(d); err != nil {
 		return err
 	}
 	p := o.st.Policy
@@ -267,41 +265,42 @@ func (o *offboarding) validateRetention(ctx workflow.Context, in RetentionInput)
 		return errors.New("retention applies only to a delete offboarding that is not a dry run")
 	case o.st.Hold != nil:
 		return errors.New("the user is on legal hold: release the hold before changing retention")
-	case in.Until.IsZero():
+	case d.until.IsZero():
 		return errors.New("until is required: the new end of retention")
-	case !in.Until.After(t):
-		return fmt.Errorf("until %s is not in the future", formatTime(in.Until))
-	case in.Until.Equal(o.st.RetentionUntil):
-		return fmt.Errorf("retention already ends %s", formatTime(in.Until))
+	case !d.until.After(t):
+		return fmt.Errorf("until %s is not in the future", formatTime(d.until))
+	case d.until.Equal(o.st.RetentionUntil):
+		return fmt.Errorf("retention already ends %s", formatTime(d.until))
 	}
-	if d := in.Until.Sub(o.st.AccessEndAt); d < p.MinRetention || d > p.MaxRetention {
+	if r := d.until.Sub(o.st.AccessEndAt); r < p.MinRetention || r > p.MaxRetention {
 		return fmt.Errorf("until %s makes retention %s, outside the policy's range [%s, %s]",
-			formatTime(in.Until), Duration(d.Round(time.Second)), Duration(p.MinRetention), Duration(p.MaxRetention))
+			formatTime(d.until), Duration(r.Round(time.Second)), Duration(p.MinRetention), Duration(p.MaxRetention))
 	}
-	if in.Until.Before(o.st.RetentionUntil) {
+	if d.until.Before(o.st.RetentionUntil) {
 		if err := o.shorteningOpen(); err != nil {
 			return err
 		}
-		approver := strings.TrimSpace(in.Approver)
-		if approver == "" {
-			return errors.New("shortening retention needs an approver")
+		if d.approver == "" {
+			return errors.New("shortening retention needs an approver: only an approver's credential may shorten it")
 		}
-		if err := o.checkApprover(approver); err != nil {
+		if err := o.checkApprover(d.approver); err != nil {
 			return fmt.Errorf("shortening retention: %w", err)
 		}
 	}
 	return nil
 }
 
-func (o *offboarding) applyRetention(ctx workflow.Context, in RetentionInput, via string) {
+func (o *offboarding) applyRetention(ctx workflow.Context, d decision, via string) {
 	old := o.st.RetentionUntil
-	o.st.RetentionUntil = in.Until.UTC()
+	o.st.RetentionUntil = d.until.UTC()
 	o.upsert(ctx, KeyRetentionUntil.ValueSet(o.st.RetentionUntil))
 	verb := "extended"
-	by := in.By
+	by := d.by
 	if o.st.RetentionUntil.Before(old) {
 		verb = "shortened"
-		by += ", approved by " + strings.TrimSpace(in.Approver)
+		if d.approver != d.by {
+			by += ", approved by " + d.approver
+		}
 	}
 	o.recordEvent(ctx, fmt.Sprintf("retention %s from %s to %s by %s via %s", verb, formatTime(old), formatTime(o.st.RetentionUntil), by, via))
 	o.version++

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/credential"
 )
 
 // maxEventsPerRun bounds the history of one run while it waits in awaiting-approval or
@@ -47,7 +48,7 @@ func (w *Workflows) Register(r Registry) {
 func (w *Workflows) Offboarding(ctx workflow.Context, req Request) (Result, error) {
 	// 1. Initialise state. The policy is recorded in history (or carried over), so that a
 	// worker's configuration change never alters a run that has started.
-	o := &offboarding{req: req}
+	o := &offboarding{req: req, worker: w}
 	if req.Resume != nil {
 		st := *req.Resume
 		st.Runs++
@@ -92,6 +93,15 @@ type offboarding struct {
 	wouldHappen []string
 	audit       *activities.AuditRef
 	drains      []drain
+	// worker is the worker's current configuration, whose decision keys a waiting run takes up.
+	worker *Workflows
+	// mode is 1 in a run begun with decision credentials, -1 in one begun before, 0 until known;
+	// legacyMessages counts the messages of the latter (see trustsLegacy).
+	mode           int
+	legacyMessages int
+	// keys are the parsed decision keys, parsed from keysFrom.
+	keys     *credential.KeySet
+	keysFrom []string
 }
 
 func now(ctx workflow.Context) time.Time { return workflow.Now(ctx).UTC() }

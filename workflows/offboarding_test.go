@@ -383,7 +383,7 @@ func Test_GivenContinueAsNew_ShouldCarryStateIntoTheNextRun(t *testing.T) {
 	p.ApprovalsRequired = 2
 	first := newFixture(t, p).forbid("DeleteUser", "RestoreAccess", "WriteAudit")
 	first.at(time.Hour, func() { first.update(workflows.UpdateApprove, decide("alice")) })
-	first.at(2*time.Hour, func() { first.env.SignalWorkflow(workflows.UpdateApprove, decide("mallory")) })
+	first.at(2*time.Hour, func() { first.signal(workflows.UpdateApprove, decide("mallory")) })
 	first.at(3*time.Hour, func() { first.env.SetContinueAsNewSuggested(true) })
 
 	_, err := first.run(deleteRequest())
@@ -408,8 +408,11 @@ func Test_GivenContinueAsNew_ShouldCarryStateIntoTheNextRun(t *testing.T) {
 	require.NotNil(t, carried.Access, "the access snapshot is carried for restore")
 	assert.Len(t, carried.Revoked, len(activities.RevokeSteps()))
 	assert.Equal(t, start, carried.AccessEndedAt)
-	require.Len(t, carried.Notes, 1, "the ignored signal is carried")
-	assert.Contains(t, carried.Notes[0], "mallory")
+	require.NotNil(t, carried.Ignored, "the ignored signal is carried")
+	require.Len(t, carried.Ignored.Last, 1)
+	assert.Equal(t, "mallory", carried.Ignored.Last[0].Sender)
+	require.Len(t, carried.Spent, 1, "spent credentials are carried until they expire: alice's has, mallory's has not")
+	assert.True(t, carried.Spent[0].Expires.After(start.Add(2*time.Hour)))
 
 	// The next run: a worker whose policy now needs one approval still honours the recorded two.
 	second := newFixture(t, testPolicy()).forbid("CheckAccess", "SnapshotUser", "SnapshotAccess", "RevokeAccess", "ExportInteractions", "RestoreAccess")

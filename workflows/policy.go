@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/internal/credential"
+	"github.com/offboard/offboard/internal/identity"
 )
 
 // Policy is the worker's offboarding policy. It comes from worker configuration, never from the
@@ -45,6 +47,14 @@ type Policy struct {
 	// HandOverReports moves the leaver's direct reports to the leaver's manager; otherwise they
 	// are recorded only.
 	HandOverReports bool `json:"handOverReports,omitempty"`
+
+	// DecisionKeys are the Ed25519 public keys (internal/credential's encoding) whose decision
+	// credentials count. A run records them and, while it waits, takes up the worker's current
+	// ones, so that keys rotate under runs that wait for months.
+	DecisionKeys []string `json:"decisionKeys,omitempty"`
+	// UnsignedDecisions lets a decision without a credential count as whoever its payload names.
+	// Local development only: CheckDecisionTrust refuses it outside the devstack.
+	UnsignedDecisions bool `json:"unsignedDecisions,omitempty"`
 }
 
 // DefaultPolicy is the policy when the worker configures nothing.
@@ -89,6 +99,8 @@ const (
 	EnvProtectedUserIDs    = "OFFBOARD_PROTECTED_USER_IDS"
 	EnvOptionalAccessSteps = "OFFBOARD_OPTIONAL_ACCESS_STEPS"
 	EnvHandOverReports     = "OFFBOARD_HAND_OVER_REPORTS"
+	EnvDecisionKeys        = "OFFBOARD_DECISION_KEYS"
+	EnvUnsignedDecisions   = "OFFBOARD_UNSIGNED_DECISIONS"
 )
 
 // PolicySetting declares one setting of the Policy. The worker's environment variable and
@@ -112,10 +124,10 @@ var policySettings = []PolicySetting{
 	{Key: "approvalsRequired", Env: EnvApprovalsRequired, Flag: "approvals-required", Usage: "Distinct approvals a deletion needs (>= 1).", Field: func(p *Policy) any { return &p.ApprovalsRequired }, check: checkApprovalsRequired},
 	{Key: "approveArchive", Env: EnvApproveArchive, Flag: "approve-archive", Usage: "Archive offboardings wait for approval too.", Field: func(p *Policy) any { return &p.ApproveArchive }},
 	{Key: "requesterMayApprove", Env: EnvRequesterMayApprove, Flag: "requester-may-approve", Usage: "Let the requester approve their own request.", Field: func(p *Policy) any { return &p.RequesterMayApprove }},
-	{Key: "approvers", Env: EnvApprovers, Flag: "approvers", Usage: "Comma-separated approver allow-list; empty allows anyone but the requester.", Field: func(p *Policy) any { return &p.Approvers }, check: nonBlankItems},
+	{Key: "approvers", Env: EnvApprovers, Flag: "approvers", Usage: "Comma-separated approver allow-list; empty allows anyone but the requester.", Field: func(p *Policy) any { return &p.Approvers }, check: identityItems},
 	{Key: "approvalTimeout", Env: EnvApprovalTimeout, Flag: "approval-timeout", Usage: "ISO-8601 wait for approvals; on expiry the run ends archived.", Field: func(p *Policy) any { return &p.ApprovalTimeout }, check: positive},
 	{Key: "escalationFraction", Env: EnvEscalationFraction, Flag: "escalation-fraction", Usage: "Fraction of the approval timeout at which reminders escalate (0..1).", Field: func(p *Policy) any { return &p.EscalationFraction }, check: checkEscalationFraction},
-	{Key: "escalateTo", Env: EnvEscalateTo, Flag: "escalate-to", Usage: "Comma-separated identities notified on escalation.", Field: func(p *Policy) any { return &p.EscalateTo }, check: nonBlankItems},
+	{Key: "escalateTo", Env: EnvEscalateTo, Flag: "escalate-to", Usage: "Comma-separated identities notified on escalation.", Field: func(p *Policy) any { return &p.EscalateTo }, check: identityItems},
 	{Key: "defaultRetention", Env: EnvRetentionDefault, Flag: "retention-default", Usage: "ISO-8601 retention before deletion when the request gives none.", Field: func(p *Policy) any { return &p.DefaultRetention }, check: checkDefaultRetention},
 	{Key: "minRetention", Env: EnvRetentionMin, Flag: "retention-min", Usage: "Shortest retention a request may ask for.", Field: func(p *Policy) any { return &p.MinRetention }, check: nonNegative},
 	{Key: "maxRetention", Env: EnvRetentionMax, Flag: "retention-max", Usage: "Longest retention a request may ask for.", Field: func(p *Policy) any { return &p.MaxRetention }, check: checkMaxRetention},
@@ -124,6 +136,8 @@ var policySettings = []PolicySetting{
 	{Key: "protectedUserIds", Env: EnvProtectedUserIDs, Flag: "protected-user-ids", Usage: "Comma-separated Genesys user IDs that are never offboarded.", Field: func(p *Policy) any { return &p.ProtectedUserIDs }, check: uuidItems},
 	{Key: "optionalAccessSteps", Env: EnvOptionalAccessSteps, Flag: "optional-access-steps", Usage: "Comma-separated revoking steps skipped with a warning when a permission is missing; empty requires every step.", Field: func(p *Policy) any { return &p.OptionalAccessSteps }, check: accessStepItems},
 	{Key: "handOverReports", Env: EnvHandOverReports, Flag: "hand-over-reports", Usage: "Move the leaver's direct reports to the leaver's manager.", Field: func(p *Policy) any { return &p.HandOverReports }},
+	{Key: "decisionKeys", Env: EnvDecisionKeys, Flag: "decision-keys", Usage: "Comma-separated Ed25519 public keys whose decision credentials count (the HR API's signing keys).", Field: func(p *Policy) any { return &p.DecisionKeys }, check: decisionKeyItems},
+	{Key: "unsignedDecisions", Env: EnvUnsignedDecisions, Flag: "unsigned-decisions", Usage: "Count decisions without a credential (local development only; production refuses to start with it).", Field: func(p *Policy) any { return &p.UnsignedDecisions }},
 }
 
 // PolicySettings lists every setting of the Policy.
@@ -169,11 +183,18 @@ func nonNegative(is issues) {
 	}
 }
 
-func nonBlankItems(is issues) {
+// identityItems accepts only valid identities, each once once normalised.
+func identityItems(is issues) {
+	seen := map[string]bool{}
 	for i, s := range is.list() {
-		if strings.TrimSpace(s) == "" {
-			is.addItem(i, "is empty")
+		id, err := identity.Normalize(s)
+		switch {
+		case err != nil:
+			is.addItem(i, "%v", err)
+		case seen[id]:
+			is.addItem(i, "%q repeats an earlier identity (identities compare without regard to case and width)", truncate(s, 64))
 		}
+		seen[id] = true
 	}
 }
 
@@ -183,6 +204,36 @@ func uuidItems(is issues) {
 			is.addItem(i, "%q is not a UUID", id)
 		}
 	}
+}
+
+// decisionKeyItems accepts only parseable public keys, each once.
+func decisionKeyItems(is issues) {
+	seen := map[string]bool{}
+	for i, k := range is.list() {
+		pub, err := credential.ParsePublicKey(k)
+		if err != nil {
+			is.addItem(i, "%v", err)
+			continue
+		}
+		if id := credential.KeyID(pub); seen[id] {
+			is.addItem(i, "repeats key %s", id)
+		} else {
+			seen[id] = true
+		}
+	}
+}
+
+// CheckDecisionTrust says whether a worker or an HR API may serve under the policy: decisions
+// must be provable, so it needs decision keys, and only a development stack may count unsigned
+// decisions.
+func (p Policy) CheckDecisionTrust(development bool) error {
+	switch {
+	case p.UnsignedDecisions && !development:
+		return fmt.Errorf("%s is set: unsigned decisions let anyone who can reach Temporal approve as anyone; it is for the devstack only, unset it", EnvUnsignedDecisions)
+	case len(p.DecisionKeys) == 0 && !p.UnsignedDecisions:
+		return fmt.Errorf("%s is empty: no decision could ever be proved; set it to the HR API's public key (`starter keys public`)", EnvDecisionKeys)
+	}
+	return nil
 }
 
 func checkApprovalsRequired(is issues) {

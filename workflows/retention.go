@@ -24,6 +24,12 @@ func (o *offboarding) wait(ctx workflow.Context, d time.Duration) error {
 	if o.shouldContinueAsNew(ctx) {
 		return errContinueAsNew
 	}
+	if o.credentials(ctx) {
+		o.refreshKeys(ctx)
+		if d <= 0 || d > keyRefresh {
+			d = keyRefresh
+		}
+	}
 	seen := o.version
 	cond := func() bool { return o.version != seen || o.shouldContinueAsNew(ctx) }
 	if d <= 0 {

@@ -89,6 +89,10 @@ type State struct {
 	// Target is the outcome verifying leads to (archived or deleted).
 	Target  Stage                   `json:"target,omitempty"`
 	History []activities.Transition `json:"history"`
-	// Notes are events worth an auditor's attention: ignored signals, failed notifications.
+	// Notes are events worth an auditor's attention, such as failed notifications.
 	Notes []string `json:"notes,omitempty"`
+	// Ignored summarises the signals the run ignored, bounded whatever arrives.
+	Ignored *activities.IgnoredMessages `json:"ignored,omitempty"`
+	// Spent are the credentials the run has seen, each of which counts once.
+	Spent []SpentCredential `json:"spent,omitempty"`
 }

@@ -51,6 +51,13 @@ func (o *offboarding) summary() string {
 	if st.Cancel != nil && !st.Stage.Final() {
 		parts = append(parts, "cancelling")
 	}
+	if st.Policy.UnsignedDecisions {
+		parts = append(parts, "UNSIGNED DECISIONS ALLOWED (development only)")
+	}
+	if ig := st.Ignored; ig != nil {
+		last := ig.Last[len(ig.Last)-1]
+		parts = append(parts, fmt.Sprintf("%s signals ignored, last %s (%s)", formatCount(ig.Total), last.Message, last.Reason))
+	}
 	return strings.Join(parts, "; ")
 }
 
@@ -129,19 +136,21 @@ func (o *offboarding) report() Report {
 // status is the answer to the status query.
 func (o *offboarding) status() Status {
 	s := Status{
-		Report:           o.report(),
-		Disposition:      o.req.Disposition,
-		Stage:            o.st.Stage,
-		RequestedBy:      o.req.RequestedBy,
-		RequestedAt:      o.st.RequestedAt,
-		EffectiveAt:      o.req.EffectiveAt,
-		Decisions:        o.st.Decisions,
-		ApprovalDeadline: o.st.ApprovalDeadline,
-		OnHold:           o.st.Hold != nil,
-		Deactivated:      o.st.Deactivated,
-		Notes:            o.st.Notes,
-		History:          o.st.History,
-		Summary:          o.summary(),
+		Report:            o.report(),
+		Disposition:       o.req.Disposition,
+		Stage:             o.st.Stage,
+		RequestedBy:       o.req.RequestedBy,
+		RequestedAt:       o.st.RequestedAt,
+		EffectiveAt:       o.req.EffectiveAt,
+		Decisions:         o.st.Decisions,
+		ApprovalDeadline:  o.st.ApprovalDeadline,
+		OnHold:            o.st.Hold != nil,
+		Deactivated:       o.st.Deactivated,
+		Notes:             o.st.Notes,
+		Ignored:           o.st.Ignored,
+		History:           o.st.History,
+		UnsignedDecisions: o.st.Policy.UnsignedDecisions,
+		Summary:           o.summary(),
 	}
 	if o.st.Stage.Final() {
 		s.Outcome = o.st.Stage

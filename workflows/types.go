@@ -219,10 +219,13 @@ type Status struct {
 	RetentionUntil    time.Time             `json:"retentionUntil,omitzero"`
 	OnHold            bool                  `json:"onHold,omitempty"`
 	Deactivated       bool                  `json:"deactivated,omitempty"`
-	// Notes are State.Notes: events worth an auditor's attention, such as ignored signals and
-	// failed notifications.
-	Notes   []string                `json:"notes,omitempty"`
-	History []activities.Transition `json:"history"`
+	// Notes are State.Notes: events worth an auditor's attention, such as failed notifications.
+	Notes []string `json:"notes,omitempty"`
+	// Ignored summarises the signals the run ignored and why.
+	Ignored *activities.IgnoredMessages `json:"ignored,omitempty"`
+	// UnsignedDecisions is set when the run's policy counts decisions without a credential.
+	UnsignedDecisions bool                    `json:"unsignedDecisions,omitempty"`
+	History           []activities.Transition `json:"history"`
 	// Summary is the human summary also shown as the run's current details in the Temporal UI.
 	Summary string `json:"summary,omitempty"`
 }

@@ -25,6 +25,11 @@ func PrintBanner(w io.Writer, s *Stack) {
 		line("Worker metrics", s.MetricsURL+"/metrics")
 	}
 	line("Export bundles", s.ExportDir)
+	if s.Policy.UnsignedDecisions {
+		line("Decisions", "UNSIGNED DECISIONS ALLOWED: anyone who reaches Temporal decides as anyone (development only)")
+	} else {
+		line("Decisions", "need a credential signed by key "+s.Signer.KeyID()+" ("+s.SigningKeyPath+")")
+	}
 	tw.Flush()
 
 	fmt.Fprintln(w, "\nDev tokens of the HR API (Authorization: Bearer <token>):")
@@ -51,7 +56,12 @@ Try it:
   curl -s -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' \
        -d '{"decision":"approve","comment":"ok"}' %[4]s/v1/offboardings/%[3]s/approvals
   TEMPORAL_ADDRESS=%[7]s go run ./starter status %[3]s
-  temporal workflow signal --address %[7]s -w %[8]s --name approve --input '{"approver":"bob"}'
+
+Approve from the Temporal UI or CLI: get a credential, then send {"credential": "..."} as the
+approve update's or signal's input:
+  curl -s -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' \
+       -d '{"action":"approve"}' %[4]s/v1/offboardings/%[3]s/credentials
+  temporal workflow update execute --address %[7]s -w %[8]s --name approve --input '{"credential":"<credential>"}'
 
 Press Ctrl-C to stop. Runs survive a restart (data in %[9]s).
 `, s.EmulatorURL, TokenHR, user, s.APIURL, TokenAuditor, TokenAlice, t.Address, workflows.WorkflowID(user), t.DBPath)

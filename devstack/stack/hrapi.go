@@ -7,13 +7,14 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
 )
 
 // newHRAPI builds the HR API handler with the dev tokens.
-func newHRAPI(c client.Client, policy workflows.Policy, logger *slog.Logger) (http.Handler, error) {
-	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: policy, Tokens: DevTokens(), Logger: logger})
+func newHRAPI(c client.Client, policy workflows.Policy, signer *credential.Signer, logger *slog.Logger) (http.Handler, error) {
+	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: policy, Tokens: DevTokens(), Signer: signer, Development: true, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("build the HR API: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/internal/pace"
 	"github.com/offboard/offboard/internal/workerproc"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
@@ -84,6 +85,8 @@ type Options struct {
 	PolicyEnv map[string]string
 	// WebhookURL receives the worker's notifications; empty disables them.
 	WebhookURL string
+	// UnsignedDecisions lets decisions without a credential count (development only).
+	UnsignedDecisions bool
 	// Logger receives every component's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -124,6 +127,11 @@ type Stack struct {
 	ExportURL, ExportDir string
 	// Client is a Temporal client of the stack's namespace, for the demo and tests.
 	Client client.Client
+	// Signer signs the HR API's decision credentials; SigningKeyPath is its key file.
+	Signer         *credential.Signer
+	SigningKeyPath string
+	// Policy is the policy in force.
+	Policy workflows.Policy
 
 	logger *slog.Logger
 	cancel context.CancelFunc
@@ -253,12 +261,21 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 	})
 	serve(s.group, s.ctx, ls.emulator, s.Emulator, "Genesys emulator")
 
+	s.Signer, s.SigningKeyPath, err = devSigner(o.DataDir)
+	if err != nil {
+		return err
+	}
 	policyEnv := DevPolicyEnv()
+	policyEnv[workflows.EnvDecisionKeys] = credential.EncodePublicKey(s.Signer.PublicKey())
+	if o.UnsignedDecisions {
+		policyEnv[workflows.EnvUnsignedDecisions] = "true"
+	}
 	maps.Copy(policyEnv, o.PolicyEnv)
 	policy, err := config.Source{Env: config.MapEnv(policyEnv)}.Policy()
 	if err != nil {
 		return fmt.Errorf("the dev policy is invalid: %w", err)
 	}
+	s.Policy = policy
 	wcfg := s.workerConfig(o, policy, ls.metricsAddr)
 	s.group.Go(func() error {
 		if err := workerproc.Run(s.ctx, wcfg); err != nil {
@@ -267,7 +284,7 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		return nil
 	})
 
-	api, err := newHRAPI(s.Client, policy, s.logger.With("component", "hrapi"))
+	api, err := newHRAPI(s.Client, policy, s.Signer, s.logger.With("component", "hrapi"))
 	if err != nil {
 		return err
 	}
@@ -295,6 +312,7 @@ func (s *Stack) workerConfig(o Options, policy workflows.Policy, metricsAddr str
 		Budget:          config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1},
 		Addr:            metricsAddr,
 		ShutdownTimeout: 10 * time.Second,
+		Development:     true,
 		Logger:          s.logger.With("component", "worker"),
 	}
 }

@@ -43,19 +43,23 @@ type Var struct {
 // Names of Offboard's own variables. Temporal's and Genesys's are listed in Vars too, and the
 // policy's are workflows.PolicySettings' (workflows.EnvApprovalsRequired and the rest).
 const (
-	EnvExportURL           = "OFFBOARD_EXPORT_URL"
-	EnvWebhookURL          = "OFFBOARD_WEBHOOK_URL"
-	EnvPolicyFile          = "OFFBOARD_POLICY_FILE"
-	EnvFleetRequestsPerMin = "OFFBOARD_FLEET_REQUESTS_PER_MINUTE"
-	EnvWorkerReplicas      = "OFFBOARD_WORKER_REPLICAS"
-	EnvWorkerAddr          = "OFFBOARD_WORKER_ADDR"
-	EnvShutdownTimeout     = "OFFBOARD_SHUTDOWN_TIMEOUT"
-	EnvAPIAddr             = "OFFBOARD_API_ADDR"
-	EnvAPITokens           = "OFFBOARD_API_TOKENS"
-	EnvAPITokensFile       = "OFFBOARD_API_TOKENS_FILE"
-	EnvOperator            = "OFFBOARD_OPERATOR"
-	EnvLogLevel            = "OFFBOARD_LOG_LEVEL"
-	EnvLogFormat           = "OFFBOARD_LOG_FORMAT"
+	EnvExportURL              = "OFFBOARD_EXPORT_URL"
+	EnvWebhookURL             = "OFFBOARD_WEBHOOK_URL"
+	EnvPolicyFile             = "OFFBOARD_POLICY_FILE"
+	EnvFleetRequestsPerMin    = "OFFBOARD_FLEET_REQUESTS_PER_MINUTE"
+	EnvWorkerReplicas         = "OFFBOARD_WORKER_REPLICAS"
+	EnvWorkerAddr             = "OFFBOARD_WORKER_ADDR"
+	EnvShutdownTimeout        = "OFFBOARD_SHUTDOWN_TIMEOUT"
+	EnvAPIAddr                = "OFFBOARD_API_ADDR"
+	EnvAPITokens              = "OFFBOARD_API_TOKENS"
+	EnvAPITokensFile          = "OFFBOARD_API_TOKENS_FILE"
+	EnvOperator               = "OFFBOARD_OPERATOR"
+	EnvDecisionSigningKey     = "OFFBOARD_DECISION_SIGNING_KEY"
+	EnvDecisionSigningKeyFile = "OFFBOARD_DECISION_SIGNING_KEY_FILE"
+	EnvAPIURL                 = "OFFBOARD_API_URL"
+	EnvAPIToken               = "OFFBOARD_API_TOKEN"
+	EnvLogLevel               = "OFFBOARD_LOG_LEVEL"
+	EnvLogFormat              = "OFFBOARD_LOG_FORMAT"
 )
 
 // Defaults of Offboard's own settings.
@@ -103,7 +107,11 @@ func Vars() []Var {
 		{Name: EnvAPIAddr, Flag: "addr", Default: DefaultAPIAddr, Used: s + " serve", Usage: "Listen address of the HR API."},
 		{Name: EnvAPITokens, Secret: true, Used: s + " serve", Usage: "Bearer tokens: token:role:identity,... (role hr, approver or auditor)."},
 		{Name: EnvAPITokensFile, Flag: "tokens-file", Used: s + " serve", Usage: "File of token:role:identity lines (# comments); adds to " + EnvAPITokens + "."},
-		{Name: EnvOperator, Flag: "as", Used: s, Usage: "Identity the CLI acts as (requestedBy, approver); default the OS user."},
+		{Name: EnvDecisionSigningKeyFile, Flag: "signing-key-file", Used: s + " serve", Usage: "Ed25519 private key (PEM PKCS#8 or base64 seed) that signs decision credentials; its public key goes in " + workflows.EnvDecisionKeys + "."},
+		{Name: EnvDecisionSigningKey, Secret: true, Used: s + " serve", Usage: "The same key as base64 of its 32-byte seed, instead of the file."},
+		{Name: EnvOperator, Flag: "as", Used: s, Usage: "Identity `starter start` records as the requester; default the OS user."},
+		{Name: EnvAPIURL, Flag: "api-url", Used: s, Usage: "HR API base URL, from which the CLI obtains decision credentials."},
+		{Name: EnvAPIToken, Secret: true, Used: s, Usage: "Your HR API bearer token: the CLI decides as the identity bound to it."},
 		{Name: EnvLogLevel, Flag: "log-level", Default: "info", Used: ws, Usage: "debug, info, warn or error."},
 		{Name: EnvLogFormat, Flag: "log-format", Default: "json", Used: ws, Usage: "json or text."},
 	}...)

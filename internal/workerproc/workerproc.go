@@ -54,6 +54,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
+	// Development allows a policy of unsigned decisions: the devstack sets it, production never.
+	Development bool
 	// OnListen, when set, is called with the health server's bound address (useful with ":0").
 	OnListen func(addr string)
 }
@@ -107,6 +109,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if err := cfg.Policy.Validate(); err != nil {
 		return fmt.Errorf("refusing to start with an invalid policy: %w", err)
+	}
+	if err := cfg.Policy.CheckDecisionTrust(cfg.Development); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
 	}
 	if cfg.Budget.FleetRequestsPerMinute <= 0 {
 		cfg.Budget = config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1}

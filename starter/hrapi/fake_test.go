@@ -1,7 +1,9 @@
 package hrapi
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -102,12 +105,28 @@ func (c *testClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// testSigner signs the tests' decision credentials; testPolicy trusts it.
+var testSigner = func() *credential.Signer {
+	s, err := credential.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, ed25519.SeedSize)), Issuer)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+// testPolicy is the default policy trusting testSigner.
+func testPolicy() workflows.Policy {
+	p := workflows.DefaultPolicy()
+	p.DecisionKeys = []string{credential.EncodePublicKey(testSigner.PublicKey())}
+	return p
+}
+
 // newTestAPI is the API over a fakeTemporal and a testClock; change adjusts its options.
 func newTestAPI(t testing.TB, change func(*Options)) (http.Handler, *fakeTemporal, *testClock) {
 	t.Helper()
 	temporal := &fakeTemporal{}
 	clock := &testClock{t: now}
-	opts := Options{Temporal: temporal, Policy: workflows.DefaultPolicy(), Now: clock.Now, Tokens: testTokens()}
+	opts := Options{Temporal: temporal, Policy: testPolicy(), Signer: testSigner, Now: clock.Now, Tokens: testTokens()}
 	if change != nil {
 		change(&opts)
 	}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/offboard/offboard/workflows"
 )
 
 var temporalNext = []byte("temporal-next-page")
@@ -90,7 +88,7 @@ func Test_GivenReplicasWithOneSharedKey_ShouldAcceptEachOthersPageTokens(t *test
 	require.Equal(t, 200, answer.code, answer.body)
 	assert.Equal(t, temporalNext, tb.lists[0].NextPageToken)
 
-	_, err := New(Options{Temporal: ta, Policy: workflows.DefaultPolicy(), Tokens: testTokens(), PageTokenKey: []byte("short")})
+	_, err := New(Options{Temporal: ta, Policy: testPolicy(), Signer: testSigner, Tokens: testTokens(), PageTokenKey: []byte("short")})
 	require.ErrorContains(t, err, "page token key has 5 bytes")
 }
 

@@ -74,7 +74,7 @@ func conflict(detail string) *Problem {
 
 func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if p.Instance == "" && r != nil {
-		p.Instance = r.URL.Path
+		p.Instance = RedactPath(r.URL.Path)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -23,7 +23,7 @@ type Route struct {
 }
 
 // handler serves one route for who; who is zero on a route without roles.
-type handler func(s *server, w http.ResponseWriter, r *http.Request, who principal)
+type handler func(s *server, w http.ResponseWriter, r *http.Request, who Principal)
 
 var (
 	readers   = []config.Role{config.RoleHR, config.RoleApprover, config.RoleAuditor}
@@ -39,6 +39,9 @@ var (
 	readStatuses   = append([]int{200, 400, 404}, authStatuses...)
 	listStatuses   = append([]int{200, 400}, authStatuses...)
 	updateStatuses = append([]int{200, 400, 404, 409, 415}, authStatuses...)
+	issueStatuses  = append([]int{201, 400, 404, 409, 415}, authStatuses...)
+	linkStatuses   = []int{200, 401, 429, 500}
+	followStatuses = []int{200, 400, 401, 404, 409, 429, 503, 500}
 	okStatuses     = []int{200}
 	readyStatuses  = []int{200, 503}
 )
@@ -53,6 +56,9 @@ var routes = []Route{
 	{"POST", "/v1/offboardings/{userId}/hold", "hold", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateHold))},
 	{"POST", "/v1/offboardings/{userId}/release", "release", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateRelease))},
 	{"POST", "/v1/offboardings/{userId}/retention", "retention", retainers, updateStatuses, statusUpdate(false, retention)},
+	{"POST", "/v1/offboardings/{userId}/credentials", "issueCredential", retainers, issueStatuses, (*server).issue},
+	{"GET", "/v1/decisions/{credential}", "inspectDecision", nil, linkStatuses, (*server).inspect},
+	{"POST", "/v1/decisions/{credential}", "followDecision", nil, followStatuses, (*server).follow},
 	{"GET", "/healthz", "health", nil, okStatuses, (*server).health},
 	{"GET", "/readyz", "ready", nil, readyStatuses, (*server).ready},
 	{"GET", "/openapi.yaml", "openapi", nil, okStatuses, (*server).openapi},
@@ -74,7 +80,7 @@ func (s *server) register() {
 // guard binds the route's handler to s, behind authentication when the route has roles.
 func (s *server) guard(rt Route) http.HandlerFunc {
 	if len(rt.Roles) == 0 {
-		return func(w http.ResponseWriter, r *http.Request) { rt.serve(s, w, r, principal{}) }
+		return func(w http.ResponseWriter, r *http.Request) { rt.serve(s, w, r, Principal{}) }
 	}
-	return s.auth(rt.Roles, func(w http.ResponseWriter, r *http.Request, who principal) { rt.serve(s, w, r, who) })
+	return s.auth(rt.Roles, func(w http.ResponseWriter, r *http.Request, who Principal) { rt.serve(s, w, r, who) })
 }

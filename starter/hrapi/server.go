@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -32,6 +33,12 @@ type Options struct {
 	Policy   workflows.Policy
 	// Tokens are the accepted bearer tokens; New refuses an empty list.
 	Tokens []config.Token
+	// Signer signs the decision credentials the API issues. New refuses to start without one,
+	// or with one whose public key the policy's decisionKeys do not hold (the workers would
+	// refuse every credential it signs).
+	Signer *credential.Signer
+	// Development allows a policy of unsigned decisions (the devstack's, never production's).
+	Development bool
 	// Logger receives one line per request (never tokens or bodies); nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -68,8 +75,8 @@ type tokenHash struct {
 	tok config.Token
 }
 
-// principal is who a request acts as: the role and identity its bearer token is bound to.
-type principal struct {
+// Principal is who a request acts as: the role and identity its bearer token is bound to.
+type Principal struct {
 	Role     config.Role
 	Identity string
 }
@@ -85,11 +92,14 @@ func New(opts Options) (http.Handler, error) {
 	if err := opts.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("hrapi: %w", err)
 	}
+	if err := checkSigner(opts); err != nil {
+		return nil, err
+	}
 	pages, err := newPageTokens(opts.PageTokenKey)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{svc: &Service{Client: opts.Temporal, Policy: opts.Policy, Now: opts.Now, pages: pages}, log: opts.Logger, mux: http.NewServeMux(),
+	s := &server{svc: &Service{Client: opts.Temporal, Policy: opts.Policy, Signer: opts.Signer, Now: opts.Now, pages: pages}, log: opts.Logger, mux: http.NewServeMux(),
 		authFailures: newLimiters(opts.AuthFailureLimit, DefaultAuthFailureLimit),
 		starts:       newLimiters(opts.StartLimit, DefaultStartLimit),
 		forwardedFor: opts.TrustForwardedFor,
@@ -108,7 +118,7 @@ func New(opts Options) (http.Handler, error) {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := httpsnoop.CaptureMetrics(http.HandlerFunc(s.route), w, r)
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("method", r.Method), slog.String("path", RedactPath(r.URL.Path)),
 		slog.Int("status", m.Code), slog.Duration("took", m.Duration))
 }
 
@@ -132,7 +142,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 
 // auth authenticates the bearer token and checks its role. A client address that has failed
 // too often is refused before its token is looked at.
-func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *http.Request, who principal)) http.HandlerFunc {
+func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *http.Request, who Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		addr := clientAddress(r, s.forwardedFor)
 		if wait := s.authFailures.wait(addr, s.svc.now()); wait > 0 {
@@ -150,7 +160,7 @@ func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *h
 			writeProblem(w, r, &Problem{Type: TypeForbidden, Title: "Forbidden", Status: http.StatusForbidden, Detail: fmt.Sprintf("role %q may not do this; it needs %s", found.Role, roleList(roles))})
 			return
 		}
-		next(w, r, principal{Role: found.Role, Identity: found.Identity})
+		next(w, r, Principal{Role: found.Role, Identity: found.Identity})
 	}
 }
 
@@ -172,6 +182,36 @@ func (s *server) authenticate(r *http.Request) (found *config.Token, challenge, 
 		return nil, `Bearer realm="offboard", error="invalid_token"`, "the bearer token is not valid"
 	}
 	return found, "", ""
+}
+
+// decisionsPrefix starts the path of a decision link, whose last segment is a credential.
+const decisionsPrefix = "/v1/decisions/"
+
+// RedactPath is path as logs and problem details may show it: a link's credential is a bearer
+// secret until it expires.
+func RedactPath(path string) string {
+	if strings.HasPrefix(path, decisionsPrefix) {
+		return decisionsPrefix + "{credential}"
+	}
+	return path
+}
+
+// DecisionLink is the path of the link that takes a credential's decision.
+func DecisionLink(credential string) string { return decisionsPrefix + credential }
+
+// checkSigner refuses a configuration whose credentials the workers would refuse.
+func checkSigner(opts Options) error {
+	if err := opts.Policy.CheckDecisionTrust(opts.Development); err != nil {
+		return fmt.Errorf("hrapi: %w", err)
+	}
+	if opts.Signer == nil {
+		return fmt.Errorf("hrapi: no decision signing key: set %s (generate one with `starter keys generate`)", config.EnvDecisionSigningKeyFile)
+	}
+	if !slices.Contains(opts.Policy.DecisionKeys, credential.EncodePublicKey(opts.Signer.PublicKey())) {
+		return fmt.Errorf("hrapi: the signing key %s is not in %s, so the workers would refuse every credential it signs: add %s to it",
+			opts.Signer.KeyID(), workflows.EnvDecisionKeys, credential.EncodePublicKey(opts.Signer.PublicKey()))
+	}
+	return nil
 }
 
 func roleList(roles []config.Role) string {

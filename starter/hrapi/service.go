@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -29,6 +30,9 @@ const MemoHREventID = "hrEventId"
 type Service struct {
 	Client client.Client
 	Policy workflows.Policy
+	// Signer signs decision credentials; without it the service submits only credentials
+	// issued elsewhere (the operator CLI's case).
+	Signer *credential.Signer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// pages signs List's page tokens; New sets it. Without it (the operator CLI, which
@@ -285,35 +289,8 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
 }
 
-// Decide sends an approve or reject update as approver and returns the status afterwards. A
-// validator rejection (second decision, own request, not on the allow-list, wrong stage) is a
-// 409 Problem with the workflow's reason.
-func (s *Service) Decide(ctx context.Context, userID string, approve bool, in workflows.DecisionInput) (workflows.Status, error) {
-	name := workflows.UpdateReject
-	if approve {
-		name = workflows.UpdateApprove
-	}
-	return s.update(ctx, userID, name, in)
-}
-
-// Control sends cancel, hold or release (update names from package workflows).
-func (s *Service) Control(ctx context.Context, userID, update string, in workflows.ControlInput) (workflows.Status, error) {
-	switch update {
-	case workflows.UpdateCancel, workflows.UpdateHold, workflows.UpdateRelease:
-	default:
-		return workflows.Status{}, invalid(fmt.Sprintf("%q is not a control: use cancel, hold or release", update))
-	}
-	return s.update(ctx, userID, update, in)
-}
-
-// ExtendRetention changes the end of retention.
-func (s *Service) ExtendRetention(ctx context.Context, userID string, in workflows.RetentionInput) (workflows.Status, error) {
-	if in.Until.IsZero() {
-		return workflows.Status{}, invalid("the retention change is invalid", workflows.FieldError{Field: "until", Message: "is required: the new end of retention (RFC 3339)"})
-	}
-	return s.update(ctx, userID, workflows.UpdateExtendRetention, in)
-}
-
+// update sends the update name with arg to the user's running offboarding and answers the
+// status afterwards. A refusal by the workflow is a 409 Problem with its reason.
 func (s *Service) update(ctx context.Context, userID, name string, arg any) (workflows.Status, error) {
 	if p := checkUserID(userID); p != nil {
 		return workflows.Status{}, p

@@ -105,6 +105,28 @@ func (c *Client) ExtendRetention(ctx context.Context, userID string, until time.
 	return c.update(ctx, userID, "retention", hrapi.RetentionRequest{Until: until.UTC().Format(time.RFC3339), Reason: reason})
 }
 
+// IssueCredential asks for a decision credential in the name of the token's identity, to send
+// through Temporal (the operator CLI, the Temporal UI) or to follow as a link.
+func (c *Client) IssueCredential(ctx context.Context, userID string, req hrapi.CredentialRequest) (hrapi.IssuedCredential, error) {
+	var res hrapi.IssuedCredential
+	err := c.call(ctx, http.MethodPost, offboarding(userID, "credentials"), req, &res)
+	return res, err
+}
+
+// InspectDecision says what a decision link's credential decides, deciding nothing.
+func (c *Client) InspectDecision(ctx context.Context, credential string) (hrapi.Decision, error) {
+	var d hrapi.Decision
+	err := c.call(ctx, http.MethodGet, hrapi.DecisionLink(credential), nil, &d)
+	return d, err
+}
+
+// FollowDecision takes the decision of a link's credential, which is its only authentication.
+func (c *Client) FollowDecision(ctx context.Context, credential string) (workflows.Status, error) {
+	var st workflows.Status
+	err := c.call(ctx, http.MethodPost, hrapi.DecisionLink(credential), nil, &st)
+	return st, err
+}
+
 // Health checks that the API process answers.
 func (c *Client) Health(ctx context.Context) error {
 	return c.call(ctx, http.MethodGet, "/healthz", nil, nil)
@@ -140,6 +162,8 @@ func (c *Client) update(ctx context.Context, userID, action string, body any) (w
 // call sends body as JSON and decodes a 2xx answer into out: a *[]byte takes the raw body, nil
 // discards it. Any other answer is a *hrapi.Problem.
 func (c *Client) call(ctx context.Context, method, path string, body, out any) error {
+	target := path
+	path = hrapi.RedactPath(path)
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -148,7 +172,7 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+target, rd)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -196,5 +220,5 @@ func problem(resp *http.Response, raw []byte) *hrapi.Problem {
 	if len(detail) > 200 {
 		detail = detail[:200] + "…"
 	}
-	return &hrapi.Problem{Title: http.StatusText(resp.StatusCode), Status: resp.StatusCode, Detail: detail, Instance: resp.Request.URL.Path}
+	return &hrapi.Problem{Title: http.StatusText(resp.StatusCode), Status: resp.StatusCode, Detail: detail, Instance: hrapi.RedactPath(resp.Request.URL.Path)}
 }

@@ -1,8 +1,11 @@
 package hrclient_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
@@ -125,26 +129,31 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 		return nil, err
 	}
 	st := &r.st
-	switch in := o.Args[0].(type) {
-	case workflows.DecisionInput:
-		if in.Approver == "mallory" {
+	in, ok := o.Args[0].(workflows.SignedDecision)
+	if !ok {
+		return nil, fmt.Errorf("the API sent a %T, not a credential", o.Args[0])
+	}
+	c, err := credential.NewKeySet(testSigner.PublicKey()).Verify(in.Credential, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	switch o.UpdateName {
+	case workflows.UpdateApprove, workflows.UpdateReject:
+		if c.Identity == "mallory" {
 			return updateDone{err: temporal.NewApplicationError("mallory is not on the approvers' list", "Rejected")}, nil
 		}
-		st.Decisions = append(st.Decisions, activities.Decision{Approver: in.Approver, Approve: o.UpdateName == workflows.UpdateApprove, Comment: in.Comment})
-	case workflows.ControlInput:
-		switch o.UpdateName {
-		case workflows.UpdateRelease:
-			if !st.OnHold {
-				return updateDone{err: temporal.NewApplicationError("no legal hold to release", "Rejected")}, nil
-			}
-			st.OnHold = false
-		case workflows.UpdateHold:
-			st.OnHold = true
-		case workflows.UpdateCancel:
-			st.Stage, st.Outcome = workflows.OutcomeCancelled, workflows.OutcomeCancelled
+		st.Decisions = append(st.Decisions, activities.Decision{Approver: c.Identity, Approve: o.UpdateName == workflows.UpdateApprove, Comment: c.Comment})
+	case workflows.UpdateRelease:
+		if !st.OnHold {
+			return updateDone{err: temporal.NewApplicationError("no legal hold to release", "Rejected")}, nil
 		}
-	case workflows.RetentionInput:
-		st.RetentionUntil = in.Until
+		st.OnHold = false
+	case workflows.UpdateHold:
+		st.OnHold = true
+	case workflows.UpdateCancel:
+		st.Stage, st.Outcome = workflows.OutcomeCancelled, workflows.OutcomeCancelled
+	case workflows.UpdateExtendRetention:
+		st.RetentionUntil = c.Until
 	}
 	return updateDone{}, nil
 }
@@ -205,13 +214,23 @@ func (s *served) wrap(h http.Handler) http.Handler {
 	})
 }
 
+// testSigner is the API's signing key in these tests.
+var testSigner = func() *credential.Signer {
+	s, err := credential.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{4}, ed25519.SeedSize)), hrapi.Issuer)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
 // newAPI serves the real HR API over fake Temporal; seen records the routes it served.
 func newAPI(t *testing.T) (base string, temporal *fakeTemporal, seen *served) {
 	t.Helper()
 	temporal = &fakeTemporal{runs: map[string]*fakeRun{}}
 	policy := workflows.DefaultPolicy()
 	policy.Approvers = []string{"alice", "mallory"}
-	h, err := hrapi.New(hrapi.Options{Temporal: temporal, Policy: policy, Tokens: []config.Token{
+	policy.DecisionKeys = []string{credential.EncodePublicKey(testSigner.PublicKey())}
+	h, err := hrapi.New(hrapi.Options{Temporal: temporal, Policy: policy, Signer: testSigner, Tokens: []config.Token{
 		config.NewToken("hr-token-0123456789", config.RoleHR, "workday"),
 		config.NewToken("alice-token-0123456789", config.RoleApprover, "alice"),
 		config.NewToken("mallory-token-0123456789", config.RoleApprover, "mallory"),
@@ -281,6 +300,16 @@ func Test_GivenTheHRAPI_ShouldAnswerEveryOperationWithItsOwnTypes(t *testing.T) 
 	st, err = hr.ExtendRetention(ctx, userID, until, "audit")
 	require.NoError(t, err)
 	assert.Equal(t, until, st.RetentionUntil)
+	issued, err := alice.IssueCredential(ctx, userID, hrapi.CredentialRequest{Action: "approve", Comment: "by link"})
+	require.NoError(t, err)
+	assert.Equal(t, "alice", issued.Identity)
+	d, err := public.InspectDecision(ctx, issued.Credential)
+	require.NoError(t, err)
+	assert.Equal(t, "by link", d.Comment)
+	st, err = public.FollowDecision(ctx, issued.Credential)
+	require.NoError(t, err)
+	require.Len(t, st.Decisions, 3)
+	assert.Equal(t, "by link", st.Decisions[2].Comment)
 	st, err = hr.Cancel(ctx, userID, "rehired")
 	require.NoError(t, err)
 	assert.Equal(t, workflows.OutcomeCancelled, st.Outcome)

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/offboard/offboard/devstack/stack"
+	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/workflows"
+)
+
+// A link carries a credential bound to its approver and run: it decides once, and is refused
+// when tampered with, expired or sent to another run.
+func Test_GivenDecisionLinks_ShouldDecideOnceAndRefuseTamperedExpiredAndMisdirectedOnes(t *testing.T) {
+	t.Parallel()
+	u, other := users.take(t), users.take(t)
+	wfID, _ := startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: retention, Reason: "left", HREventID: "e2e-links"})
+	otherID, _ := startOffboarding(t, hrapi.OffboardingRequest{UserID: other.ID, Disposition: "delete", Retention: retention, Reason: "left", HREventID: "e2e-links-other"})
+	waitStage(t, u.ID, workflows.StageAwaitingApproval)
+	waitStage(t, other.ID, workflows.StageAwaitingApproval)
+	ctx, anyone := context.Background(), as("")
+
+	alice, err := as(stack.TokenAlice).IssueCredential(ctx, u.ID, hrapi.CredentialRequest{Action: "approve", Comment: "via link", TTL: "PT1H"})
+	require.NoError(t, err)
+	assert.Equal(t, hrapi.DecisionLink(alice.Credential), alice.Link)
+
+	d, err := anyone.InspectDecision(ctx, alice.Credential)
+	require.NoError(t, err)
+	assert.Equal(t, hrapi.Decision{Action: "approve", Identity: "alice", Role: "approver", WorkflowID: wfID, UserID: u.ID, Comment: "via link", ExpiresAt: alice.ExpiresAt}, d)
+	assert.Empty(t, status(t, u.ID).Decisions, "inspecting a link decides nothing")
+
+	tampered := alice.Credential[:len(alice.Credential)-3] + "AAA"
+	code, body := answer(t, second(anyone.FollowDecision(ctx, tampered)))
+	assert.Equal(t, http.StatusUnauthorized, code, body)
+	assert.NotContains(t, body, tampered[:40], "a problem never echoes the credential")
+
+	short, err := as(stack.TokenBob).IssueCredential(ctx, u.ID, hrapi.CredentialRequest{Action: "approve", TTL: "PT1S"})
+	require.NoError(t, err)
+	time.Sleep(1500 * time.Millisecond)
+	code, body = answer(t, second(anyone.FollowDecision(ctx, short.Credential)))
+	assert.Equal(t, http.StatusUnauthorized, code, "expired: %s", body)
+	assert.Contains(t, body, "expired")
+
+	st, err := anyone.FollowDecision(ctx, alice.Credential)
+	require.NoError(t, err)
+	require.Len(t, st.Decisions, 1)
+	assert.Equal(t, "alice", st.Decisions[0].Approver)
+	code, body = answer(t, second(anyone.FollowDecision(ctx, alice.Credential)))
+	assert.Equal(t, http.StatusConflict, code, "a link decides once: %s", body)
+
+	// bob's credential for the other run, signalled to this one, is recorded and ignored.
+	misdirected, err := as(stack.TokenBob).IssueCredential(ctx, other.ID, hrapi.CredentialRequest{Action: "approve"})
+	require.NoError(t, err)
+	assert.Equal(t, otherID, misdirected.WorkflowID)
+	require.NoError(t, stk.Client.SignalWorkflow(ctx, wfID, "", misdirected.Message.Name, misdirected.Message.Input))
+	st = waitIgnored(t, u.ID, 1)
+	assert.Equal(t, "wrong-run", st.Ignored.Last[0].Reason)
+	assert.Len(t, st.Decisions, 1)
+
+	bob, err := as(stack.TokenBob).IssueCredential(ctx, u.ID, hrapi.CredentialRequest{Action: "approve"})
+	require.NoError(t, err)
+	_, err = anyone.FollowDecision(ctx, bob.Credential)
+	require.NoError(t, err)
+	st = waitStage(t, u.ID, workflows.OutcomeDeleted)
+	assert.Len(t, st.Decisions, 2)
+	_, err = as(stack.TokenHR).Cancel(ctx, other.ID, "test over")
+	require.NoError(t, err)
+	waitStage(t, other.ID, workflows.OutcomeCancelled)
+}
+
+// second drops a call's value, keeping its error.
+func second[T any](_ T, err error) error { return err }
+
+// 10,000 ignored signals and 1,000 malformed ones on a real server: the run continues as new with
+// a small state, reaches its outcome and writes its audit record.
+func Test_GivenSignalFlood_ShouldReachItsOutcomeAndWriteItsAudit(t *testing.T) {
+	t.Parallel()
+	u := users.take(t)
+	wfID, _ := startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: retention, Reason: "left", HREventID: "e2e-flood"})
+	waitStage(t, u.ID, workflows.StageAwaitingApproval)
+
+	ctx := context.Background()
+	var g errgroup.Group
+	g.SetLimit(16)
+	var mu sync.Mutex
+	refused := 0
+	send := func(name string, arg any) {
+		g.Go(func() error {
+			if err := stk.Client.SignalWorkflow(ctx, wfID, "", name, arg); err != nil {
+				mu.Lock()
+				refused++
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	for i := range 10_000 {
+		send(workflows.UpdateApprove, workflows.DecisionInput{Approver: []string{"alice", "bob"}[i%2], Comment: "forged"})
+	}
+	for range 1_000 {
+		send(workflows.UpdateCancel, []byte{0xff, 0xfe})
+	}
+	require.NoError(t, g.Wait())
+	require.Zero(t, refused, "Temporal accepted every signal")
+	st := waitIgnored(t, u.ID, 11_000)
+	assert.Equal(t, workflows.StageAwaitingApproval, st.Stage)
+	assert.Empty(t, st.Decisions)
+
+	for _, tok := range []string{stack.TokenAlice, stack.TokenBob} {
+		code, body := decide(t, tok, u.ID, "approve")
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	st = waitStage(t, u.ID, workflows.OutcomeDeleted)
+	audit := readAudit(t, st)
+	require.NotNil(t, audit.Ignored)
+	assert.Equal(t, 11_000, audit.Ignored.Total)
+	assert.LessOrEqual(t, len(audit.Ignored.Last), 5)
+	assert.Equal(t, "deleted", audit.Outcome)
+	desc, err := stk.Client.DescribeWorkflowExecution(ctx, wfID, "")
+	require.NoError(t, err)
+	info := desc.GetWorkflowExecutionInfo()
+	t.Logf("flood: %d ignored; continued as new: %t; the last run's history: %d events",
+		audit.Ignored.Total, info.GetFirstRunId() != info.GetExecution().GetRunId(), info.GetHistoryLength())
+}
