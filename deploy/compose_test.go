@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/offboard/offboard/devstack/defaults"
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -407,4 +409,20 @@ func Test_GivenTheExampleTokens_ShouldParse(t *testing.T) {
 		roles[tok.Role] = true
 	}
 	require.Equal(t, map[config.Role]bool{config.RoleHR: true, config.RoleApprover: true, config.RoleAuditor: true}, roles)
+}
+
+// The example signing key and the public key compose gives the workers must be a pair, or every
+// decision in the compose stack is refused; and both services must trust that one key.
+func Test_GivenTheExampleSigningKey_ShouldMatchTheDecisionKeysOfEveryService(t *testing.T) {
+	c := load(t)
+	path := filepath.Join(root, interpolate(c.Secrets["decision-signing-key"].File))
+	signer, err := config.Source{Env: config.MapEnv{config.EnvDecisionSigningKeyFile: path}}.Signer("compose")
+	require.NoError(t, err)
+	require.NotNil(t, signer)
+	want := credential.EncodePublicKey(signer.PublicKey())
+	for _, svc := range []string{"worker", "hr-api"} {
+		assert.Equal(t, want, interpolate(c.Services[svc].Environment[workflows.EnvDecisionKeys]), "%s's %s", svc, workflows.EnvDecisionKeys)
+	}
+	assert.Equal(t, "/run/secrets/decision-signing-key", c.Services["hr-api"].Environment[config.EnvDecisionSigningKeyFile])
+	assert.NotContains(t, c.Services["worker"].Environment, config.EnvDecisionSigningKeyFile, "the worker never holds the signing key")
 }

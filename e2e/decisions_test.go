@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/offboard/offboard/devstack/stack"
@@ -82,9 +83,16 @@ func second[T any](_ T, err error) error { return err }
 // a small state, reaches its outcome and writes its audit record.
 func Test_GivenSignalFlood_ShouldReachItsOutcomeAndWriteItsAudit(t *testing.T) {
 	t.Parallel()
+	var desc *workflowservice.DescribeWorkflowExecutionResponse
 	u := users.take(t)
-	wfID, _ := startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: retention, Reason: "left", HREventID: "e2e-flood"})
+	// Retention waits a day, so the flood arrives while the run waits, as a real one would.
+	wfID, _ := startOffboarding(t, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "delete", Retention: "P1D", Reason: "left", HREventID: "e2e-flood"})
 	waitStage(t, u.ID, workflows.StageAwaitingApproval)
+	for _, tok := range []string{stack.TokenAlice, stack.TokenBob} {
+		code, body := decide(t, tok, u.ID, "approve")
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	waitStage(t, u.ID, workflows.StageRetention)
 
 	ctx := context.Background()
 	var g errgroup.Group
@@ -110,20 +118,20 @@ func Test_GivenSignalFlood_ShouldReachItsOutcomeAndWriteItsAudit(t *testing.T) {
 	require.NoError(t, g.Wait())
 	require.Zero(t, refused, "Temporal accepted every signal")
 	st := waitIgnored(t, u.ID, 11_000)
-	assert.Equal(t, workflows.StageAwaitingApproval, st.Stage)
-	assert.Empty(t, st.Decisions)
+	assert.Equal(t, workflows.StageRetention, st.Stage)
+	assert.Len(t, st.Decisions, 2)
+	assert.False(t, st.Ignored.Last[len(st.Ignored.Last)-1].At.IsZero())
 
-	for _, tok := range []string{stack.TokenAlice, stack.TokenBob} {
-		code, body := decide(t, tok, u.ID, "approve")
-		require.Equal(t, http.StatusOK, code, body)
-	}
+	// An approver shortens retention: the run, flooded, still takes a credentialed update.
+	_, err := as(stack.TokenAlice).ExtendRetention(ctx, u.ID, time.Now().Add(3*time.Second), "flood over")
+	require.NoError(t, err)
 	st = waitStage(t, u.ID, workflows.OutcomeDeleted)
 	audit := readAudit(t, st)
 	require.NotNil(t, audit.Ignored)
 	assert.Equal(t, 11_000, audit.Ignored.Total)
 	assert.LessOrEqual(t, len(audit.Ignored.Last), 5)
 	assert.Equal(t, "deleted", audit.Outcome)
-	desc, err := stk.Client.DescribeWorkflowExecution(ctx, wfID, "")
+	desc, err = stk.Client.DescribeWorkflowExecution(ctx, wfID, "")
 	require.NoError(t, err)
 	info := desc.GetWorkflowExecutionInfo()
 	t.Logf("flood: %d ignored; continued as new: %t; the last run's history: %d events",

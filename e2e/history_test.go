@@ -13,8 +13,9 @@ import (
 )
 
 // recordHistory writes the run's history where the workflow package's replay test reads it as the
-// history of the current path. The history recorded before the revoking stage
-// (offboarding-delete-history.json) is never rewritten: no current code can record it again.
+// history of the current path. The histories recorded before the revoking stage
+// (offboarding-delete-history.json) and before decision credentials
+// (offboarding-revoking-history.json) are never rewritten: no current code can record them again.
 func recordHistory(t *testing.T, workflowID string) {
 	t.Helper()
 	iter := stk.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -26,7 +27,7 @@ func recordHistory(t *testing.T, workflowID string) {
 	}
 	out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
 	require.NoError(t, err)
-	path := filepath.Join("..", "workflows", "testdata", "offboarding-revoking-history.json")
+	path := filepath.Join("..", "workflows", "testdata", "offboarding-credentials-history.json")
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, append(out, '\n'), 0o644))
 	t.Logf("recorded %d events to %s", len(h.Events), path)

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
@@ -68,12 +71,18 @@ func startProcess(t *testing.T, env []string, name string, args ...string) *proc
 	return p
 }
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct free loopback addresses.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	// All are held open until all are picked, so that no two are the same port.
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
+	}
+	return addrs
 }
 
 // createNamespace registers a namespace with Offboard's search attributes, so that the test's
@@ -112,8 +121,13 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 	const ns = "process-e2e"
 	createNamespace(t, ns)
 	exportDir := t.TempDir()
-	apiAddr, healthAddr := freeAddr(t), freeAddr(t)
+	addrs := freeAddrs(t, 2)
+	apiAddr, healthAddr := addrs[0], addrs[1]
+	key, err := credential.GenerateKey()
+	require.NoError(t, err)
 	env := append(os.Environ(),
+		"OFFBOARD_DECISION_SIGNING_KEY="+base64.StdEncoding.EncodeToString(key.Seed()),
+		"OFFBOARD_DECISION_KEYS="+credential.EncodePublicKey(key.Public().(ed25519.PublicKey)),
 		"TEMPORAL_ADDRESS="+stk.Temporal.Address,
 		"TEMPORAL_NAMESPACE="+ns,
 		"GENESYSCLOUD_API_URL="+gen.URL,

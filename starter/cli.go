@@ -4,11 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,7 +36,7 @@ func newRootCmd(d deps) *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.BoolVar(&c.json, "json", false, "print JSON instead of human-readable text")
-	config.AddFlags(pf, "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", config.EnvOperator)
+	config.AddFlags(pf, "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")
 	var policyVars []string
 	for _, v := range config.Vars() {
 		if v.Used == "worker, starter" && !strings.HasPrefix(v.Name, "TEMPORAL_") {
@@ -80,18 +78,6 @@ func (c *cli) service(cmd *cobra.Command) (*hrapi.Service, func(), error) {
 	return &hrapi.Service{Client: tc, Policy: policy, Now: c.Now}, tc.Close, nil
 }
 
-// identity is who `start` records as the requester: --as, OFFBOARD_OPERATOR, else the OS user.
-func (c *cli) identity(cmd *cobra.Command) (string, error) {
-	if id := c.source(cmd).String(config.EnvOperator, ""); id != "" {
-		return id, nil
-	}
-	u, err := user.Current()
-	if err != nil || u.Username == "" {
-		return "", errors.New("cannot tell who you are: pass --as <identity> or set " + config.EnvOperator)
-	}
-	return u.Username, nil
-}
-
 func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {
 	if c.json {
 		enc := json.NewEncoder(w)
@@ -104,28 +90,32 @@ func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {
 
 func (c *cli) startCmd() *cobra.Command {
 	var b hrapi.OffboardingRequest
-	cmd := c.serviceCmd("start --user <id> --disposition archive|delete --reason <why>", "Start an offboarding", cobra.NoArgs,
-		func(cmd *cobra.Command, _ []string, svc *hrapi.Service) (any, func(io.Writer), error) {
-			who, err := c.identity(cmd)
+	cmd := &cobra.Command{
+		Use:   "start --user <id> --disposition archive|delete --reason <why>",
+		Short: "Start an offboarding through the HR API, as your HR API token's identity",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, base, err := c.api(cmd, "start")
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			if b.HREventID == "" {
 				b.HREventID = "cli-" + randomHex(8)
 			}
-			req, err := b.Request(who, c.now(), svc.Policy)
+			res, err := api.Start(cmd.Context(), b)
 			if err != nil {
-				return nil, nil, err
+				return fmt.Errorf("start through the HR API at %s: %w", base, err)
 			}
-			res, err := svc.Start(cmd.Context(), req)
-			return res, func(w io.Writer) {
+			return c.print(cmd.OutOrStdout(), res, func(w io.Writer) {
 				verb := "Started"
 				if res.Existing {
-					verb = "Already started by HR event " + req.HREventID + ":"
+					verb = "Already started by HR event " + b.HREventID + ":"
 				}
 				fmt.Fprintf(w, "%s %s (run %s)\n", verb, res.WorkflowID, res.RunID)
-			}, err
-		})
+			})
+		},
+	}
+	config.AddFlags(cmd.Flags(), config.EnvAPIURL)
 	f := cmd.Flags()
 	f.StringVar(&b.UserID, "user", "", "Genesys user ID (UUID)")
 	f.StringVar(&b.Disposition, "disposition", "", "archive or delete")
@@ -160,17 +150,27 @@ func (c *cli) decisionCmd(action, short, textFlag, textUsage string) *cobra.Comm
 	return cmd
 }
 
+// api is the HR API client of OFFBOARD_API_URL and OFFBOARD_API_TOKEN, and the URL; what says
+// what needs them when they are missing.
+func (c *cli) api(cmd *cobra.Command, what string) (*hrclient.Client, string, error) {
+	src := c.source(cmd)
+	base, tok := src.String(config.EnvAPIURL, ""), src.String(config.EnvAPIToken, "")
+	if base == "" || tok == "" {
+		return nil, base, fmt.Errorf("%s: set %s and %s (your HR API token: you act as the identity bound to it)", what, config.EnvAPIURL, config.EnvAPIToken)
+	}
+	return hrclient.New(base, tok, c.HTTP), base, nil
+}
+
 // credential is the credential given, or one the HR API issues to the holder of the API token.
 func (c *cli) credential(cmd *cobra.Command, userID string, req hrapi.CredentialRequest, given string) (string, error) {
 	if given != "" {
 		return given, nil
 	}
-	src := c.source(cmd)
-	base, tok := src.String(config.EnvAPIURL, ""), src.String(config.EnvAPIToken, "")
-	if base == "" || tok == "" {
-		return "", fmt.Errorf("%s needs a decision credential: set %s and %s (your HR API token: you decide as the identity bound to it), or pass --credential", req.Action, config.EnvAPIURL, config.EnvAPIToken)
+	api, base, err := c.api(cmd, req.Action+" needs a decision credential")
+	if err != nil {
+		return "", fmt.Errorf("%w, or pass --credential", err)
 	}
-	issued, err := hrclient.New(base, tok, c.HTTP).IssueCredential(cmd.Context(), userID, req)
+	issued, err := api.IssueCredential(cmd.Context(), userID, req)
 	if err != nil {
 		return "", fmt.Errorf("obtain a credential from the HR API at %s: %w", base, err)
 	}

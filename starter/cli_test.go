@@ -21,15 +21,26 @@ import (
 func cliTokens() []config.Token {
 	return []config.Token{
 		config.NewToken("ops-1-token-0123456789abcdef", config.RoleApprover, "ops-1"),
+		config.NewToken("ops-1-hr-token-0123456789abcdef", config.RoleHR, "ops-1"),
 		config.NewToken("bob-token-0123456789abcdef", config.RoleApprover, "bob"),
 		config.NewToken("ops-2-token-0123456789abcdef", config.RoleHR, "ops-2"),
 	}
 }
 
-// tokenOf is the secret of the first token bound to identity, if any.
-func tokenOf(identity string) string {
+// tokenOf is the secret of identity's token for the command: an HR token to start and control,
+// an approver's to decide, any other time the first one; empty when it has none.
+func tokenOf(identity string, args []string) string {
+	role := config.Role("")
+	if len(args) > 0 {
+		switch args[0] {
+		case "start", "cancel", "hold", "release":
+			role = config.RoleHR
+		case "approve", "reject":
+			role = config.RoleApprover
+		}
+	}
 	for _, tok := range append(cliTokens(), apiTokens()...) {
-		if tok.Identity == identity {
+		if tok.Identity == identity && (role == "" || tok.Role == role) {
 			return tok.Secret()
 		}
 	}
@@ -42,12 +53,11 @@ func runCLI(t *testing.T, as string, args ...string) (string, error) {
 	t.Helper()
 	envv := config.MapEnv{
 		config.EnvAPIURL:            env.apiURL,
-		config.EnvAPIToken:          tokenOf(as),
+		config.EnvAPIToken:          tokenOf(as, args),
 		"TEMPORAL_ADDRESS":          env.ts.GetFrontendHostPort(),
 		"TEMPORAL_NAMESPACE":        env.ts.GetDefaultNamespace(),
 		workflows.EnvApprovers:      strings.Join(env.policy.Approvers, ","),
 		workflows.EnvExportLookback: workflows.Duration(env.policy.ExportLookback).String(),
-		config.EnvOperator:          as,
 		"TEMPORAL_CONFIG_FILE":      "/nonexistent/temporal.toml",
 	}
 	cmd := newRootCmd(deps{Env: envv})
@@ -149,6 +159,9 @@ func Test_GivenTheCLI_ShouldControlRunsAndReportEachFailure(t *testing.T) {
 		{[]string{"status", nextUser(t)}, "not found"},
 		{[]string{"list", "--stage", "bogus"}, "stage"},
 		{[]string{"approve"}, "arg"},
+		{[]string{"approve", user}, "needs a decision credential"},
+		{[]string{"approve", user, "--as", "alice"}, "unknown flag: --as"},
+		{[]string{"approve", user, "--credential", "not.a.credential"}, "malformed"},
 		{[]string{"verify-bundle", "file://" + t.TempDir() + "/none/run"}, ""},
 		{[]string{"cancel", user}, "finished"},
 		{[]string{"status", user, "--temporal-address", "http://x:1"}, "TEMPORAL_ADDRESS"},

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -330,4 +332,45 @@ func (o *offboarding) refreshKeys(ctx workflow.Context) {
 	}
 	o.st.Policy.DecisionKeys = keys
 	o.recordEvent(ctx, fmt.Sprintf("decision keys now %d: taken up from the worker", len(keys)))
+}
+
+// RequestDigest is the digest a start credential binds: SHA-256 over the request's JSON without
+// its credential and resume state, base64url.
+func RequestDigest(req Request) string {
+	req.Credential, req.Resume = "", nil
+	b, err := json.Marshal(req)
+	if err != nil {
+		panic(fmt.Sprintf("a Request always marshals: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// checkRequester proves who asked for this offboarding with the request's start credential,
+// checked at the time the server accepted the start.
+func (o *offboarding) checkRequester(ctx workflow.Context) error {
+	if o.req.Credential == "" {
+		if o.st.Policy.UnsignedDecisions {
+			o.noteForAudit("the request carries no start credential: requestedBy %q is only what the caller claimed (unsigned decisions allowed)", o.req.RequestedBy)
+			return nil
+		}
+		return errors.New("the request carries no start credential, so nothing proves who asked: start offboardings through the HR API, which signs one for your token's identity")
+	}
+	keys, err := o.keySet()
+	if err != nil {
+		return fmt.Errorf("the run's decision keys are unusable: %w", err)
+	}
+	info := workflow.GetInfo(ctx)
+	c, err := keys.Verify(o.req.Credential, info.WorkflowStartTime)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the start credential is refused: %w", err)
+	case c.Action != credential.ActionStart || c.Role != credential.RoleHR:
+		return fmt.Errorf("the start credential is a %s credential of role %s, not a start by role hr", c.Action, c.Role)
+	case c.WorkflowID != info.WorkflowExecution.ID || c.Request != RequestDigest(o.req):
+		return errors.New("the start credential is for another request: the request was changed after it was signed")
+	case c.Identity != o.req.RequestedBy:
+		return fmt.Errorf("the start credential proves %q, not the requester %q", c.Identity, truncate(o.req.RequestedBy, 64))
+	}
+	return nil
 }

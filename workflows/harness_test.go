@@ -90,6 +90,8 @@ type fixture struct {
 	never     map[string]bool
 	// legacyPath: the run takes the archiving stage of runs begun before the revoking stage.
 	legacyPath bool
+	// unsignedStart: run sends the request without the start credential the HR API would sign.
+	unsignedStart bool
 
 	checkAccess func(activities.CheckAccessInput) (activities.AccessReport, error)
 	snapshot    func(activities.SnapshotInput) (activities.UserSnapshot, error)
@@ -342,6 +344,9 @@ func (f *fixture) run(req workflows.Request) (workflows.Result, error) {
 	f.workflows.Register(f.env)
 	f.otherPath()
 	f.mock()
+	if req.Credential == "" && req.Resume == nil && !f.unsignedStart {
+		req.Credential = f.startCredential(req)
+	}
 	f.env.ExecuteWorkflow(workflows.WorkflowType, req)
 	require.True(f.t, f.env.IsWorkflowCompleted(), "the workflow did not complete")
 	f.env.AssertExpectations(f.t)
@@ -398,6 +403,14 @@ func (f *fixture) claims(name string, arg any) credential.Claims {
 		c.Identity = id
 	}
 	return c
+}
+
+// startCredential is the start credential the HR API signs for req, as the env starts it; none
+// when req has no valid requester, whom no credential can name.
+func (f *fixture) startCredential(req workflows.Request) string {
+	tok, _ := testSigner.Issue(credential.Claims{Identity: req.RequestedBy, Role: credential.RoleHR, Action: credential.ActionStart,
+		WorkflowID: workflows.WorkflowID(req.UserID), Request: workflows.RequestDigest(req), IssuedAt: f.env.Now(), ExpiresAt: f.env.Now().Add(5 * time.Minute)})
+	return tok
 }
 
 // signed is the payload of c, signed by testSigner.

@@ -149,6 +149,11 @@ func (o *offboarding) validate(ctx workflow.Context, resumed bool) error {
 			fmt.Sprintf("invalid request: the workflow ID is %q but must be %q, so that a user has one offboarding at a time", info.WorkflowExecution.ID, want),
 			ErrInvalidRequest, nil)
 	}
+	if o.credentials(ctx) {
+		if err := o.checkRequester(ctx); err != nil {
+			return temporal.NewNonRetryableApplicationError("invalid request: "+err.Error(), ErrInvalidRequest, nil)
+		}
+	}
 	if o.st.Policy.Protects(o.req.UserID) {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("user %s is protected by the offboarding policy and is never offboarded", o.req.UserID),

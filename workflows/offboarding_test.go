@@ -13,6 +13,7 @@ import (
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -325,12 +326,24 @@ func Test_GivenInvalidRequest_ShouldFailBeforeAnything(t *testing.T) {
 		{"email as requester", func(r *workflows.Request) { r.RequestedBy = "boss@example.com" }, "email"},
 		{"export window after access ends", func(r *workflows.Request) { r.ExportFrom = start.Add(day) }, "exportFrom"},
 		{"forged resume state", func(r *workflows.Request) { r.Resume = &workflows.State{Stage: workflows.StageRetention} }, "resume"},
+		{"no start credential", func(r *workflows.Request) { r.Credential = "" }, "no start credential"},
+		{"a request changed after signing", func(r *workflows.Request) { r.Disposition = workflows.DispositionArchive; r.Retention = nil }, "another request"},
+		{"a requester the credential does not prove", func(r *workflows.Request) {
+			r.RequestedBy = "alice"
+			tok, err := testSigner.Issue(credential.Claims{Identity: "alice", Role: credential.RoleApprover, Action: credential.ActionStart,
+				WorkflowID: workflows.WorkflowID(userID), Request: workflows.RequestDigest(*r), IssuedAt: start, ExpiresAt: start.Add(time.Minute)})
+			if err == nil {
+				r.Credential = tok
+			}
+		}, "not a start by role hr"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, testPolicy()).forbidChanges().forbid("CheckAccess", "SnapshotUser", "ExportInteractions", "WriteAudit", "Notify")
 			req := deleteRequest()
+			req.Credential = f.startCredential(req)
 			tc.mutate(&req)
+			f.unsignedStart = true
 			if !workflows.IsUUID(req.UserID) {
 				f.env.SetStartWorkflowOptions(clientOptions(workflows.WorkflowID(req.UserID)))
 			}

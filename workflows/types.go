@@ -153,6 +153,10 @@ type Request struct {
 	// RequestedAt is when the request was accepted; deadlines count from it, not from when a
 	// worker picked the task up. Zero means the workflow's start time.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	// Credential is the start credential the HR API signs for the caller's token: it proves
+	// RequestedBy and binds it to this request (RequestDigest). A run refuses a request
+	// without one, except under a policy of unsigned decisions.
+	Credential string `json:"credential,omitempty"`
 	// Resume is the state a run carries over when it continues as new. Only the workflow sets
 	// it; ValidateRequest rejects it and a first run that carries it fails.
 	Resume *State `json:"resume,omitempty"`

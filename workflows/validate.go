@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/offboard/offboard/genesys"
+
+	"github.com/offboard/offboard/internal/identity"
 )
 
 // Limits on free-text request fields, so that one request cannot bloat workflow history.
@@ -125,6 +127,14 @@ func checkIdentity(v *ValidationError, field, id string, required bool) {
 		v.add(field, "looks like an email address: use an ID, because identities appear in search attributes")
 	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		v.add(field, "contains control characters")
+	default:
+		norm, err := identity.Normalize(id)
+		switch {
+		case err != nil:
+			v.add(field, "%v", err)
+		case norm != id:
+			v.add(field, "%q is not in its normal form: send %q", truncate(id, 64), norm)
+		}
 	}
 }
 

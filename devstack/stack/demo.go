@@ -14,6 +14,7 @@ import (
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/starter/hrapi"
+	"github.com/offboard/offboard/internal/pace"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
@@ -198,11 +199,40 @@ func (d *demo) narrate(history []activities.Transition, printed int) int {
 }
 
 func (d *demo) approve(ctx context.Context) error {
+	if err := d.forge(ctx); err != nil {
+		return err
+	}
 	if _, err := d.alice.Approve(ctx, d.userID, "approved in the devstack demo"); err != nil {
 		return fmt.Errorf("POST /v1/offboardings/%s/approvals as %s: %w", d.userID, IdentityAlice, err)
 	}
 	d.say("  [%6.1fs] POST /v1/offboardings/%s/approvals as %s -> %d (approve)", d.since(), d.userID, IdentityAlice, http.StatusOK)
 	return nil
+}
+
+// forge sends the approval anyone who reaches Temporal could send, naming alice, and requires
+// the run to ignore it: only a credential from the HR API counts.
+func (d *demo) forge(ctx context.Context) error {
+	if d.s.Policy.UnsignedDecisions {
+		return nil
+	}
+	forged := workflows.DecisionInput{Approver: IdentityAlice, Comment: "forged"}
+	if err := d.s.Client.SignalWorkflow(ctx, d.res.WorkflowID, "", workflows.UpdateApprove, forged); err != nil {
+		return fmt.Errorf("signal a forged approval: %w", err)
+	}
+	for {
+		st, err := d.auditor.Status(ctx, d.userID)
+		if err != nil {
+			return err
+		}
+		if ig := st.Ignored; ig != nil && ig.Total > 0 {
+			last := ig.Last[len(ig.Last)-1]
+			d.say("  [%6.1fs] approve signal naming %s without a credential -> ignored (%s), %d decisions", d.since(), IdentityAlice, last.Reason, len(st.Decisions))
+			return nil
+		}
+		if err := pace.Sleep(ctx, 100*time.Millisecond); err != nil {
+			return fmt.Errorf("the forged approval was never recorded as ignored: %w", err)
+		}
+	}
 }
 
 // final waits for the run to close and requires it deleted. The outcome shows just before the

@@ -53,7 +53,6 @@ const (
 	EnvAPIAddr                = "OFFBOARD_API_ADDR"
 	EnvAPITokens              = "OFFBOARD_API_TOKENS"
 	EnvAPITokensFile          = "OFFBOARD_API_TOKENS_FILE"
-	EnvOperator               = "OFFBOARD_OPERATOR"
 	EnvDecisionSigningKey     = "OFFBOARD_DECISION_SIGNING_KEY"
 	EnvDecisionSigningKeyFile = "OFFBOARD_DECISION_SIGNING_KEY_FILE"
 	EnvAPIURL                 = "OFFBOARD_API_URL"
@@ -109,7 +108,6 @@ func Vars() []Var {
 		{Name: EnvAPITokensFile, Flag: "tokens-file", Used: s + " serve", Usage: "File of token:role:identity lines (# comments); adds to " + EnvAPITokens + "."},
 		{Name: EnvDecisionSigningKeyFile, Flag: "signing-key-file", Used: s + " serve", Usage: "Ed25519 private key (PEM PKCS#8 or base64 seed) that signs decision credentials; its public key goes in " + workflows.EnvDecisionKeys + "."},
 		{Name: EnvDecisionSigningKey, Secret: true, Used: s + " serve", Usage: "The same key as base64 of its 32-byte seed, instead of the file."},
-		{Name: EnvOperator, Flag: "as", Used: s, Usage: "Identity `starter start` records as the requester; default the OS user."},
 		{Name: EnvAPIURL, Flag: "api-url", Used: s, Usage: "HR API base URL, from which the CLI obtains decision credentials."},
 		{Name: EnvAPIToken, Secret: true, Used: s, Usage: "Your HR API bearer token: the CLI decides as the identity bound to it."},
 		{Name: EnvLogLevel, Flag: "log-level", Default: "info", Used: ws, Usage: "debug, info, warn or error."},

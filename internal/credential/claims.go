@@ -21,7 +21,8 @@ type payload struct {
 	Subject   string           `json:"sub"`
 	Role      string           `json:"role"`
 	Audience  jwt.ClaimStrings `json:"aud"`
-	RunID     string           `json:"run"`
+	RunID     string           `json:"run,omitempty"`
+	Request   string           `json:"req,omitempty"`
 	Action    Action           `json:"act"`
 	Comment   string           `json:"comment,omitempty"`
 	Until     string           `json:"until,omitempty"`
@@ -104,7 +105,7 @@ func (p *payload) GetAudience() (jwt.ClaimStrings, error)  { return p.Audience, 
 func toPayload(c Claims) *payload {
 	p := &payload{
 		Issuer: c.Issuer, Subject: c.Identity, Role: c.Role, Audience: jwt.ClaimStrings{c.WorkflowID},
-		RunID: c.RunID, Action: c.Action, Comment: c.Comment, ID: c.ID,
+		RunID: c.RunID, Request: c.Request, Action: c.Action, Comment: c.Comment, ID: c.ID,
 		IssuedAt: c.IssuedAt.Unix(), ExpiresAt: c.ExpiresAt.Unix(),
 	}
 	if !c.Until.IsZero() {
@@ -115,7 +116,7 @@ func toPayload(c Claims) *payload {
 
 func (p *payload) claims() (Claims, *Error) {
 	c := Claims{
-		Issuer: p.Issuer, Identity: p.Subject, Role: p.Role, RunID: p.RunID, Action: p.Action,
+		Issuer: p.Issuer, Identity: p.Subject, Role: p.Role, RunID: p.RunID, Request: p.Request, Action: p.Action,
 		Comment: p.Comment, ID: p.ID, IssuedAt: unixTime(p.IssuedAt), ExpiresAt: unixTime(p.ExpiresAt),
 	}
 	if len(p.Audience) != 1 {
@@ -163,8 +164,36 @@ func checkFields(c Claims) error {
 	if err := checkIdentity(c.Identity); err != nil {
 		return err
 	}
+	if err := checkBinding(c); err != nil {
+		return err
+	}
+	switch {
+	case !isText(c.Comment):
+		return fieldError("its comment contains control characters or invalid UTF-8")
+	case c.Role != RoleHR && c.Role != RoleApprover:
+		return fieldError("its role is missing or unknown: want " + RoleHR + " or " + RoleApprover)
+	case c.Action == ActionRetention && c.Until.IsZero():
+		return fieldError("an " + string(ActionRetention) + " credential needs until")
+	case c.Action != ActionRetention && !c.Until.IsZero():
+		return fieldError("until belongs to " + string(ActionRetention) + " credentials only")
+	case c.IssuedAt.IsZero(), c.ExpiresAt.IsZero():
+		return fieldError("its issue time (iat) or expiry (exp) is missing")
+	}
+	return nil
+}
+
+// checkBinding checks the claims that say what the credential is for: the issuer, the workflow,
+// the action, the run it decides on (a start: the request it starts) and its own ID.
+func checkBinding(c Claims) error {
+	if !slices.Contains(Actions(), c.Action) && c.Action != ActionStart {
+		return fieldError("its action (act) is missing or unknown")
+	}
+	binding := struct{ name, value string }{"run (run)", c.RunID}
+	if c.Action == ActionStart {
+		binding = struct{ name, value string }{"request digest (req)", c.Request}
+	}
 	for _, f := range []struct{ name, value string }{{"issuer (iss)", c.Issuer}, {"workflow (aud)", c.WorkflowID},
-		{"run (run)", c.RunID}, {"ID (jti)", c.ID}} {
+		binding, {"ID (jti)", c.ID}} {
 		if f.value == "" {
 			return fieldError("its " + f.name + " is missing")
 		}
@@ -172,19 +201,8 @@ func checkFields(c Claims) error {
 			return fieldError("its " + f.name + " contains control characters or invalid UTF-8")
 		}
 	}
-	switch {
-	case !isText(c.Comment):
-		return fieldError("its comment contains control characters or invalid UTF-8")
-	case c.Role != RoleHR && c.Role != RoleApprover:
-		return fieldError("its role is missing or unknown: want " + RoleHR + " or " + RoleApprover)
-	case !slices.Contains(Actions(), c.Action):
-		return fieldError("its action (act) is missing or unknown")
-	case c.Action == ActionRetention && c.Until.IsZero():
-		return fieldError("an " + string(ActionRetention) + " credential needs until")
-	case c.Action != ActionRetention && !c.Until.IsZero():
-		return fieldError("until belongs to " + string(ActionRetention) + " credentials only")
-	case c.IssuedAt.IsZero(), c.ExpiresAt.IsZero():
-		return fieldError("its issue time (iat) or expiry (exp) is missing")
+	if c.RunID != "" && c.Request != "" {
+		return fieldError("a start credential names a request (req) and no run; any other names a run and no request")
 	}
 	return nil
 }

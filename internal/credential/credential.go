@@ -22,9 +22,12 @@ const (
 	ActionHold      Action = "hold"
 	ActionRelease   Action = "release"
 	ActionRetention Action = "extendRetention"
+	// ActionStart proves who asked for an offboarding; Actions leaves it out, since it is no
+	// decision on a run but the request that starts one.
+	ActionStart Action = "start"
 )
 
-// Actions returns every Action, in declaration order.
+// Actions returns every decision Action, in declaration order.
 func Actions() []Action {
 	return []Action{ActionApprove, ActionReject, ActionCancel, ActionHold, ActionRelease, ActionRetention}
 }
@@ -41,7 +44,8 @@ type Claims struct {
 	Identity   string    // [sub] who decided; always identity.Normalize'd (Issue and Verify refuse others)
 	Role       string    // [role] RoleHR or RoleApprover
 	WorkflowID string    // [aud] the offboarding's workflow ID (a one-element audience)
-	RunID      string    // [run] the offboarding's first run ID: binds it to this offboarding, not a later one of the same user
+	RunID      string    // [run] the offboarding's first run ID: binds it to this offboarding, not a later one of the same user; empty for start
+	Request    string    // [req] start only: the digest of the request it starts
 	Action     Action    // [act]
 	Comment    string    // [comment] the approve/reject comment, or the control's reason; optional
 	Until      time.Time // [until] extendRetention only: the new end of retention (RFC 3339, UTC); zero otherwise

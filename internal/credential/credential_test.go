@@ -334,3 +334,28 @@ func Test_GivenTheActionList_ShouldHoldEveryActionOnce(t *testing.T) {
 	assert.Equal(t, []credential.Action{"approve", "reject", "cancel", "hold", "release", "extendRetention"}, credential.Actions())
 	assert.Equal(t, "credential expired: gone", (&credential.Error{Reason: credential.ReasonExpired, Detail: "gone"}).Error())
 }
+
+func Test_GivenStartCredentials_ShouldBindARequestAndNoRun(t *testing.T) {
+	s := signer(t)
+	base := credential.Claims{Identity: "workday", Role: credential.RoleHR, Action: credential.ActionStart, WorkflowID: "offboard-u-123",
+		IssuedAt: issuedAt, ExpiresAt: issuedAt.Add(time.Minute)}
+	withRequest := base
+	withRequest.Request = "digest"
+	tok, err := s.Issue(withRequest)
+	require.NoError(t, err)
+	c, err := trusted(t).Verify(tok, issuedAt)
+	require.NoError(t, err)
+	assert.Equal(t, "digest", c.Request)
+	assert.Empty(t, c.RunID)
+
+	_, err = s.Issue(base)
+	require.ErrorContains(t, err, "request digest (req) is missing")
+	both := withRequest
+	both.RunID = "run-1"
+	_, err = s.Issue(both)
+	require.ErrorContains(t, err, "no run")
+	decision := both
+	decision.Action, decision.Role = credential.ActionApprove, credential.RoleApprover
+	_, err = s.Issue(decision)
+	require.ErrorContains(t, err, "no request")
+}

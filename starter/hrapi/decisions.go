@@ -105,7 +105,7 @@ func (s *Service) claimsFor(who Principal, req CredentialRequest) (credential.Cl
 		return credential.Claims{}, &Problem{Type: TypeForbidden, Title: "Forbidden", Status: http.StatusForbidden,
 			Detail: fmt.Sprintf("role %q may not %s; it needs %v", who.Role, action, workflows.RolesFor(action))}
 	}
-	now := s.now()
+	now := s.now().Truncate(time.Second) // credentials hold whole seconds
 	c := credential.Claims{Issuer: Issuer, Identity: who.Identity, Role: string(who.Role), Action: action,
 		Comment: req.Comment, IssuedAt: now, ExpiresAt: now.Add(credential.DefaultTTL)}
 	if req.TTL != "" {
@@ -197,4 +197,20 @@ func (s *Service) Inspect(tok string) (Decision, error) {
 	}
 	return Decision{Action: string(c.Action), Identity: c.Identity, Role: c.Role, WorkflowID: c.WorkflowID, UserID: userID,
 		Comment: c.Comment, Until: c.Until, ExpiresAt: c.ExpiresAt}, nil
+}
+
+// signStart gives req the start credential that proves its requester to the run: the run
+// refuses a request without one, since anyone who reaches Temporal could name any requester.
+func (s *Service) signStart(req *workflows.Request) error {
+	if s.Signer == nil {
+		return &Problem{Type: TypeUnavailable, Title: "No signing key", Status: http.StatusServiceUnavailable, Detail: "this service has no decision signing key, so it cannot prove who asks: start offboardings through the HR API"}
+	}
+	t := s.now()
+	tok, err := s.Signer.Issue(credential.Claims{Identity: req.RequestedBy, Role: credential.RoleHR, Action: credential.ActionStart,
+		WorkflowID: workflows.WorkflowID(req.UserID), Request: workflows.RequestDigest(*req), IssuedAt: t, ExpiresAt: t.Add(actTTL)})
+	if err != nil {
+		return invalid("the start cannot be signed: " + err.Error())
+	}
+	req.Credential = tok
+	return nil
 }

@@ -69,6 +69,9 @@ func (s *Service) Start(ctx context.Context, req workflows.Request) (StartResult
 	if res, done, err := s.existing(ctx, id, req.HREventID); done || err != nil {
 		return res, err
 	}
+	if err := s.signStart(&req); err != nil {
+		return StartResult{}, err
+	}
 	opts := client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                workflows.TaskQueue,
