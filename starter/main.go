@@ -31,12 +31,6 @@ type deps struct {
 	HTTP *http.Client
 }
 
-func (d deps) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
 
 func (d deps) dial(ctx context.Context, opts client.Options) (client.Client, error) {
 	if d.Dial != nil {

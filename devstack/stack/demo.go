@@ -13,8 +13,8 @@ import (
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys/emulator"
-	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/internal/pace"
+	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
