@@ -109,6 +109,10 @@ func Test_GivenTheCLI_ShouldStartDedupeReportListAndDecide(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "rejected")
 
+	_, err = runCLI(t, "nobody", "approve", user, "--credential", "not.a.credential")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the credential is refused", "a credential given on the command line is checked by the run")
+
 	out, err = runCLI(t, "bob", "reject", "--json", user, "--comment", "not yet")
 	require.NoError(t, err, out)
 	require.NoError(t, json.Unmarshal([]byte(out), &st), out)
@@ -161,7 +165,6 @@ func Test_GivenTheCLI_ShouldControlRunsAndReportEachFailure(t *testing.T) {
 		{[]string{"approve"}, "arg"},
 		{[]string{"approve", user}, "needs a decision credential"},
 		{[]string{"approve", user, "--as", "alice"}, "unknown flag: --as"},
-		{[]string{"approve", user, "--credential", "not.a.credential"}, "malformed"},
 		{[]string{"verify-bundle", "file://" + t.TempDir() + "/none/run"}, ""},
 		{[]string{"cancel", user}, "finished"},
 		{[]string{"status", user, "--temporal-address", "http://x:1"}, "TEMPORAL_ADDRESS"},

@@ -31,7 +31,6 @@ type deps struct {
 	HTTP *http.Client
 }
 
-
 func (d deps) dial(ctx context.Context, opts client.Options) (client.Client, error) {
 	if d.Dial != nil {
 		return d.Dial(ctx, opts)
