@@ -237,6 +237,7 @@ func Test_GivenSignalFlood_ShouldStayBoundedAndFinish(t *testing.T) {
 	state, err := json.Marshal(f.status())
 	require.NoError(t, err)
 	assert.Less(t, len(state), 16<<10, "the status, and the state it reports, stay small")
+	t.Logf("status after %d ignored signals: %d bytes", ig.Total, len(state))
 }
 
 // Keys rotate under runs that wait for months: a waiting run takes up the worker's new key.
