@@ -16,6 +16,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/internal/command"
@@ -31,6 +32,7 @@ type flags struct {
 
 func newRoot() *cobra.Command {
 	f := &flags{opts: stack.DefaultOptions()}
+	f.opts.Env = envconfig.EnvLookupOS
 	root := &cobra.Command{
 		Use:   "devstack",
 		Short: "Run Offboard locally: Temporal + Web UI + Genesys emulator + worker + HR API in one process",

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -29,6 +30,18 @@ func PrintBanner(w io.Writer, s *Stack) {
 		line("Decisions", "UNSIGNED DECISIONS ALLOWED: anyone who reaches Temporal decides as anyone (development only)")
 	} else {
 		line("Decisions", "need a credential signed by key "+s.Signer.KeyID()+" ("+s.SigningKeyPath+")")
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nPolicy in force (dev defaults under your OFFBOARD_* variables and OFFBOARD_POLICY_FILE):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range config.PolicyValues(s.Policy) {
+		if v.Value != "" && v.Key != "decisionKeys" {
+			fmt.Fprintf(tw, "  %s\t%s\t(%s)\n", v.Key, v.Value, v.Env)
+		}
+	}
+	if s.WebhookURL != "" {
+		fmt.Fprintf(tw, "  notifications\t%s\t(%s)\n", "on", config.EnvWebhookURL)
 	}
 	tw.Flush()
 

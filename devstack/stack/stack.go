@@ -83,6 +83,9 @@ type Options struct {
 	Conversations int
 	// PolicyEnv overrides variables of DevPolicyEnv, e.g. for tests of a stricter policy.
 	PolicyEnv map[string]string
+	// Env is the operator's environment, read as the worker reads it: its policy variables,
+	// OFFBOARD_POLICY_FILE and OFFBOARD_WEBHOOK_URL win over the dev defaults. Nil reads none.
+	Env config.Env
 	// WebhookURL receives the worker's notifications; empty disables them.
 	WebhookURL string
 	// UnsignedDecisions lets decisions without a credential count (development only).
@@ -132,6 +135,8 @@ type Stack struct {
 	SigningKeyPath string
 	// Policy is the policy in force.
 	Policy workflows.Policy
+	// WebhookURL receives the worker's notifications; empty when they are off.
+	WebhookURL string
 
 	logger *slog.Logger
 	cancel context.CancelFunc
@@ -176,6 +181,13 @@ func (o Options) resolved() (Options, error) {
 	}
 	if o.DataDir == "" {
 		return o, errors.New("the stack needs a data directory (--data-dir)")
+	}
+	if o.WebhookURL == "" && o.Env != nil {
+		url, err := config.Source{Env: o.Env}.URL(config.EnvWebhookURL, "", "http", "https")
+		if err != nil {
+			return o, err
+		}
+		o.WebhookURL = url
 	}
 	dataDir, err := filepath.Abs(o.DataDir)
 	if err != nil {
@@ -271,11 +283,15 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		policyEnv[workflows.EnvUnsignedDecisions] = "true"
 	}
 	maps.Copy(policyEnv, o.PolicyEnv)
-	policy, err := config.Source{Env: config.MapEnv(policyEnv)}.Policy()
+	env := o.Env
+	if env == nil {
+		env = config.MapEnv{}
+	}
+	policy, err := config.Source{Env: env}.PolicyOver(policyEnv)
 	if err != nil {
 		return fmt.Errorf("the dev policy is invalid: %w", err)
 	}
-	s.Policy = policy
+	s.Policy, s.WebhookURL = policy, o.WebhookURL
 	wcfg := s.workerConfig(o, policy, ls.metricsAddr)
 	s.group.Go(func() error {
 		if err := workerproc.Run(s.ctx, wcfg); err != nil {

@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
@@ -21,7 +23,8 @@ import (
 func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	o := Options{DataDir: t.TempDir(), Host: DefaultHost, Seed: 7, Users: 5, Conversations: 200, NoUI: true}
+	o := Options{DataDir: t.TempDir(), Host: DefaultHost, Seed: 7, Users: 5, Conversations: 200, NoUI: true,
+		Env: config.MapEnv{workflows.EnvApprovalTimeout: "P2D", workflows.EnvEscalateTo: "carol"}}
 	s, err := Start(ctx, o)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, s.Stop()) }()
@@ -31,6 +34,11 @@ func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *tes
 	for _, want := range []string{s.APIURL, s.EmulatorURL, s.Temporal.Address, TokenHR, TokenAlice, TokenBob, TokenAuditor} {
 		require.Contains(t, out.String(), want)
 	}
+	assert.Equal(t, 48*time.Hour, s.Policy.ApprovalTimeout, "the operator's variable wins over the dev default")
+	assert.Equal(t, time.Minute, s.Policy.DefaultRetention, "the dev default applies where nothing is set")
+	assert.Regexp(t, `approvalTimeout\s+P2D\s+\(OFFBOARD_APPROVAL_TIMEOUT\)`, out.String(), "the banner prints the policy in force")
+	assert.Regexp(t, `escalateTo\s+carol`, out.String())
+	assert.Contains(t, out.String(), "need a credential signed by key "+s.Signer.KeyID())
 
 	out.Reset()
 	res, err := RunDemo(ctx, s, DemoOptions{Out: &out, Retention: "PT1S"})
@@ -51,6 +59,7 @@ func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *tes
 		require.Contains(t, out.String(), string(stage))
 	}
 	require.Contains(t, out.String(), "re-count")
+	require.Contains(t, out.String(), "without a credential -> ignored (no-credential)", "the demo shows a forged approval ignored")
 
 	// A second demo picks another user.
 	next, err := pickUser(ctx, hrclient.New(s.APIURL, TokenAuditor, nil), s.Emulator.SeedUsers())

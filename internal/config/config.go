@@ -160,6 +160,14 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 }
 
 // get returns the setting's value and its label for error messages ("--flag" or "ENV").
+// env is the Source's environment: the process's when it has none.
+func (s Source) env() Env {
+	if s.Env == nil {
+		return envconfig.EnvLookupOS
+	}
+	return s.Env
+}
+
 func (s Source) get(name string) (string, string, bool) {
 	flag := ""
 	for _, v := range Vars() {
@@ -172,11 +180,7 @@ func (s Source) get(name string) (string, string, bool) {
 			return strings.TrimSpace(f.Value.String()), "--" + flag, true
 		}
 	}
-	env := s.Env
-	if env == nil {
-		env = envconfig.EnvLookupOS
-	}
-	if v, ok := env.LookupEnv(name); ok && strings.TrimSpace(v) != "" {
+	if v, ok := s.env().LookupEnv(name); ok && strings.TrimSpace(v) != "" {
 		return strings.TrimSpace(v), name, true
 	}
 	return "", name, false

@@ -214,3 +214,26 @@ func readmeRow(v Var) string {
 	}
 	return fmt.Sprintf("| `%s` | %s | %s | %s | %s |", v.Name, code(v.Flag, "--"), code(v.Default, ""), v.Used, usage)
 }
+
+// The devstack's dev policy applies only where the operator's environment and policy file are silent.
+func Test_GivenDefaultsUnderTheEnvironmentAndAFile_ShouldApplyThemOnlyWhereNothingIsSet(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("approvalTimeout: P3D\n"), 0o600))
+	defaults := map[string]string{
+		workflows.EnvApprovalsRequired: "1",
+		workflows.EnvApprovalTimeout:   "P1D",
+		workflows.EnvRetentionDefault:  "PT1M",
+		workflows.EnvRetentionMin:      "PT0S",
+	}
+	src := Source{Env: MapEnv{workflows.EnvApprovalsRequired: "2", workflows.EnvApprovers: "alice,bob", EnvPolicyFile: file}}
+
+	p, err := src.PolicyOver(defaults)
+
+	require.NoError(t, err)
+	assert.Equal(t, 2, p.ApprovalsRequired, "the environment wins over the default")
+	assert.Equal(t, 3*24*time.Hour, p.ApprovalTimeout, "the file wins over the default")
+	assert.Equal(t, time.Minute, p.DefaultRetention, "the default applies where nothing is set")
+	values := PolicyValues(p)
+	require.Len(t, values, len(workflows.PolicySettings()))
+	assert.Contains(t, values, PolicyValue{Key: "approvalTimeout", Env: workflows.EnvApprovalTimeout, Value: "P3D"})
+}

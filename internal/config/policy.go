@@ -125,22 +125,14 @@ func policySetting(key string) (workflows.PolicySetting, bool) {
 // applyPolicyFile applies the OFFBOARD_POLICY_FILE at path: JSON or YAML whose keys are the
 // settings' keys, durations as ISO-8601 strings. An absent or null key keeps the value.
 func applyPolicyFile(p *workflows.Policy, path string) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read policy file: %w", err)
-	}
-	js, err := yaml.YAMLToJSON(raw)
-	if err != nil {
-		return fmt.Errorf("policy file is neither JSON nor YAML: %w", err)
-	}
 	var keys []string
 	for _, s := range workflows.PolicySettings() {
 		keys = append(keys, s.Key)
 	}
 	hint := " (keys: " + strings.Join(keys, ", ") + ")"
-	var values map[string]json.RawMessage
-	if err := json.Unmarshal(js, &values); err != nil {
-		return fmt.Errorf("policy file: %w%s", err, hint)
+	values, err := readPolicyFile(path)
+	if err != nil {
+		return fmt.Errorf("%w%s", err, hint)
 	}
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		if !slices.Contains(keys, k) {
@@ -183,6 +175,84 @@ func splitList(v string) []string {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// PolicyOver reads the policy as Policy does, over defaults (variables by name) that apply only
+// to the settings that neither a variable, a flag nor the policy file sets: the devstack's dev
+// policy under the operator's own settings.
+func (s Source) PolicyOver(defaults map[string]string) (workflows.Policy, error) {
+	var inFile []string
+	if path, label, ok := s.get(EnvPolicyFile); ok {
+		keys, err := policyFileKeys(path)
+		if err != nil {
+			return workflows.Policy{}, fmt.Errorf("%s=%s: %w", label, path, err)
+		}
+		inFile = keys
+	}
+	under := MapEnv{}
+	for _, setting := range workflows.PolicySettings() {
+		if v, ok := defaults[setting.Env]; ok && !slices.Contains(inFile, setting.Key) {
+			under[setting.Env] = v
+		}
+	}
+	return Source{Env: layeredEnv{over: s.env(), under: under}, Flags: s.Flags}.Policy()
+}
+
+// policyFileKeys lists the keys a policy file sets.
+func policyFileKeys(path string) ([]string, error) {
+	values, err := readPolicyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(values)), nil
+}
+
+// readPolicyFile reads a JSON or YAML policy file into its raw values by key.
+func readPolicyFile(path string) (map[string]json.RawMessage, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy file: %w", err)
+	}
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("policy file is neither JSON nor YAML: %w", err)
+	}
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal(js, &values); err != nil {
+		return nil, fmt.Errorf("policy file: %w", err)
+	}
+	return values, nil
+}
+
+// layeredEnv looks a variable up in over, then in under.
+type layeredEnv struct {
+	over  Env
+	under MapEnv
+}
+
+// LookupEnv returns over's value when it is set and not blank, else under's.
+func (l layeredEnv) LookupEnv(key string) (string, bool) {
+	if v, ok := l.over.LookupEnv(key); ok && strings.TrimSpace(v) != "" {
+		return v, true
+	}
+	return l.under.LookupEnv(key)
+}
+
+// Environ lists under's variables, then over's, as KEY=value.
+func (l layeredEnv) Environ() []string { return append(l.under.Environ(), l.over.Environ()...) }
+
+// PolicyValue is one setting of a policy as its variable would be written.
+type PolicyValue struct {
+	Key, Env, Value string
+}
+
+// PolicyValues lists every setting of p, in the README's order, as its variable would be written.
+func PolicyValues(p workflows.Policy) []PolicyValue {
+	var out []PolicyValue
+	for _, s := range workflows.PolicySettings() {
+		out = append(out, PolicyValue{Key: s.Key, Env: s.Env, Value: formatValue(s.Field(&p))})
 	}
 	return out
 }
