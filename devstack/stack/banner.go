@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/offboard/offboard/genesys/emulator"
@@ -52,8 +53,9 @@ func PrintBanner(w io.Writer, s *Stack) {
 	}
 	tw.Flush()
 
+	// The demo offboards the first fitting user, so the examples name the last one.
 	user := "<userId>"
-	for _, u := range s.Emulator.SeedUsers() {
+	for _, u := range slices.Backward(s.Emulator.SeedUsers()) {
 		if u.State == "active" && u.Conversations > 0 {
 			user = u.ID
 			break
