@@ -72,7 +72,7 @@ var actions = credential.Actions()
 // offboarding. The role must be allowed to take the action (workflows.RolesFor).
 func (s *Service) Issue(ctx context.Context, userID string, who Principal, req CredentialRequest) (IssuedCredential, error) {
 	if s.Signer == nil {
-		return IssuedCredential{}, &Problem{Type: TypeUnavailable, Title: "No signing key", Status: http.StatusServiceUnavailable, Detail: "this HR API has no decision signing key, so it cannot issue credentials; configure one"}
+		return IssuedCredential{}, newProblem(TypeNoSigningKey, "this HR API has no decision signing key, so it cannot issue credentials; configure one")
 	}
 	c, err := s.claimsFor(who, req)
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *Service) running(ctx context.Context, userID, action string) (string, s
 	id := workflows.WorkflowID(userID)
 	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
-		return "", "", temporalProblem("describe "+id, err)
+		return "", "", temporalProblem("look up the offboarding", err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	if st := info.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
@@ -203,7 +203,7 @@ func (s *Service) Inspect(tok string) (Decision, error) {
 // refuses a request without one, since anyone who reaches Temporal could name any requester.
 func (s *Service) signStart(req *workflows.Request) error {
 	if s.Signer == nil {
-		return &Problem{Type: TypeUnavailable, Title: "No signing key", Status: http.StatusServiceUnavailable, Detail: "this service has no decision signing key, so it cannot prove who asks: start offboardings through the HR API"}
+		return newProblem(TypeNoSigningKey, "this service has no decision signing key, so it cannot prove who asks: start offboardings through the HR API")
 	}
 	t := s.now()
 	tok, err := s.Signer.Issue(credential.Claims{Identity: req.RequestedBy, Role: credential.RoleHR, Action: credential.ActionStart,

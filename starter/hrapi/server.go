@@ -222,13 +222,19 @@ func roleList(roles []config.Role) string {
 	return strings.Join(s, " or ")
 }
 
+// fail answers err as a problem. An error that is not a problem is a 500 whose detail says
+// nothing of it; the log keeps every cause.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p, ok := err.(*Problem)
 	if !ok {
-		p = &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()}
+		p = internal("complete the request", err)
 	}
-	if p.Status >= 500 {
-		s.log.Error("request failed", "path", r.URL.Path, "error", p.Detail)
+	if p.Status >= 500 || p.cause != nil {
+		level := slog.LevelWarn
+		if p.Status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "request failed", "path", RedactPath(r.URL.Path), "status", p.Status, "detail", p.Detail, "cause", fmt.Sprint(p.cause))
 	}
 	writeProblem(w, r, p)
 }
