@@ -172,6 +172,26 @@ func Test_GivenTheResponseTypes_ShouldDocumentEveryFieldTheyWriteAndNoOther(t *t
 	}
 }
 
+func Test_GivenTheRequestBodies_ShouldDocumentExactlyTheFieldsTheDecoderTakes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	off := "/v1/offboardings/{userId}"
+	for path, typ := range map[string]reflect.Type{
+		"/v1/offboardings":   reflect.TypeFor[OffboardingRequest](),
+		off + "/approvals":   reflect.TypeFor[DecisionRequest](),
+		off + "/cancel":      reflect.TypeFor[ControlRequest](),
+		off + "/hold":        reflect.TypeFor[ControlRequest](),
+		off + "/release":     reflect.TypeFor[ControlRequest](),
+		off + "/retention":   reflect.TypeFor[RetentionRequest](),
+		off + "/credentials": reflect.TypeFor[CredentialRequest](),
+	} {
+		op := doc.Paths.Find(path).Post
+		require.NotNil(t, op, path)
+		body := op.RequestBody.Value.Content.Get("application/json")
+		require.NotNil(t, body, path)
+		assert.Empty(t, schemaDrift(path, typ, body.Schema.Value), "openapi.yaml's body of POST %s against %s", path, typ)
+	}
+}
+
 func Test_GivenTheEnumsOfTheDocument_ShouldListExactlyTheValuesTheCodeKnows(t *testing.T) {
 	doc := loadOpenAPI(t)
 	enum := func(name string) []any { return doc.Components.Schemas[name].Value.Enum }
@@ -310,6 +330,13 @@ func Test_GivenACallOfEveryRoute_ShouldConformToOpenAPIAndAnswerOnlyTheRouteTabl
 			require.Equal(t, c.code, a.code, a.body)
 			op := v.check(t, c, a)
 			seen[op] = append(seen[op], a.code)
+			if a.code >= 400 {
+				p := problemOf(t, a)
+				page, ok := problemPageOf(p.Type)
+				require.True(t, ok, "the type %q has a page", p.Type)
+				assert.Equal(t, page.Status, p.Status, "the status of %s", p.Type)
+				assert.Equal(t, page.Title, p.Title, "the title of %s", p.Type)
+			}
 		})
 	}
 	for _, r := range Routes() {
