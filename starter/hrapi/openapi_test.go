@@ -427,6 +427,17 @@ func Test_GivenTemporalFailures_ShouldAnswerInTheCallersTermsWithRetryAfterOn503
 	}
 }
 
+func Test_GivenAStatusQueryPastItsDeadline_ShouldAnswer503WithoutTheQueryOrItsError(t *testing.T) {
+	var logs bytes.Buffer
+	h, _, _ := newRunningAPI(t, func(o *Options) { o.Logger = slogTo(&logs) })
+	a := send(h, "GET", "/v1/offboardings/"+uid, "", asHR())
+	require.Equal(t, http.StatusServiceUnavailable, a.code, a.body)
+	assert.NotEmpty(t, a.header.Get("Retry-After"))
+	p := problemOf(t, a)
+	assert.Equal(t, "could not read the offboarding's status: Temporal did not answer in time; retry later", p.Detail)
+	assert.Contains(t, logs.String(), "context deadline exceeded", "the server log keeps the cause")
+}
+
 // credentialClaims are alice's claims to take action on uid's offboarding within the hour.
 func credentialClaims(action string) credential.Claims {
 	return credential.Claims{Identity: "alice", Role: credential.RoleApprover, Action: credential.Action(action),
