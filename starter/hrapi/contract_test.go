@@ -127,7 +127,7 @@ func fullStatus() workflows.Status {
 		},
 		Disposition: workflows.DispositionDelete, Stage: workflows.OutcomeDeleted, Outcome: workflows.OutcomeDeleted,
 		RequestedBy: "workday", RequestedAt: now, EffectiveAt: now, ApprovalsRequired: 1,
-		Decisions: []activities.Decision{{Approver: "alice", Approve: true, Comment: "ok", At: now, Via: "update", CredentialID: "jti-1", Unsigned: true}},
+		Decisions:        []activities.Decision{{Approver: "alice", Approve: true, Comment: "ok", At: now, Via: "update", CredentialID: "jti-1", Unsigned: true}},
 		ApprovalDeadline: now, RetentionUntil: now, OnHold: true, Deactivated: true, Notes: []string{"notification failed"},
 		Ignored: &activities.IgnoredMessages{Total: 2, Other: 1,
 			Counts: []activities.IgnoredCount{{Message: "approve", Reason: "no credential", Sender: "unverified", Count: 1}},
@@ -153,4 +153,3 @@ func keys(m map[string]any) []string {
 	}
 	return out
 }
-

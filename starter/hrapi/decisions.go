@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -102,8 +101,7 @@ func (s *Service) claimsFor(who Principal, req CredentialRequest) (credential.Cl
 	case !slices.Contains(actions, action):
 		fields.add("action", "%q is unknown: use one of %v", clip(req.Action), actions)
 	case !slices.Contains(workflows.RolesFor(action), string(who.Role)):
-		return credential.Claims{}, &Problem{Type: TypeForbidden, Title: "Forbidden", Status: http.StatusForbidden,
-			Detail: fmt.Sprintf("role %q may not %s; it needs %v", who.Role, action, workflows.RolesFor(action))}
+		return credential.Claims{}, newProblem(TypeForbidden, fmt.Sprintf("role %q may not %s; it needs %v", who.Role, action, workflows.RolesFor(action)))
 	}
 	now := s.now().Truncate(time.Second) // credentials hold whole seconds
 	c := credential.Claims{Issuer: Issuer, Identity: who.Identity, Role: string(who.Role), Action: action,
@@ -180,7 +178,7 @@ func (s *Service) Submit(ctx context.Context, userID, action, tok string) (workf
 func (s *Service) Inspect(tok string) (Decision, error) {
 	keys, err := credential.ParseKeySet(s.Policy.DecisionKeys)
 	if err != nil {
-		return Decision{}, &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "the policy's decision keys are unusable"}
+		return Decision{}, internal("read the policy's decision keys", err)
 	}
 	c, err := keys.Verify(tok, s.now())
 	if err != nil {
@@ -189,11 +187,11 @@ func (s *Service) Inspect(tok string) (Decision, error) {
 		if errors.As(err, &ce) {
 			detail = "the credential is refused (" + ce.Reason + "): " + ce.Detail
 		}
-		return Decision{}, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: detail}
+		return Decision{}, newProblem(TypeUnauthorized, detail)
 	}
 	userID, ok := workflows.UserIDFromWorkflowID(c.WorkflowID)
 	if !ok {
-		return Decision{}, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "the credential names no offboarding"}
+		return Decision{}, newProblem(TypeUnauthorized, "the credential names no offboarding")
 	}
 	return Decision{Action: string(c.Action), Identity: c.Identity, Role: c.Role, WorkflowID: c.WorkflowID, UserID: userID,
 		Comment: c.Comment, Until: c.Until, ExpiresAt: c.ExpiresAt}, nil

@@ -260,7 +260,9 @@ func (v *contractValidator) check(t *testing.T, c contractCall, a answer) string
 	return route.Operation.OperationID
 }
 
-func asAuditor() map[string]string { return map[string]string{"Authorization": "Bearer " + auditorSecret} }
+func asAuditor() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + auditorSecret}
+}
 
 // contractCalls covers every route, and the main errors of each kind.
 func contractCalls(t *testing.T) []contractCall {

@@ -134,7 +134,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 	}
 	if rec.Code == http.StatusMethodNotAllowed {
-		writeProblem(w, r, &Problem{Type: TypeMethod, Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed here; allowed: " + rec.Header().Get("Allow")})
+		writeProblem(w, r, newProblem(TypeMethod, r.Method+" is not allowed here; allowed: "+rec.Header().Get("Allow")))
 		return
 	}
 	writeProblem(w, r, notFound("no such route; see /openapi.yaml"))
@@ -153,11 +153,11 @@ func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *h
 		if found == nil {
 			s.authFailures.take(addr, s.svc.now())
 			w.Header().Set("WWW-Authenticate", challenge)
-			writeProblem(w, r, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: why})
+			writeProblem(w, r, newProblem(TypeUnauthorized, why))
 			return
 		}
 		if !slices.Contains(roles, found.Role) {
-			writeProblem(w, r, &Problem{Type: TypeForbidden, Title: "Forbidden", Status: http.StatusForbidden, Detail: fmt.Sprintf("role %q may not do this; it needs %s", found.Role, roleList(roles))})
+			writeProblem(w, r, newProblem(TypeForbidden, fmt.Sprintf("role %q may not do this; it needs %s", found.Role, roleList(roles))))
 			return
 		}
 		next(w, r, Principal{Role: found.Role, Identity: found.Identity})
@@ -234,7 +234,11 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if p.Status >= 500 {
 			level = slog.LevelError
 		}
-		s.log.Log(r.Context(), level, "request failed", "path", RedactPath(r.URL.Path), "status", p.Status, "detail", p.Detail, "cause", fmt.Sprint(p.cause))
+		attrs := []any{"path", RedactPath(r.URL.Path), "status", p.Status, "detail", p.Detail}
+		if p.cause != nil {
+			attrs = append(attrs, "cause", p.cause.Error())
+		}
+		s.log.Log(r.Context(), level, "request failed", attrs...)
 	}
 	writeProblem(w, r, p)
 }

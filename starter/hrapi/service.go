@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -336,7 +335,9 @@ func rejection(id, name string, err error) *Problem {
 	if msg == "" {
 		msg = app.Error()
 	}
-	return &Problem{Type: TypeRejected, Title: "Update rejected", Status: http.StatusConflict, Detail: name + " rejected: " + msg, WorkflowID: id}
+	p := newProblem(TypeRejected, name+" rejected: "+msg)
+	p.WorkflowID = id
+	return p
 }
 
 func checkUserID(userID string) *Problem {
