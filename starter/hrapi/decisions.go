@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -72,7 +71,7 @@ var actions = credential.Actions()
 // offboarding. The role must be allowed to take the action (workflows.RolesFor).
 func (s *Service) Issue(ctx context.Context, userID string, who Principal, req CredentialRequest) (IssuedCredential, error) {
 	if s.Signer == nil {
-		return IssuedCredential{}, &Problem{Type: TypeUnavailable, Title: "No signing key", Status: http.StatusServiceUnavailable, Detail: "this HR API has no decision signing key, so it cannot issue credentials; configure one"}
+		return IssuedCredential{}, newProblem(TypeNoSigningKey, "this HR API has no decision signing key, so it cannot issue credentials; configure one")
 	}
 	c, err := s.claimsFor(who, req)
 	if err != nil {
@@ -102,8 +101,7 @@ func (s *Service) claimsFor(who Principal, req CredentialRequest) (credential.Cl
 	case !slices.Contains(actions, action):
 		fields.add("action", "%q is unknown: use one of %v", clip(req.Action), actions)
 	case !slices.Contains(workflows.RolesFor(action), string(who.Role)):
-		return credential.Claims{}, &Problem{Type: TypeForbidden, Title: "Forbidden", Status: http.StatusForbidden,
-			Detail: fmt.Sprintf("role %q may not %s; it needs %v", who.Role, action, workflows.RolesFor(action))}
+		return credential.Claims{}, newProblem(TypeForbidden, fmt.Sprintf("role %q may not %s; it needs %v", who.Role, action, workflows.RolesFor(action)))
 	}
 	now := s.now().Truncate(time.Second) // credentials hold whole seconds
 	c := credential.Claims{Issuer: Issuer, Identity: who.Identity, Role: string(who.Role), Action: action,
@@ -142,7 +140,7 @@ func (s *Service) running(ctx context.Context, userID, action string) (string, s
 	id := workflows.WorkflowID(userID)
 	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
-		return "", "", temporalProblem("describe "+id, err)
+		return "", "", temporalProblem("look up the offboarding", err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	if st := info.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
@@ -180,7 +178,7 @@ func (s *Service) Submit(ctx context.Context, userID, action, tok string) (workf
 func (s *Service) Inspect(tok string) (Decision, error) {
 	keys, err := credential.ParseKeySet(s.Policy.DecisionKeys)
 	if err != nil {
-		return Decision{}, &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "the policy's decision keys are unusable"}
+		return Decision{}, internal("read the policy's decision keys", err)
 	}
 	c, err := keys.Verify(tok, s.now())
 	if err != nil {
@@ -189,11 +187,11 @@ func (s *Service) Inspect(tok string) (Decision, error) {
 		if errors.As(err, &ce) {
 			detail = "the credential is refused (" + ce.Reason + "): " + ce.Detail
 		}
-		return Decision{}, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: detail}
+		return Decision{}, newProblem(TypeUnauthorized, detail)
 	}
 	userID, ok := workflows.UserIDFromWorkflowID(c.WorkflowID)
 	if !ok {
-		return Decision{}, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: "the credential names no offboarding"}
+		return Decision{}, newProblem(TypeUnauthorized, "the credential names no offboarding")
 	}
 	return Decision{Action: string(c.Action), Identity: c.Identity, Role: c.Role, WorkflowID: c.WorkflowID, UserID: userID,
 		Comment: c.Comment, Until: c.Until, ExpiresAt: c.ExpiresAt}, nil
@@ -203,7 +201,7 @@ func (s *Service) Inspect(tok string) (Decision, error) {
 // refuses a request without one, since anyone who reaches Temporal could name any requester.
 func (s *Service) signStart(req *workflows.Request) error {
 	if s.Signer == nil {
-		return &Problem{Type: TypeUnavailable, Title: "No signing key", Status: http.StatusServiceUnavailable, Detail: "this service has no decision signing key, so it cannot prove who asks: start offboardings through the HR API"}
+		return newProblem(TypeNoSigningKey, "this service has no decision signing key, so it cannot prove who asks: start offboardings through the HR API")
 	}
 	t := s.now()
 	tok, err := s.Signer.Issue(credential.Claims{Identity: req.RequestedBy, Role: credential.RoleHR, Action: credential.ActionStart,

@@ -164,7 +164,9 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request, _ Principal) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if _, err := s.svc.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		writeProblem(w, r, &Problem{Type: TypeUnavailable, Title: "Temporal unavailable", Status: http.StatusServiceUnavailable, Detail: "the Temporal frontend does not answer its health check"})
+		p := newProblem(TypeUnavailable, "the Temporal frontend does not answer its health check")
+		p.cause = err
+		s.fail(w, r, p)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

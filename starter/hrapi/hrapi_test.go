@@ -51,6 +51,10 @@ func Test_GivenTheRouteTable_ShouldDocumentEveryStatusOfEveryRouteInOpenAPI(t *t
 		for _, s := range r.Statuses {
 			assert.Contains(t, op.Responses, strconv.Itoa(s), "%s %s: status %d is not documented", r.Method, r.Path, s)
 		}
+		for code := range op.Responses {
+			n, err := strconv.Atoi(code)
+			assert.True(t, err == nil && slices.Contains(r.Statuses, n), "%s %s: status %s is documented but the route table does not list it", r.Method, r.Path, code)
+		}
 		assert.Equal(t, r.Operation, op.OperationID, "%s %s: operationId", r.Method, r.Path)
 		public := op.Security != nil && len(*op.Security) == 0
 		assert.Equal(t, len(r.Roles) == 0, public, "%s %s: a route without roles is documented with security: [], and only such a route", r.Method, r.Path)

@@ -136,6 +136,5 @@ func clientAddress(r *http.Request, trustForwardedFor bool) string {
 func tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, detail string) {
 	secs := max(1, int64(math.Ceil(wait.Seconds())))
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-	writeProblem(w, r, &Problem{Type: TypeTooManyRequests, Title: "Too many requests", Status: http.StatusTooManyRequests,
-		Detail: fmt.Sprintf("%s; retry in %d s", detail, secs)})
+	writeProblem(w, r, newProblem(TypeTooManyRequests, fmt.Sprintf("%s; retry in %d s", detail, secs)))
 }

@@ -44,6 +44,7 @@ var (
 	followStatuses = []int{200, 400, 401, 404, 409, 429, 503, 500}
 	okStatuses     = []int{200}
 	readyStatuses  = []int{200, 503}
+	pageStatuses   = []int{200, 404}
 )
 
 // routes is the route table.
@@ -62,6 +63,7 @@ var routes = []Route{
 	{"GET", "/healthz", "health", nil, okStatuses, (*server).health},
 	{"GET", "/readyz", "ready", nil, readyStatuses, (*server).ready},
 	{"GET", "/openapi.yaml", "openapi", nil, okStatuses, (*server).openapi},
+	{"GET", "/problems/{type}", "problemType", nil, pageStatuses, (*server).problemType},
 }
 
 // Routes lists every route New serves.

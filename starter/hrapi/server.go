@@ -134,7 +134,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
 	}
 	if rec.Code == http.StatusMethodNotAllowed {
-		writeProblem(w, r, &Problem{Type: TypeMethod, Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed here; allowed: " + rec.Header().Get("Allow")})
+		writeProblem(w, r, newProblem(TypeMethod, r.Method+" is not allowed here; allowed: "+rec.Header().Get("Allow")))
 		return
 	}
 	writeProblem(w, r, notFound("no such route; see /openapi.yaml"))
@@ -153,11 +153,11 @@ func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *h
 		if found == nil {
 			s.authFailures.take(addr, s.svc.now())
 			w.Header().Set("WWW-Authenticate", challenge)
-			writeProblem(w, r, &Problem{Type: TypeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: why})
+			writeProblem(w, r, newProblem(TypeUnauthorized, why))
 			return
 		}
 		if !slices.Contains(roles, found.Role) {
-			writeProblem(w, r, &Problem{Type: TypeForbidden, Title: "Forbidden", Status: http.StatusForbidden, Detail: fmt.Sprintf("role %q may not do this; it needs %s", found.Role, roleList(roles))})
+			writeProblem(w, r, newProblem(TypeForbidden, fmt.Sprintf("role %q may not do this; it needs %s", found.Role, roleList(roles))))
 			return
 		}
 		next(w, r, Principal{Role: found.Role, Identity: found.Identity})
@@ -222,13 +222,23 @@ func roleList(roles []config.Role) string {
 	return strings.Join(s, " or ")
 }
 
+// fail answers err as a problem. An error that is not a problem is a 500 whose detail says
+// nothing of it; the log keeps every cause.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p, ok := err.(*Problem)
 	if !ok {
-		p = &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: err.Error()}
+		p = internal("complete the request", err)
 	}
-	if p.Status >= 500 {
-		s.log.Error("request failed", "path", r.URL.Path, "error", p.Detail)
+	if p.Status >= 500 || p.cause != nil {
+		level := slog.LevelWarn
+		if p.Status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []any{"path", RedactPath(r.URL.Path), "status", p.Status, "detail", p.Detail}
+		if p.cause != nil {
+			attrs = append(attrs, "cause", p.cause.Error())
+		}
+		s.log.Log(r.Context(), level, "request failed", attrs...)
 	}
 	writeProblem(w, r, p)
 }

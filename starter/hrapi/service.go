@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -92,7 +91,7 @@ func (s *Service) Start(ctx context.Context, req workflows.Request) (StartResult
 			}
 			return StartResult{}, conflict(fmt.Sprintf("%s was started concurrently by another request; retry", id))
 		}
-		return StartResult{}, temporalProblem("start "+id, err)
+		return StartResult{}, temporalProblem("start the offboarding", err)
 	}
 	return StartResult{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
 }
@@ -106,7 +105,7 @@ func (s *Service) existing(ctx context.Context, id, hrEventID string) (StartResu
 		return StartResult{}, false, nil
 	}
 	if err != nil {
-		return StartResult{}, false, temporalProblem("describe "+id, err)
+		return StartResult{}, false, temporalProblem("look up the offboarding", err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
 	var prev string
@@ -136,11 +135,11 @@ func (s *Service) Status(ctx context.Context, userID string) (workflows.Status, 
 	id := workflows.WorkflowID(userID)
 	v, err := s.Client.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
 	if err != nil {
-		return workflows.Status{}, temporalProblem("query "+id, err)
+		return workflows.Status{}, temporalProblem("read the offboarding's status", err)
 	}
 	var st workflows.Status
 	if err := v.Get(&st); err != nil {
-		return workflows.Status{}, &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "decode the status of " + id + ": " + err.Error()}
+		return workflows.Status{}, internal("read the offboarding's status", err)
 	}
 	return st, nil
 }
@@ -301,7 +300,7 @@ func (s *Service) update(ctx context.Context, userID, name string, arg any) (wor
 	id := workflows.WorkflowID(userID)
 	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
-		return workflows.Status{}, temporalProblem("describe "+id, err)
+		return workflows.Status{}, temporalProblem("look up the offboarding", err)
 	}
 	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		p := conflict(fmt.Sprintf("the offboarding has already finished (%s): %s is no longer accepted", statusName(st), name))
@@ -321,7 +320,7 @@ func (s *Service) update(ctx context.Context, userID, name string, arg any) (wor
 		if p := rejection(id, name, err); p != nil {
 			return workflows.Status{}, p
 		}
-		return workflows.Status{}, temporalProblem(name+" "+id, err)
+		return workflows.Status{}, temporalProblem("send the "+name+" decision to the offboarding", err)
 	}
 	return s.Status(ctx, userID)
 }
@@ -336,7 +335,9 @@ func rejection(id, name string, err error) *Problem {
 	if msg == "" {
 		msg = app.Error()
 	}
-	return &Problem{Type: TypeRejected, Title: "Update rejected", Status: http.StatusConflict, Detail: name + " rejected: " + msg, WorkflowID: id}
+	p := newProblem(TypeRejected, name+" rejected: "+msg)
+	p.WorkflowID = id
+	return p
 }
 
 func checkUserID(userID string) *Problem {
@@ -346,19 +347,25 @@ func checkUserID(userID string) *Problem {
 	return nil
 }
 
-// temporalProblem classifies a Temporal error: not found, unavailable or internal.
+// temporalProblem classifies a Temporal error met while doing what (in the caller's terms,
+// "read the offboarding's status"): not found, unavailable, invalid or internal. The error
+// itself is the problem's cause, for the server log only: it names Temporal operations.
 func temporalProblem(what string, err error) *Problem {
 	var nf *serviceerror.NotFound
 	var unavailable *serviceerror.Unavailable
 	var dl *serviceerror.DeadlineExceeded
 	var ia *serviceerror.InvalidArgument
+	var p *Problem
 	switch {
 	case errors.As(err, &nf):
-		return notFound("no offboarding found (" + what + ")")
+		p = notFound("no offboarding of this user was found")
 	case errors.As(err, &unavailable), errors.As(err, &dl), errors.Is(err, context.DeadlineExceeded):
-		return &Problem{Type: TypeUnavailable, Title: "Temporal unavailable", Status: http.StatusServiceUnavailable, Detail: what + ": " + err.Error() + "; retry later"}
+		p = newProblem(TypeUnavailable, "could not "+what+": Temporal did not answer in time; retry later")
 	case errors.As(err, &ia):
-		return invalid(what + ": " + ia.Error())
+		p = invalid("could not " + what + ": Temporal refused the request as invalid")
+	default:
+		return internal(what, err)
 	}
-	return &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: what + ": " + err.Error()}
+	p.cause = err
+	return p
 }

@@ -253,5 +253,5 @@ func fieldInvalid(field, msg string) *Problem {
 }
 
 func unsupported(detail string) *Problem {
-	return &Problem{Type: TypeUnsupportedMediaType, Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: detail}
+	return newProblem(TypeUnsupportedMediaType, detail)
 }

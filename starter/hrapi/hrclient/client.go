@@ -138,9 +138,17 @@ func (c *Client) Ready(ctx context.Context) error {
 }
 
 // OpenAPI fetches the API's OpenAPI document.
-func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) { return c.page(ctx, "/openapi.yaml") }
+
+// ProblemPage fetches the page (HTML) of a problem type: a Problem's Type is its path.
+func (c *Client) ProblemPage(ctx context.Context, problemType string) ([]byte, error) {
+	return c.page(ctx, problemType)
+}
+
+// page fetches the document at path as it is.
+func (c *Client) page(ctx context.Context, path string) ([]byte, error) {
 	var doc []byte
-	err := c.call(ctx, http.MethodGet, "/openapi.yaml", nil, &doc)
+	err := c.call(ctx, http.MethodGet, path, nil, &doc)
 	return doc, err
 }
 

@@ -262,6 +262,9 @@ func Test_GivenTheHRAPI_ShouldAnswerEveryOperationWithItsOwnTypes(t *testing.T) 
 	doc, err := public.OpenAPI(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, hrapi.OpenAPI, doc)
+	problemPage, err := public.ProblemPage(ctx, hrapi.TypeUnavailable)
+	require.NoError(t, err)
+	assert.Contains(t, string(problemPage), "Temporal unavailable", "a problem's type is the path of its page")
 
 	req := hrapi.OffboardingRequest{UserID: userID, Disposition: "delete", Reason: "resigned", HREventID: "evt-1"}
 	res, err := hr.Start(ctx, req)
