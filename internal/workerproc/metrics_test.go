@@ -42,6 +42,7 @@ func exercise(t *testing.T) map[string]bool {
 	ctx := context.Background()
 	discard := slog.New(slog.DiscardHandler)
 	m := newMetrics(discard)
+	m.reg.MustRegister(newRunsInStage(&stageCounts{counts: map[string]int64{string(workflows.StageAwaitingApproval): 1}}, discard))
 
 	emu := emulator.New(emulator.Options{RequestsPerMinute: -1, Users: 3, Conversations: 40, JobPolls: 1})
 	srv := httptest.NewServer(emu)
@@ -117,8 +118,9 @@ func Test_GivenAnOffboardingRun_ShouldExportTheBusinessMetrics(t *testing.T) {
 		"offboard_exported_bytes_total",
 		"offboard_genesys_requests_total",
 		"offboard_genesys_rate_limited_total",
+		"offboard_runs_in_stage",
 	} {
-		assert.True(t, got[name], "counter %s", name)
+		assert.True(t, got[name], "counter or gauge %s", name)
 	}
 	for _, name := range []string{
 		"offboard_stage_duration_seconds",

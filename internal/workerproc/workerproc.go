@@ -124,6 +124,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
 	}
 	defer c.Close()
+	m.reg.MustRegister(newRunsInStage(c, logger))
 
 	gc := cfg.GenesysClient
 	if gc == nil {
