@@ -26,6 +26,7 @@ import (
 var (
 	exerciseOnce sync.Once
 	exercised    map[string]bool // the series names /metrics shows
+	exposition   string          // what /metrics shows
 )
 
 // exercisedMetrics runs one archive offboarding, with the real activities against the emulator
@@ -33,12 +34,12 @@ var (
 // and returns the series names its /metrics then shows.
 func exercisedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	exerciseOnce.Do(func() { exercised = exercise(t) })
+	exerciseOnce.Do(func() { exercised, exposition = exercise(t) })
 	require.NotEmpty(t, exercised, "the offboarding did not run")
 	return exercised
 }
 
-func exercise(t *testing.T) map[string]bool {
+func exercise(t *testing.T) (map[string]bool, string) {
 	ctx := context.Background()
 	discard := slog.New(slog.DiscardHandler)
 	m := newMetrics(discard)
@@ -82,7 +83,7 @@ func exercise(t *testing.T) map[string]bool {
 
 	series, body := scrape(t, m)
 	assert.NotContains(t, body, user, "no metric label carries the user's ID")
-	return series
+	return series, body
 }
 
 // scrape reads /metrics as Prometheus would and returns the series names it shows (a
@@ -131,6 +132,21 @@ func Test_GivenAnOffboardingRun_ShouldExportTheBusinessMetrics(t *testing.T) {
 			assert.True(t, got[name+suffix], "histogram series %s%s", name, suffix)
 		}
 	}
+}
+
+func Test_GivenAnOffboardingRun_ShouldCountEachStageAndTheOutcomeOnce(t *testing.T) {
+	exercisedMetrics(t)
+	for _, want := range []string{
+		`offboard_stage_entered_total{[^}]*stage="checking"[^}]*} 1`,
+		`offboard_stage_entered_total{[^}]*stage="exporting"[^}]*} 1`,
+		`offboard_stage_entered_total{[^}]*stage="verifying"[^}]*} 1`,
+		`offboard_runs_finished_total{[^}]*outcome="archived"[^}]*} 1`,
+		`offboard_stage_duration_seconds_count{[^}]*stage="exporting"[^}]*} 1`,
+		`offboard_runs_in_stage{stage="awaiting-approval"} 1`,
+	} {
+		assert.Regexp(t, "(?m)^"+want+"$", exposition)
+	}
+	assert.Regexp(t, `(?m)^offboard_runs_finished_total{disposition="archive",dry_run="false",`, exposition, "tagged with the disposition and dry_run")
 }
 
 func Test_GivenTheSDKRecordsATimer_ShouldExportAHistogramWithBuckets(t *testing.T) {
