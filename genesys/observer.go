@@ -18,8 +18,11 @@ type Observer interface {
 	LimiterWait(reason string, held time.Duration)
 }
 
-// WithObserver sets the observer of requests and limiter waits (default none).
+// WithObserver sets the observer of requests and limiter waits (default, or nil: none).
 func WithObserver(o Observer) Option {
+	if o == nil {
+		o = nopObserver{}
+	}
 	return func(c *SDKClient) { c.observer, c.limiter.observer = o, o }
 }
 

@@ -37,9 +37,9 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 func Test_GivenAPathWithIDs_ShouldNameTheEndpointWithoutThem(t *testing.T) {
 	for path, want := range map[string]string{
-		"/api/v2/users/3f2504e0-4f89-41d3-9a0c-0305e82c3301":                    "GET /api/v2/users/{id}",
-		"/api/v2/analytics/conversations/details/jobs/job-0042/results":          "GET /api/v2/analytics/conversations/details/jobs/{id}/results",
-		"/api/v2/tokens/me":                                                      "GET /api/v2/tokens/me",
+		"/api/v2/users/3f2504e0-4f89-41d3-9a0c-0305e82c3301":            "GET /api/v2/users/{id}",
+		"/api/v2/analytics/conversations/details/jobs/job-0042/results": "GET /api/v2/analytics/conversations/details/jobs/{id}/results",
+		"/api/v2/tokens/me": "GET /api/v2/tokens/me",
 		"/api/v2/routing/queues/abcdef12-0000-0000-0000-000000000000/members/17": "GET /api/v2/routing/queues/{id}/members/{id}",
 	} {
 		assert.Equal(t, want, genesys.Endpoint("GET", path), path)
