@@ -197,6 +197,7 @@ func (ww *windowWriter) close(ctx context.Context) error {
 		return err
 	}
 	ww.stored.commit()
+	countStored(ctx, rec)
 	ww.x.p.Parts = append(ww.x.p.Parts, partProgress{PartRecord: rec, Window: ww.window})
 	ww.x.p.Windows[ww.window].Conversations += rec.Conversations
 	return nil

@@ -89,6 +89,12 @@ func (r exportRun) last() json.RawMessage { return r.heartbeats[len(r.heartbeats
 func runExport(t testing.TB, a *activities.Activities, in activities.ExportInput, details json.RawMessage) exportRun {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
+	return runExportIn(t, &s, a, in, details)
+}
+
+// runExportIn is runExport in the suite s (e.g. one with a metrics handler).
+func runExportIn(t testing.TB, s *testsuite.WorkflowTestSuite, a *activities.Activities, in activities.ExportInput, details json.RawMessage) exportRun {
+	t.Helper()
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)

@@ -21,6 +21,7 @@ type SDKClient struct {
 	http     *retryablehttp.Client
 	limiter  *limiter
 	log      *slog.Logger
+	observer Observer
 	maxWait  time.Duration
 	retries  int
 	// transientRetries bounds in-process retries of one call (see do).
@@ -82,6 +83,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*SDKClient, error) {
 		http:     hc,
 		limiter:  newLimiter(cfg.RequestsPerMinute),
 		log:      slog.Default(),
+		observer: nopObserver{},
 		maxWait:  5 * time.Second,
 		retries:  5,
 

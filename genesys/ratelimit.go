@@ -14,8 +14,9 @@ import (
 // inin-ratelimit-* headers show the org's budget nearly spent, and stops sending while a
 // 429's Retry-After lasts.
 type limiter struct {
-	base rate.Limit
-	lim  *rate.Limiter
+	base     rate.Limit
+	lim      *rate.Limiter
+	observer Observer
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -32,7 +33,7 @@ const (
 func newLimiter(requestsPerMinute int) *limiter {
 	base := rate.Limit(float64(requestsPerMinute) / 60)
 	burst := max(1, requestsPerMinute/60)
-	return &limiter{base: base, lim: rate.NewLimiter(base, burst)}
+	return &limiter{base: base, lim: rate.NewLimiter(base, burst), observer: nopObserver{}}
 }
 
 // wait blocks until a request may be sent. A pause that would outlast ctx's deadline or
@@ -55,7 +56,10 @@ func (l *limiter) wait(ctx context.Context, op string, maxWait time.Duration) er
 			return &Error{Kind: KindTransient, Op: op, Err: ctx.Err()}
 		case <-t.C:
 		}
+		l.observer.LimiterWait(WaitRetryAfter, d)
 	}
+	started := time.Now()
+	defer func() { l.observer.LimiterWait(WaitRate, time.Since(started)) }()
 	if err := l.lim.Wait(ctx); err != nil {
 		// rate.Limiter refuses at once when the wait would pass the deadline.
 		return &Error{Kind: KindTransient, Op: op, Message: "client-side rate limit: " + err.Error(), Err: ctx.Err()}

@@ -24,9 +24,10 @@ type (
 // mutates its HTTP client on every call, so each call gets its own: it binds the request to
 // the caller's context and ignores the SDK's per-call retry settings.
 type callTransport struct {
-	ctx  context.Context
-	c    *retryablehttp.Client
-	resp *http.Response
+	ctx      context.Context
+	c        *retryablehttp.Client
+	observer Observer
+	resp     *http.Response
 	// consume, if set, reads a successful response's body as it arrives; the SDK then gets an
 	// empty body, so it never buffers the whole response.
 	consume func(io.Reader) error
@@ -38,7 +39,9 @@ func (t *callTransport) Do(o *platformclientv2.HTTPRequestOptions) (*http.Respon
 		return nil, err
 	}
 	req.Request.Close = false // the SDK asks for a new connection per request; keep-alive is fine
+	started := time.Now()
 	resp, err := t.c.Do(req.WithContext(t.ctx))
+	t.observe(req.Method, req.URL.Path, resp, time.Since(started))
 	t.resp = resp
 	if err != nil || t.consume == nil || !succeeded(resp) {
 		return resp, err
@@ -50,6 +53,15 @@ func (t *callTransport) Do(o *platformclientv2.HTTPRequestOptions) (*http.Respon
 		return nil, err
 	}
 	return resp, nil
+}
+
+// observe reports a request to the observer; a request that got no response has status 0.
+func (t *callTransport) observe(method, path string, resp *http.Response, took time.Duration) {
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	t.observer.Request(Endpoint(method, path), status, took)
 }
 
 func (t *callTransport) SetRetryMax(int)                                                  {}
@@ -70,7 +82,7 @@ func succeeded(resp *http.Response) bool {
 // platformclientv2.GetDefaultConfiguration (a process-wide singleton) nor NewConfiguration
 // (which reads ~/.genesyscloudgo/config and rewrites the SDK's global loggers).
 func (c *SDKClient) sdkConfig(ctx context.Context, token string) (*sdkConfiguration, *callTransport) {
-	t := &callTransport{ctx: ctx, c: c.http}
+	t := &callTransport{ctx: ctx, c: c.http, observer: c.observer}
 	cfg := &sdkConfiguration{
 		BasePath:             c.basePath,
 		AccessToken:          token,

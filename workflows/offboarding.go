@@ -230,6 +230,7 @@ func (o *offboarding) irreversible() bool {
 
 // enterStage moves to stage, recording it in the history, the search attributes and the UI.
 func (o *offboarding) enterStage(ctx workflow.Context, stage Stage, detail string) {
+	o.observeStage(ctx, stage)
 	o.st.Stage = stage
 	o.upsert(ctx, KeyStage.ValueSet(string(stage)))
 	o.recordEvent(ctx, detail)

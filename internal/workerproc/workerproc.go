@@ -14,12 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	prom "github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/uber-go/tally/v4"
-	tallyprom "github.com/uber-go/tally/v4/prometheus"
 	"go.temporal.io/sdk/client"
-	sdktally "go.temporal.io/sdk/contrib/tally"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -36,7 +31,8 @@ type Config struct {
 	Temporal client.Options
 	// Genesys reaches the Genesys org. Ignored when GenesysClient is set.
 	Genesys genesys.Config
-	// GenesysClient, when set, is used instead of building one from Genesys (tests, devstack).
+	// GenesysClient, when set, is used instead of building one from Genesys (tests); its
+	// requests are then not in the offboard_genesys_* metrics.
 	GenesysClient genesys.Client
 	// ExportURL is the export store URL.
 	ExportURL string
@@ -117,31 +113,22 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Budget = config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1}
 	}
 
-	reg := prom.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reporter := tallyprom.NewReporter(tallyprom.Options{
-		Registerer:      reg,
-		OnRegisterError: func(err error) { logger.Warn("metric registration failed", "error", err) },
-	})
-	scope, closer := tally.NewRootScope(tally.ScopeOptions{
-		CachedReporter:  reporter,
-		Separator:       tallyprom.DefaultSeparator,
-		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
-	}, time.Second)
-	defer closer.Close()
+	m := newMetrics(logger)
+	defer func() { _ = m.flush() }()
 
 	opts := cfg.Temporal
 	opts.Logger = tlog.NewStructuredLogger(logger)
-	opts.MetricsHandler = sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope))
+	opts.MetricsHandler = m.handler
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
 	}
 	defer c.Close()
+	m.reg.MustRegister(newRunsInStage(c, logger))
 
 	gc := cfg.GenesysClient
 	if gc == nil {
-		g, err := genesys.New(ctx, cfg.Genesys)
+		g, err := genesys.New(ctx, cfg.Genesys, genesys.WithObserver(m.genesys))
 		if err != nil {
 			return fmt.Errorf("build the Genesys client: %w", err)
 		}
@@ -158,7 +145,7 @@ func Run(ctx context.Context, cfg Config) error {
 	Register(w, cfg.Policy, acts)
 
 	var running atomic.Bool
-	srv, addr, err := serveHealth(cfg.Addr, reg, c, &running, logger)
+	srv, addr, err := serveHealth(cfg.Addr, m.httpHandler(), c, &running, logger)
 	if err != nil {
 		return err
 	}
@@ -191,7 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 // serveHealth serves /healthz (process alive), /readyz (worker running and Temporal reachable)
 // and /metrics. It returns a nil server when addr is empty or "off".
-func serveHealth(addr string, reg *prom.Registry, c client.Client, running *atomic.Bool, logger *slog.Logger) (*http.Server, string, error) {
+func serveHealth(addr string, metrics http.Handler, c client.Client, running *atomic.Bool, logger *slog.Logger) (*http.Server, string, error) {
 	if addr == "" || addr == "off" {
 		return nil, "", nil
 	}
@@ -216,7 +203,7 @@ func serveHealth(addr string, reg *prom.Registry, c client.Client, running *atom
 		}
 		_, _ = io.WriteString(w, `{"status":"ready"}`)
 	})
-	mux.Handle("GET /metrics", promhttpHandler(reg))
+	mux.Handle("GET /metrics", metrics)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s=%s: listen: %w", config.EnvWorkerAddr, addr, err)
