@@ -100,10 +100,10 @@ func Vars() []Var {
 		{Name: EnvWebhookURL, Flag: "webhook-url", Used: w, Usage: "http(s) URL that receives notifications; empty disables them."},
 		{Name: EnvWorkerAddr, Flag: "worker-addr", Default: DefaultWorkerAddr, Used: w, Usage: "Listen address of /healthz and /metrics (Prometheus); \"off\" disables."},
 		{Name: EnvShutdownTimeout, Flag: "shutdown-timeout", Default: DefaultShutdownTimeout.String(), Used: w, Type: "duration", Usage: "How long a stopping worker waits for in-flight activities (Go duration)."},
-		{Name: EnvPolicyFile, Flag: "policy-file", Used: all, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
+		{Name: EnvPolicyFile, Flag: "policy-file", Used: ws, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
 	}
 	for _, s := range workflows.PolicySettings() {
-		vars = append(vars, Var{Name: s.Env, Flag: s.Flag, Default: formatValue(s.Field(&d)), Used: all, Usage: s.Usage, Type: flagType(s.Field(&d))})
+		vars = append(vars, Var{Name: s.Env, Flag: s.Flag, Default: formatValue(s.Field(&d)), Used: ws, Usage: s.Usage, Type: flagType(s.Field(&d))})
 	}
 	return append(vars, []Var{
 		{Name: EnvAPIAddr, Flag: "addr", Default: DefaultAPIAddr, Used: s + " serve", Usage: "Listen address of the HR API."},
