@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,9 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/config"
@@ -82,34 +77,11 @@ func (c *cli) service(cmd *cobra.Command) (*hrapi.Service, func(), error) {
 		return nil, nil, err
 	}
 	opts.Logger = tlogDiscard()
-	tc, err := c.connect(cmd.Context(), opts)
+	tc, err := config.ConnectTemporal(cmd.Context(), opts, c.Dial)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &hrapi.Service{Client: tc, Now: c.Now}, tc.Close, nil
-}
-
-// connect dials Temporal and checks that the namespace exists, so that a wrong address and a
-// wrong namespace get the same hint.
-func (c *cli) connect(ctx context.Context, opts client.Options) (client.Client, error) {
-	hint := func(err error) error {
-		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
-	}
-	tc, err := c.dial(ctx, opts)
-	if err != nil {
-		return nil, hint(err)
-	}
-	ns := opts.Namespace
-	if ns == "" {
-		ns = client.DefaultNamespace
-	}
-	_, err = tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
-	var missing *serviceerror.NamespaceNotFound
-	if errors.As(err, &missing) {
-		tc.Close()
-		return nil, hint(err)
-	}
-	return tc, nil
 }
 
 func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {

@@ -52,11 +52,11 @@ func tokenOf(identity string, args []string) string {
 func runCLI(t *testing.T, as string, args ...string) (string, error) {
 	t.Helper()
 	envv := config.MapEnv{
-		config.EnvAPIURL:            env.apiURL,
-		config.EnvAPIToken:          tokenOf(as, args),
-		"TEMPORAL_ADDRESS":          env.ts.GetFrontendHostPort(),
-		"TEMPORAL_NAMESPACE":        env.ts.GetDefaultNamespace(),
-		"TEMPORAL_CONFIG_FILE":      "/nonexistent/temporal.toml",
+		config.EnvAPIURL:       env.apiURL,
+		config.EnvAPIToken:     tokenOf(as, args),
+		"TEMPORAL_ADDRESS":     env.ts.GetFrontendHostPort(),
+		"TEMPORAL_NAMESPACE":   env.ts.GetDefaultNamespace(),
+		"TEMPORAL_CONFIG_FILE": "/nonexistent/temporal.toml",
 	}
 	cmd := newRootCmd(deps{Env: envv})
 	var out bytes.Buffer

@@ -37,7 +37,7 @@ func (c *cli) serveCmd() *cobra.Command {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)
-			tc, err := c.connect(ctx, opts)
+			tc, err := config.ConnectTemporal(ctx, opts, c.Dial)
 			if err != nil {
 				return err
 			}

@@ -16,10 +16,9 @@ import (
 	"github.com/offboard/offboard/internal/command"
 )
 
-// Exit statuses of verify-bundle, as its help and the README document them.
+// Exit statuses of verify-bundle, as its help and the README document them; a verified bundle
+// (with the digest expected, if one is) exits 0.
 const (
-	// verifyOK is a bundle whose every check passed (and whose digest is the one expected).
-	verifyOK = 0
 	// verifyDiscrepancies is a bundle read in full that has discrepancies, or another digest.
 	verifyDiscrepancies = 1
 	// verifyUnchecked is a bundle that could not be checked: bad URL, unreadable store, nothing there.
@@ -49,11 +48,7 @@ func (c *cli) verifyCmd() *cobra.Command {
 
 // verifyBundle verifies the bundle at where, a path or URL; see verifyCmd for the exit statuses.
 func (c *cli) verifyBundle(cmd *cobra.Command, where, expect string) error {
-	expect = strings.ToLower(strings.TrimSpace(expect))
-	if expect != "" && !isSHA256Hex(expect) {
-		return &command.ExitError{Code: verifyUnchecked, Err: fmt.Errorf("--expect-digest %q: want the 64 hex digits of a sha256", expect)}
-	}
-	bundleURL, err := bundleLocation(where)
+	bundleURL, expect, err := verifyTarget(where, expect)
 	if err != nil {
 		return &command.ExitError{Code: verifyUnchecked, Err: err}
 	}
@@ -67,25 +62,42 @@ func (c *cli) verifyBundle(cmd *cobra.Command, where, expect string) error {
 	if expect != "" && rep.Manifest != nil && rep.Manifest.ManifestSHA256 != expect {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("the manifest digest is %s, not the %s expected: this is not the bundle that run wrote", rep.Manifest.ManifestSHA256, expect))
 	}
-	if err := c.print(cmd.OutOrStdout(), rep, func(w io.Writer) {
-		fmt.Fprintf(w, "Bundle %s: %d parts, %d conversations, %d bytes\n", rep.Bundle, rep.Parts, rep.Conversations, rep.Bytes)
-		for _, n := range rep.Notes {
-			fmt.Fprintf(w, "note: %s\n", n)
-		}
-		if len(rep.Problems) == 0 {
-			what := "every checksum, the manifest digest and the conversation IDs check out"
-			if expect != "" {
-				what += ", and the manifest digest is the one expected"
-			}
-			fmt.Fprintf(w, "OK: %s.\n", what)
-		}
-	}); err != nil {
+	if err := c.print(cmd.OutOrStdout(), rep, reportText(rep, expect != "")); err != nil {
 		return err
 	}
 	if len(rep.Problems) > 0 {
 		return &command.ExitError{Code: verifyDiscrepancies, Err: fmt.Errorf("bundle %s has %d discrepancies:\n  - %s", rep.Bundle, len(rep.Problems), strings.Join(rep.Problems, "\n  - "))}
 	}
 	return nil
+}
+
+// verifyTarget is the store URL of where and the expected digest in lower case, or what is wrong
+// with them.
+func verifyTarget(where, expect string) (string, string, error) {
+	expect = strings.ToLower(strings.TrimSpace(expect))
+	if expect != "" && !isSHA256Hex(expect) {
+		return "", "", fmt.Errorf("--expect-digest %q: want the 64 hex digits of a sha256", expect)
+	}
+	bundleURL, err := bundleLocation(where)
+	return bundleURL, expect, err
+}
+
+// reportText prints a report for people; expected says a digest was expected (and matched when
+// there is no problem).
+func reportText(rep bundle.Report, expected bool) func(io.Writer) {
+	return func(w io.Writer) {
+		fmt.Fprintf(w, "Bundle %s: %d parts, %d conversations, %d bytes\n", rep.Bundle, rep.Parts, rep.Conversations, rep.Bytes)
+		for _, n := range rep.Notes {
+			fmt.Fprintf(w, "note: %s\n", n)
+		}
+		if len(rep.Problems) == 0 {
+			what := "every checksum, the manifest digest and the conversation IDs check out"
+			if expected {
+				what += ", and the manifest digest is the one expected"
+			}
+			fmt.Fprintf(w, "OK: %s.\n", what)
+		}
+	}
 }
 
 // bundleLocation is the store URL of where: a URL as given, a plain path as its file:// URL.
