@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/offboard/offboard/activities/bundle"
+	"github.com/offboard/offboard/internal/version"
 )
 
 // existing returns the summary of a bundle whose manifest is already written, after checking
@@ -118,17 +118,5 @@ func (x *exporter) manifest(user []byte) bundle.Manifest {
 	return m
 }
 
-// toolVersion names the build that wrote the bundle: module version and VCS revision.
-func toolVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "offboard (unknown build)"
-	}
-	v := "offboard " + bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			v += " " + s.Value
-		}
-	}
-	return v
-}
+// toolVersion names the build that wrote the bundle or the audit record.
+func toolVersion() string { return "offboard " + version.String() }

@@ -248,8 +248,9 @@ func (a *Activities) VerifyOutcome(ctx context.Context, in VerifyInput) (Verific
 	return v, nil
 }
 
-// WriteAudit writes audit.json beside the bundle, once. WrittenAt is set from the clock when
-// zero; a retry whose record differs only in WrittenAt finds the first write and returns it.
+// WriteAudit writes audit.json beside the bundle, once. WrittenAt is set from the clock and
+// ToolVersion from the build when empty; a retry whose record differs only in them finds the
+// first write and returns it.
 //
 // Retry: default policy; ErrAuditExists (a different record is already there) is final.
 func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef, error) {
@@ -264,6 +265,9 @@ func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef,
 	if rec.WrittenAt.IsZero() {
 		rec.WrittenAt = a.now()
 	}
+	if rec.ToolVersion == "" {
+		rec.ToolVersion = toolVersion()
+	}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return AuditRef{}, failf(ErrInvalidInput, "encode audit record: %v", err)
@@ -277,7 +281,7 @@ func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef,
 		}
 		var prev AuditRecord
 		if json.Unmarshal(existing, &prev) == nil {
-			prev.WrittenAt = rec.WrittenAt
+			prev.WrittenAt, prev.ToolVersion = rec.WrittenAt, rec.ToolVersion
 			if same, _ := json.MarshalIndent(prev, "", "  "); bytes.Equal(append(same, '\n'), data) {
 				return AuditRef{URL: a.Store.URL(key), SHA256: sha256Hex(existing)}, nil
 			}

@@ -182,8 +182,10 @@ type AuditRecord struct {
 	// Notes records events worth an auditor's attention, such as failed notifications.
 	Notes []string `json:"notes,omitempty"`
 	// Ignored summarises the messages (signals) the run ignored, and why.
-	Ignored   *IgnoredMessages `json:"ignored,omitempty"`
-	WrittenAt time.Time        `json:"writtenAt"`
+	Ignored *IgnoredMessages `json:"ignored,omitempty"`
+	// ToolVersion names the worker build that wrote the record; WriteAudit sets it when empty.
+	ToolVersion string    `json:"toolVersion,omitempty"`
+	WrittenAt   time.Time `json:"writtenAt"`
 }
 
 // AuditRef points at a written audit record.

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/command"
+	"github.com/offboard/offboard/internal/version"
 )
 
 // freeAddr is a loopback address nothing listens on.
@@ -142,4 +144,16 @@ func Test_GivenABusyAddress_ShouldFailNamingTheFlag(t *testing.T) {
 func Test_GivenAnUnknownLogLevel_ShouldFailBeforeListening(t *testing.T) {
 	_, _, done := start(t, "--addr", freeAddr(t), "--log-level", "loud")
 	require.ErrorContains(t, <-done, "--log-level")
+}
+
+func Test_GivenVersionOrAnUnknownFlag_ShouldPrintTheVersionOrExit2(t *testing.T) {
+	var out, errOut bytes.Buffer
+	root := newRoot()
+	root.SetOut(&out)
+	assert.Equal(t, 0, command.Run(context.Background(), "emulator", root, []string{"--version"}, &errOut), errOut.String())
+	assert.Equal(t, "emulator "+version.String()+"\n", out.String())
+
+	errOut.Reset()
+	assert.Equal(t, command.ExitUsage, command.Run(context.Background(), "emulator", newRoot(), []string{"--users", "many"}, &errOut))
+	assert.Contains(t, errOut.String(), "Usage: emulator [flags]")
 }

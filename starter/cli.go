@@ -20,6 +20,21 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
+// temporalVars are the settings of a command that dials Temporal. The policy's are not among
+// them: the policy belongs to the worker (and the HR API, which checks requests against it), so
+// no CLI command offers flags it would ignore.
+var temporalVars = []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"}
+
+// policyVars are the policy's settings, which only serve (the HR API) of the starter's
+// commands applies, to the requests it checks and the credentials it verifies.
+func policyVars() []string {
+	names := []string{config.EnvPolicyFile}
+	for _, s := range workflows.PolicySettings() {
+		names = append(names, s.Env)
+	}
+	return names
+}
+
 // cli carries the state shared by every command.
 type cli struct {
 	deps
@@ -34,16 +49,6 @@ func newRootCmd(d deps) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	pf := root.PersistentFlags()
-	pf.BoolVar(&c.json, "json", false, "print JSON instead of human-readable text")
-	config.AddFlags(pf, "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")
-	var policyVars []string
-	for _, v := range config.Vars() {
-		if v.Used == "worker, starter" && !strings.HasPrefix(v.Name, "TEMPORAL_") {
-			policyVars = append(policyVars, v.Name)
-		}
-	}
-	config.AddFlags(pf, policyVars...)
 	const comment, reason = "comment recorded with the decision", "reason recorded in the audit record"
 	root.AddCommand(c.serveCmd(), c.startCmd(),
 		c.decisionCmd(workflows.UpdateApprove, "Approve a deletion (as your HR API token's approver)", "comment", comment),
@@ -59,23 +64,24 @@ func (c *cli) source(cmd *cobra.Command) config.Source {
 	return config.Source{Env: c.Env, Flags: cmd.Flags()}
 }
 
-// service dials Temporal and reads the policy; close releases the client.
+// jsonFlag gives cmd --json.
+func (c *cli) jsonFlag(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&c.json, "json", false, "print JSON instead of human-readable text")
+}
+
+// service dials Temporal for status, list and decisions, which need no policy: the run applies
+// its own. close releases the client.
 func (c *cli) service(cmd *cobra.Command) (*hrapi.Service, func(), error) {
-	src := c.source(cmd)
-	opts, err := src.Temporal()
-	if err != nil {
-		return nil, nil, err
-	}
-	policy, err := src.Policy()
+	opts, err := c.source(cmd).Temporal()
 	if err != nil {
 		return nil, nil, err
 	}
 	opts.Logger = tlogDiscard()
-	tc, err := c.dial(cmd.Context(), opts)
+	tc, err := config.ConnectTemporal(cmd.Context(), opts, c.Dial)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
+		return nil, nil, err
 	}
-	return &hrapi.Service{Client: tc, Policy: policy, Now: c.Now}, tc.Close, nil
+	return &hrapi.Service{Client: tc, Now: c.Now}, tc.Close, nil
 }
 
 func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {
@@ -116,6 +122,7 @@ func (c *cli) startCmd() *cobra.Command {
 		},
 	}
 	config.AddFlags(cmd.Flags(), config.EnvAPIURL)
+	c.jsonFlag(cmd)
 	f := cmd.Flags()
 	f.StringVar(&b.UserID, "user", "", "Genesys user ID (UUID)")
 	f.StringVar(&b.Disposition, "disposition", "", "archive or delete")
@@ -177,9 +184,13 @@ func (c *cli) credential(cmd *cobra.Command, userID string, req hrapi.Credential
 	return issued.Credential, nil
 }
 
-// serviceCmd is a command that works on the service; see withService.
+// serviceCmd is a command that works on the service (see withService), with the flags of
+// Temporal's address and namespace, and --json.
 func (c *cli) serviceCmd(use, short string, args cobra.PositionalArgs, act func(cmd *cobra.Command, args []string, svc *hrapi.Service) (any, func(io.Writer), error)) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Args: args, RunE: c.withService(act)}
+	cmd := &cobra.Command{Use: use, Short: short, Args: args, RunE: c.withService(act)}
+	config.AddFlags(cmd.Flags(), temporalVars...)
+	c.jsonFlag(cmd)
+	return cmd
 }
 
 // withService is a command's RunE that dials the service, calls act and prints what it returns
@@ -250,6 +261,7 @@ func statusText(st workflows.Status) func(io.Writer) {
 		}
 		if st.Export != nil {
 			row("Export", fmt.Sprintf("%d conversations in %d parts, %s", st.Export.Conversations, st.Export.Parts, st.Export.ManifestURL))
+			row("Export digest", st.Export.ManifestSHA256+" (verify-bundle --expect-digest)")
 		}
 		if st.Verification != nil {
 			row("Verified", fmt.Sprintf("state %s, %d/%d conversations, linked=%t", st.Verification.State, st.Verification.Count, st.Verification.ManifestCount, st.Verification.Linked))

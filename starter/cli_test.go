@@ -52,13 +52,11 @@ func tokenOf(identity string, args []string) string {
 func runCLI(t *testing.T, as string, args ...string) (string, error) {
 	t.Helper()
 	envv := config.MapEnv{
-		config.EnvAPIURL:            env.apiURL,
-		config.EnvAPIToken:          tokenOf(as, args),
-		"TEMPORAL_ADDRESS":          env.ts.GetFrontendHostPort(),
-		"TEMPORAL_NAMESPACE":        env.ts.GetDefaultNamespace(),
-		workflows.EnvApprovers:      strings.Join(env.policy.Approvers, ","),
-		workflows.EnvExportLookback: workflows.Duration(env.policy.ExportLookback).String(),
-		"TEMPORAL_CONFIG_FILE":      "/nonexistent/temporal.toml",
+		config.EnvAPIURL:       env.apiURL,
+		config.EnvAPIToken:     tokenOf(as, args),
+		"TEMPORAL_ADDRESS":     env.ts.GetFrontendHostPort(),
+		"TEMPORAL_NAMESPACE":   env.ts.GetDefaultNamespace(),
+		"TEMPORAL_CONFIG_FILE": "/nonexistent/temporal.toml",
 	}
 	cmd := newRootCmd(deps{Env: envv})
 	var out bytes.Buffer
@@ -128,6 +126,14 @@ func Test_GivenTheCLI_ShouldStartDedupeReportListAndDecide(t *testing.T) {
 	out, err = runCLI(t, "auditor", "verify-bundle", "--json", bundleURL)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, `"conversations"`)
+	// The digest the status records proves the bundle at a plain path is the run's own.
+	out, err = runCLI(t, "ops-1", "status", user)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "Export digest:")
+	assert.Contains(t, out, st.Export.ManifestSHA256)
+	out, err = runCLI(t, "auditor", "verify-bundle", "--expect-digest", st.Export.ManifestSHA256, env.exportDir+"/"+st.Export.Bundle)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "the one expected")
 
 	out, err = runCLI(t, "ops-1", "list", "--disposition", "delete")
 	require.NoError(t, err, out)
@@ -168,6 +174,8 @@ func Test_GivenTheCLI_ShouldControlRunsAndReportEachFailure(t *testing.T) {
 		{[]string{"verify-bundle", "file://" + t.TempDir() + "/none/run"}, ""},
 		{[]string{"cancel", user}, "finished"},
 		{[]string{"status", user, "--temporal-address", "http://x:1"}, "TEMPORAL_ADDRESS"},
+		{[]string{"status", user, "--temporal-namespace", "no-such-namespace"}, "check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE"},
+		{[]string{"list", "--temporal-namespace", "no-such-namespace"}, "check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE"},
 	} {
 		_, err := runCLI(t, "ops-2", tc.args...)
 		require.Error(t, err, "%v must fail", tc.args)

@@ -1,15 +1,12 @@
 // Command starter is Offboard's front door: `starter serve` runs the HR HTTP API, and the other
-// commands let operators and approvers start, decide, control, inspect and verify offboardings
-// by talking to Temporal directly. Configuration comes from the environment (see
+// commands let operators and approvers start, decide, control, inspect and verify offboardings:
+// start and decision credentials through the HR API, the rest with Temporal. Configuration comes from the environment (see
 // internal/config.Vars), with flags overriding it.
 package main
 
 import (
-	"context"
 	"net/http"
 	"time"
-
-	"go.temporal.io/sdk/client"
 
 	"github.com/offboard/offboard/internal/command"
 	"github.com/offboard/offboard/internal/config"
@@ -22,18 +19,11 @@ type deps struct {
 	// Env is the environment; nil means the process environment.
 	Env config.Env
 	// Dial connects to Temporal; nil means client.DialContext.
-	Dial func(ctx context.Context, opts client.Options) (client.Client, error)
+	Dial config.Dialer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnListen is called with the HR API's bound address once serve listens.
 	OnListen func(addr string)
 	// HTTP calls the HR API; nil means http.DefaultClient.
 	HTTP *http.Client
-}
-
-func (d deps) dial(ctx context.Context, opts client.Options) (client.Client, error) {
-	if d.Dial != nil {
-		return d.Dial(ctx, opts)
-	}
-	return client.DialContext(ctx, opts)
 }

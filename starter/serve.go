@@ -37,9 +37,9 @@ func (c *cli) serveCmd() *cobra.Command {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)
-			tc, err := c.dial(ctx, opts)
+			tc, err := config.ConnectTemporal(ctx, opts, c.Dial)
 			if err != nil {
-				return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
+				return err
 			}
 			defer tc.Close()
 			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now})
@@ -69,6 +69,6 @@ func (c *cli) serveCmd() *cobra.Command {
 			return srv.Shutdown(sctx)
 		},
 	}
-	config.AddFlags(cmd.Flags(), config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvLogLevel, config.EnvLogFormat)
+	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvLogLevel, config.EnvLogFormat}, temporalVars...), policyVars()...)...)
 	return cmd
 }

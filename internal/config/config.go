@@ -38,6 +38,9 @@ type Var struct {
 	Secret bool
 	// Used names the programs that read the setting.
 	Used string
+	// Type is the flag's type: "bool" (given alone it means true), "int", "float", "duration"
+	// (Go syntax) or "" for text.
+	Type string
 }
 
 // Names of Offboard's own variables. Temporal's and Genesys's are listed in Vars too, and the
@@ -91,16 +94,16 @@ func Vars() []Var {
 		{Name: genesys.EnvRegion, Used: w, Usage: "Genesys Cloud domain (mypurecloud.ie) or AWS region (eu-west-1)."},
 		{Name: genesys.EnvAPIURL, Used: w, Usage: "API base URL instead of the region, e.g. the emulator's."},
 		{Name: genesys.EnvRequestsPerMinute, Used: w, Usage: "Per-process client limiter; default: fleet budget / replicas."},
-		{Name: EnvFleetRequestsPerMin, Flag: "fleet-requests-per-minute", Default: strconv.Itoa(genesys.DefaultRequestsPerMinute), Used: w, Usage: "Genesys requests/minute for the whole worker fleet (one OAuth client)."},
-		{Name: EnvWorkerReplicas, Flag: "worker-replicas", Default: "1", Used: w, Usage: "How many worker processes share the fleet budget."},
+		{Name: EnvFleetRequestsPerMin, Flag: "fleet-requests-per-minute", Default: strconv.Itoa(genesys.DefaultRequestsPerMinute), Used: w, Type: "int", Usage: "Genesys requests/minute for the whole worker fleet (one OAuth client)."},
+		{Name: EnvWorkerReplicas, Flag: "worker-replicas", Default: "1", Used: w, Type: "int", Usage: "How many worker processes share the fleet budget."},
 		{Name: EnvExportURL, Flag: "export-url", Default: DefaultExportURL, Used: w, Usage: "Export store URL: file://, s3://, gs:// or azblob://."},
 		{Name: EnvWebhookURL, Flag: "webhook-url", Used: w, Usage: "http(s) URL that receives notifications; empty disables them."},
 		{Name: EnvWorkerAddr, Flag: "worker-addr", Default: DefaultWorkerAddr, Used: w, Usage: "Listen address of /healthz and /metrics (Prometheus); \"off\" disables."},
-		{Name: EnvShutdownTimeout, Flag: "shutdown-timeout", Default: DefaultShutdownTimeout.String(), Used: w, Usage: "How long a stopping worker waits for in-flight activities (Go duration)."},
-		{Name: EnvPolicyFile, Flag: "policy-file", Used: all, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
+		{Name: EnvShutdownTimeout, Flag: "shutdown-timeout", Default: DefaultShutdownTimeout.String(), Used: w, Type: "duration", Usage: "How long a stopping worker waits for in-flight activities (Go duration)."},
+		{Name: EnvPolicyFile, Flag: "policy-file", Used: ws, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
 	}
 	for _, s := range workflows.PolicySettings() {
-		vars = append(vars, Var{Name: s.Env, Flag: s.Flag, Default: formatValue(s.Field(&d)), Used: all, Usage: s.Usage})
+		vars = append(vars, Var{Name: s.Env, Flag: s.Flag, Default: formatValue(s.Field(&d)), Used: ws, Usage: s.Usage, Type: flagType(s.Field(&d))})
 	}
 	return append(vars, []Var{
 		{Name: EnvAPIAddr, Flag: "addr", Default: DefaultAPIAddr, Used: s + " serve", Usage: "Listen address of the HR API."},
@@ -141,7 +144,7 @@ type Source struct {
 }
 
 // AddFlags registers the flag of every Var whose name is in names (all when names is empty).
-// Flags are strings without defaults so that an unset flag falls through to the environment.
+// Flags are typed but without defaults, so that an unset flag falls through to the environment.
 func AddFlags(fs *pflag.FlagSet, names ...string) {
 	want := map[string]bool{}
 	for _, n := range names {
@@ -155,7 +158,19 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 		if v.Default != "" {
 			usage += ", default " + v.Default
 		}
-		fs.String(v.Flag, "", usage+")")
+		usage += ")"
+		switch v.Type {
+		case "bool":
+			fs.Bool(v.Flag, false, usage)
+		case "int":
+			fs.Int(v.Flag, 0, usage)
+		case "float":
+			fs.Float64(v.Flag, 0, usage)
+		case "duration":
+			fs.Duration(v.Flag, 0, usage)
+		default:
+			fs.String(v.Flag, "", usage)
+		}
 	}
 }
 

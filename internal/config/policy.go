@@ -95,6 +95,20 @@ func formatValue(src any) string {
 	panic(fmt.Sprintf("policy setting of unknown kind %T", src))
 }
 
+// flagType is the Var.Type of a policy setting whose field is src: ISO-8601 durations and lists
+// are text.
+func flagType(src any) string {
+	switch src.(type) {
+	case *int:
+		return "int"
+	case *bool:
+		return "bool"
+	case *float64:
+		return "float"
+	}
+	return ""
+}
+
 // namePolicyFields rewrites a policy validation error so that each field names its variable.
 func namePolicyFields(err error) error {
 	var v *workflows.ValidationError

@@ -119,9 +119,9 @@ func Run(ctx context.Context, cfg Config) error {
 	opts := cfg.Temporal
 	opts.Logger = tlog.NewStructuredLogger(logger)
 	opts.MetricsHandler = m.handler
-	c, err := client.DialContext(ctx, opts)
+	c, err := config.ConnectTemporal(ctx, opts, nil)
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE", opts.HostPort, opts.Namespace, err)
+		return err
 	}
 	defer c.Close()
 	m.reg.MustRegister(newRunsInStage(c, logger))
