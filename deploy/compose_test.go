@@ -75,7 +75,8 @@ func builtBinaries(t *testing.T) []string {
 	raw, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	require.NoError(t, err)
 	var bins []string
-	for _, m := range regexp.MustCompile(`go build[^\n]*?((?:\s+\./[a-z]+)+)`).FindAllStringSubmatch(string(raw), -1) {
+	joined := strings.ReplaceAll(string(raw), "\\\n", " ") // continued lines are one command
+	for _, m := range regexp.MustCompile(`go build[^\n]*?((?:\s+\./[a-z]+)+)`).FindAllStringSubmatch(joined, -1) {
 		for _, pkg := range strings.Fields(m[1]) {
 			bins = append(bins, strings.TrimPrefix(pkg, "./"))
 		}
