@@ -75,7 +75,7 @@ func (o *offboarding) cancelDetail() string {
 	return "cancelled by " + c.By
 }
 
-// writeAudit writes the audit record; dry runs write one too, marked DryRun.
+// writeAudit writes the audit record; dry runs write one too, marked DryRun, with WouldEnd.
 func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText string) error {
 	info := workflow.GetInfo(ctx)
 	rec := activities.AuditRecord{
@@ -89,6 +89,7 @@ func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText st
 		HREventID:     o.req.HREventID,
 		RequestedAt:   o.st.RequestedAt,
 		DryRun:        o.req.DryRun,
+		WouldEnd:      string(o.st.WouldEnd),
 		Decisions:     o.st.Decisions,
 		Transitions:   o.st.History,
 		Outcome:       string(outcome),

@@ -106,8 +106,8 @@ type fixture struct {
 	count          func(activities.CountInput) (int, error)
 	verify         func(activities.VerifyInput) (activities.Verification, error)
 	notify         func(activities.Notification) error
-	// exportDelay, deleteDelay and revokeDelay keep those activities running for a while of workflow time.
-	exportDelay, deleteDelay, revokeDelay time.Duration
+	// exportDelay, deleteDelay, revokeDelay and verifyDelay keep those activities running for a while of workflow time.
+	exportDelay, deleteDelay, revokeDelay, verifyDelay time.Duration
 
 	calls         []call
 	audits        []activities.AuditRecord
@@ -290,7 +290,7 @@ func (f *fixture) mock() {
 		"VerifyOutcome": {acts.VerifyOutcome, func(_ context.Context, in activities.VerifyInput) (activities.Verification, error) {
 			f.record("VerifyOutcome", in)
 			return f.verify(in)
-		}, nil},
+		}, &f.verifyDelay},
 		"WriteAudit": {acts.WriteAudit, func(_ context.Context, rec activities.AuditRecord) (activities.AuditRef, error) {
 			f.record("WriteAudit", rec)
 			f.audits = append(f.audits, rec)

@@ -30,6 +30,9 @@ const (
 	OutcomeCancelled Stage = "cancelled"
 	OutcomeRejected  Stage = "rejected"
 	OutcomeFailed    Stage = "failed"
+	// OutcomeDryRun ends every dry run, whatever a real run would end in (State.WouldEnd), so
+	// that a filter on a real outcome never matches a run that changed nothing.
+	OutcomeDryRun Stage = "dry-run"
 )
 
 // stageDef declares one stage. The workflow's stage loop, the summary, the validators of
@@ -70,6 +73,7 @@ func stageTable() []stageDef {
 		outcome(OutcomeCancelled),
 		outcome(OutcomeRejected),
 		outcome(OutcomeFailed),
+		{stage: OutcomeDryRun, outcome: true, doing: func(o *offboarding) string { return "planned: a real run would end " + string(o.st.WouldEnd) }},
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 func StaticSummary(req Request) string {
 	var b strings.Builder
 	if req.DryRun {
-		b.WriteString("Dry run: ")
+		b.WriteString("Dry run, planned only: ")
 	}
 	fmt.Fprintf(&b, "%s Genesys user %s", req.Disposition, req.UserID)
 	if !req.EffectiveAt.IsZero() {
@@ -28,7 +28,7 @@ func StaticSummary(req Request) string {
 func (o *offboarding) summary() string {
 	var parts []string
 	if o.req.DryRun {
-		parts = append(parts, "dry run: nothing changed")
+		parts = append(parts, "dry run: planned only, nothing changed")
 	}
 	st := o.st
 	switch {
@@ -121,6 +121,7 @@ func (o *offboarding) report() Report {
 		UserID:        o.req.UserID,
 		DryRun:        o.req.DryRun,
 		WouldHappen:   o.wouldHappen,
+		WouldEnd:      o.st.WouldEnd,
 		Export:        o.st.Export,
 		Verification:  o.st.Verification,
 		Audit:         o.audit,
