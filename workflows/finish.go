@@ -24,6 +24,7 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 	if outcome == OutcomeCancelled {
 		restored, rerr := o.restore(ctx)
 		detail += "; " + restored
+		o.supersedeVerification()
 		if rerr != nil {
 			outcome, err, failedAt = OutcomeFailed, rerr, OutcomeCancelled
 			o.noteForAudit("cancel could not restore the user: %s", causeMessage(rerr))
@@ -56,6 +57,18 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 			ErrAuditFailed, auditErr)
 	}
 	return res, nil
+}
+
+// supersedeVerification moves a verification a restore has overtaken (the user was verified
+// inactive, then restored) from the status into a note, so that nothing shows it as the user's state.
+func (o *offboarding) supersedeVerification() {
+	v := o.st.Verification
+	if v == nil || o.st.RestoredTo == "" {
+		return
+	}
+	o.noteForAudit("verified %s with %s conversations at %s, before the cancel restored the user to %s",
+		v.State, formatCount(v.Count), formatTime(v.CheckedAt), o.st.RestoredTo)
+	o.st.Verification = nil
 }
 
 // settle lets running handlers finish and handles signals still queued.
