@@ -17,8 +17,8 @@ func (o *offboarding) dryRun(ctx workflow.Context, snap activities.UserSnapshot,
 	end := later(now(ctx), o.st.AccessEndAt)
 	o.st.Window = genesys.Interval{Start: o.exportFrom(), End: end}
 	var count int
-	actx := workflow.WithActivityOptions(ctx, countOptions)
-	if err := workflow.ExecuteActivity(actx, acts.CountInteractions, activities.CountInput{UserID: o.req.UserID, Window: o.st.Window}).Get(ctx, &count); err != nil {
+	in := activities.CountInput{UserID: o.req.UserID, Window: o.st.Window}
+	if err := activity(ctx, countOptions, "count conversations (dry run)", acts.CountInteractions, in).Get(ctx, &count); err != nil {
 		return "", "", err
 	}
 	p := o.st.Policy

@@ -118,7 +118,7 @@ func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText st
 		OAuthClients:  o.oauthClients(),
 	}
 	var ref activities.AuditRef
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, auditOptions), acts.WriteAudit, rec).Get(ctx, &ref); err != nil {
+	if err := activity(ctx, auditOptions, "write audit record", acts.WriteAudit, rec).Get(ctx, &ref); err != nil {
 		o.noteForAudit("audit record could not be written: %s", causeMessage(err))
 		o.logger.Error("write audit record", "error", err)
 		return err
@@ -147,7 +147,7 @@ func (o *offboarding) notification(ctx workflow.Context, event string, recipient
 
 // send sends n, best effort: a failure is noted and never fails the run.
 func (o *offboarding) send(ctx workflow.Context, n activities.Notification) {
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), acts.Notify, n).Get(ctx, nil); err != nil {
+	if err := activity(ctx, notifyOptions, "notify "+n.Event, acts.Notify, n).Get(ctx, nil); err != nil {
 		// The error text may quote the webhook's response; keep only its type.
 		o.noteForAudit("notification %s failed (%s); the run carries on", n.Event, causeType(err))
 		o.logger.Warn("notification failed", "event", n.Event, "error", err)

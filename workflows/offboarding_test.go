@@ -65,7 +65,7 @@ func Test_GivenArchiveRequest_ShouldRevokeExportVerifyAndArchive(t *testing.T) {
 	require.NotNil(t, res.Audit)
 	assert.Equal(t, start, res.AccessEndedAt)
 	assert.True(t, f.status().Deactivated)
-	assert.Equal(t, "access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; outcome archived", res.Summary)
+	assert.Equal(t, "archived: access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified", res.Summary)
 	assert.Equal(t, map[string]string{workflows.SAGenesysUserID: userID, workflows.SADisposition: "archive", workflows.SARequestedBy: requester}, f.startSA)
 }
 
@@ -83,7 +83,7 @@ func Test_GivenRunBegunBeforeTheRevokingStage_ShouldDeactivateInTheArchivingStag
 	assert.Nil(t, f.callsOf("ExportInteractions")[0].in.(activities.ExportInput).Access)
 	assert.Len(t, f.lastAudit().Transitions, 5)
 	assert.Empty(t, f.lastAudit().Access)
-	assert.Equal(t, "deactivated; export 1,234 conversations verified; outcome archived", res.Summary)
+	assert.Equal(t, "archived: deactivated; export 1,234 conversations verified", res.Summary)
 }
 
 func Test_GivenFutureEffectiveAt_ShouldDeactivateAtThatTimeNotAtPickup(t *testing.T) {
@@ -110,7 +110,7 @@ func Test_GivenDeleteWith30DayRetention_ShouldDeleteAfterApprovalAndRetention(t 
 	f.at(time.Hour, func() {
 		s := f.status()
 		assert.Equal(t, workflows.StageAwaitingApproval, s.Stage)
-		assert.Equal(t, "access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; waiting for 1 more approval until 2026-11-06 09:00 UTC", s.Summary)
+		assert.Equal(t, "awaiting-approval: access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; waiting for 1 more approval until 2026-11-06 09:00 UTC", s.Summary)
 		approval = f.update(workflows.UpdateApprove, decide("alice"))
 	})
 	f.at(10*day, func() {
@@ -282,7 +282,7 @@ func Test_GivenDryRun_ShouldChangeNothingAndReportWhatWouldHappen(t *testing.T) 
 			assert.True(t, res.DryRun)
 			require.Len(t, f.callsOf("CountInteractions"), 1)
 			assert.Contains(t, strings.Join(res.WouldHappen, "\n"), "export 1,234 conversations")
-			assert.True(t, strings.HasPrefix(res.Summary, "dry run: planned only, nothing changed"))
+			assert.Equal(t, "dry-run: planned only, nothing changed; a real run would end "+string(tc.want), res.Summary)
 			assert.True(t, f.lastAudit().DryRun)
 			assert.Empty(t, f.retentionSA, "a dry run sets no retention")
 			assert.Equal(t, res.WouldHappen, f.status().WouldHappen)
@@ -314,7 +314,7 @@ func Test_GivenDryRun_ShouldEndDryRunWithTheOutcomeARealRunWouldHave(t *testing.
 			assert.Equal(t, string(tc.want), f.lastAudit().WouldEnd)
 			assert.Equal(t, "dry-run", f.stages[len(f.stages)-1], "the OffboardingStage search attribute")
 			assert.NotContains(t, f.stages, string(tc.want), "no real outcome in the search attribute")
-			assert.Contains(t, res.Summary, "planned: a real run would end "+string(tc.want))
+			assert.Contains(t, res.Summary, "planned only, nothing changed; a real run would end "+string(tc.want))
 			last := st.History[len(st.History)-1]
 			assert.Equal(t, "dry-run", last.Stage)
 			assert.Equal(t, "planned only, nothing changed: a real run would end "+string(tc.want), last.Detail)

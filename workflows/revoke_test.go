@@ -297,7 +297,9 @@ func Test_GivenCancelWhileVerifying_ShouldRestoreAndNeverShowTheUserInactive(t *
 				f.at(time.Minute, func() { f.update(workflows.UpdateReject, decide("alice")) })
 			}
 			var cancel *updateResult
-			f.at(30*time.Minute, func() { cancel = f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops", Reason: "rehired"}) })
+			f.at(30*time.Minute, func() {
+				cancel = f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops", Reason: "rehired"})
+			})
 
 			res, err := f.run(req)
 
