@@ -39,8 +39,8 @@ func StaticDetails(req Request, p Policy) string {
 	default:
 		lines = append(lines, "**No approval**: the run ends archived once the export is verified.")
 	}
-	lines = append(lines, fmt.Sprintf("**Controls**: `%s`, `%s`, `%s` and `%s` take the same input, with a credential for that action (role `%s`).",
-		UpdateCancel, UpdateHold, UpdateRelease, UpdateExtendRetention, credential.RoleHR))
+	lines = append(lines, fmt.Sprintf("**Controls**: `%s`, `%s`, `%s` and `%s` take the same input, with a credential for that action (role `%s`; shortening retention needs `%s`).",
+		UpdateCancel, UpdateHold, UpdateRelease, UpdateExtendRetention, credential.RoleHR, credential.RoleApprover))
 	return strings.Join(lines, "\n\n")
 }
 
