@@ -168,6 +168,7 @@ type AuditRecord struct {
 	Decisions    []Decision     `json:"decisions,omitempty"`
 	Transitions  []Transition   `json:"transitions"`
 	Outcome      string         `json:"outcome"`
+	WouldEnd     string         `json:"wouldEnd,omitempty"` // a dry run's: the outcome a real run would end in
 	Error        string         `json:"error,omitempty"`
 	Export       *ExportSummary `json:"export,omitempty"`
 	Verification *Verification  `json:"verification,omitempty"`

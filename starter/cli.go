@@ -114,6 +114,9 @@ func (c *cli) startCmd() *cobra.Command {
 			}
 			return c.print(cmd.OutOrStdout(), res, func(w io.Writer) {
 				verb := "Started"
+				if b.DryRun {
+					verb = "Started a dry run (planned only, nothing changes):"
+				}
 				if res.Existing {
 					verb = "Already started by HR event " + b.HREventID + ":"
 				}
@@ -239,7 +242,8 @@ func statusText(st workflows.Status) func(io.Writer) {
 		row("Stage", string(st.Stage))
 		row("Outcome", string(st.Outcome))
 		if st.DryRun {
-			row("Dry run", "yes")
+			row("Dry run", "yes: planned only, nothing changed")
+			row("Would end", string(st.WouldEnd))
 		}
 		row("Requested by", st.RequestedBy)
 		row("Requested at", ts(st.RequestedAt))

@@ -54,11 +54,11 @@ func (o *offboarding) awaitApproval(ctx workflow.Context) (Stage, string, error)
 		}
 		return StageAwaitingApproval, "", nil
 	}
-	wake := o.st.ApprovalDeadline
+	wake, what := o.st.ApprovalDeadline, "approval deadline "
 	if !o.st.Escalated {
-		wake = o.st.EscalateAt
+		wake, what = o.st.EscalateAt, "reminder at "
 	}
-	return StageAwaitingApproval, "", o.wait(ctx, wake.Sub(t))
+	return StageAwaitingApproval, "", o.wait(ctx, wake.Sub(t), what+formatTime(wake))
 }
 
 // rejection returns the first rejecting decision, if any.

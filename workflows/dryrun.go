@@ -11,14 +11,14 @@ import (
 	"github.com/offboard/offboard/genesys"
 )
 
-// dryRun reports what a real run would do and ends with that run's outcome, marked DryRun.
-// It calls only the reading activities, so it changes nothing.
+// dryRun reports what a real run would do and ends in OutcomeDryRun, with the outcome that run
+// would end in as WouldEnd. It calls only the reading activities, so it changes nothing.
 func (o *offboarding) dryRun(ctx workflow.Context, snap activities.UserSnapshot, perms []string) (Stage, string, error) {
 	end := later(now(ctx), o.st.AccessEndAt)
 	o.st.Window = genesys.Interval{Start: o.exportFrom(), End: end}
 	var count int
-	actx := workflow.WithActivityOptions(ctx, countOptions)
-	if err := workflow.ExecuteActivity(actx, acts.CountInteractions, activities.CountInput{UserID: o.req.UserID, Window: o.st.Window}).Get(ctx, &count); err != nil {
+	in := activities.CountInput{UserID: o.req.UserID, Window: o.st.Window}
+	if err := activity(ctx, countOptions, "count conversations (dry run)", acts.CountInteractions, in).Get(ctx, &count); err != nil {
 		return "", "", err
 	}
 	p := o.st.Policy
@@ -35,8 +35,8 @@ func (o *offboarding) dryRun(ctx workflow.Context, snap activities.UserSnapshot,
 	}
 	w = append(w, fmt.Sprintf("verify that the user is %s and still linked to %s conversations", state, formatCount(count)))
 	o.wouldHappen = w
-	o.st.Target = target
-	return target, "dry run: nothing changed", nil
+	o.st.WouldEnd = target
+	return OutcomeDryRun, "planned only, nothing changed: a real run would end " + string(target), nil
 }
 
 // accessPlan lists the steps that would end the user's access at, each with what the snapshot

@@ -24,6 +24,7 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 	if outcome == OutcomeCancelled {
 		restored, rerr := o.restore(ctx)
 		detail += "; " + restored
+		o.supersedeVerification()
 		if rerr != nil {
 			outcome, err, failedAt = OutcomeFailed, rerr, OutcomeCancelled
 			o.noteForAudit("cancel could not restore the user: %s", causeMessage(rerr))
@@ -58,6 +59,18 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 	return res, nil
 }
 
+// supersedeVerification moves a verification a restore has overtaken (the user was verified
+// inactive, then restored) from the status into a note, so that nothing shows it as the user's state.
+func (o *offboarding) supersedeVerification() {
+	v := o.st.Verification
+	if v == nil || o.st.RestoredTo == "" {
+		return
+	}
+	o.noteForAudit("verified %s with %s conversations at %s, before the cancel restored the user to %s",
+		v.State, formatCount(v.Count), formatTime(v.CheckedAt), o.st.RestoredTo)
+	o.st.Verification = nil
+}
+
 // settle lets running handlers finish and handles signals still queued.
 func (o *offboarding) settle(ctx workflow.Context) {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -75,7 +88,7 @@ func (o *offboarding) cancelDetail() string {
 	return "cancelled by " + c.By
 }
 
-// writeAudit writes the audit record; dry runs write one too, marked DryRun.
+// writeAudit writes the audit record; dry runs write one too, marked DryRun, with WouldEnd.
 func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText string) error {
 	info := workflow.GetInfo(ctx)
 	rec := activities.AuditRecord{
@@ -89,6 +102,7 @@ func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText st
 		HREventID:     o.req.HREventID,
 		RequestedAt:   o.st.RequestedAt,
 		DryRun:        o.req.DryRun,
+		WouldEnd:      string(o.st.WouldEnd),
 		Decisions:     o.st.Decisions,
 		Transitions:   o.st.History,
 		Outcome:       string(outcome),
@@ -104,7 +118,7 @@ func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText st
 		OAuthClients:  o.oauthClients(),
 	}
 	var ref activities.AuditRef
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, auditOptions), acts.WriteAudit, rec).Get(ctx, &ref); err != nil {
+	if err := activity(ctx, auditOptions, "write audit record", acts.WriteAudit, rec).Get(ctx, &ref); err != nil {
 		o.noteForAudit("audit record could not be written: %s", causeMessage(err))
 		o.logger.Error("write audit record", "error", err)
 		return err
@@ -133,7 +147,7 @@ func (o *offboarding) notification(ctx workflow.Context, event string, recipient
 
 // send sends n, best effort: a failure is noted and never fails the run.
 func (o *offboarding) send(ctx workflow.Context, n activities.Notification) {
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, notifyOptions), acts.Notify, n).Get(ctx, nil); err != nil {
+	if err := activity(ctx, notifyOptions, "notify "+n.Event, acts.Notify, n).Get(ctx, nil); err != nil {
 		// The error text may quote the webhook's response; keep only its type.
 		o.noteForAudit("notification %s failed (%s); the run carries on", n.Event, causeType(err))
 		o.logger.Warn("notification failed", "event", n.Event, "error", err)

@@ -14,9 +14,11 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
@@ -106,8 +108,8 @@ type fixture struct {
 	count          func(activities.CountInput) (int, error)
 	verify         func(activities.VerifyInput) (activities.Verification, error)
 	notify         func(activities.Notification) error
-	// exportDelay, deleteDelay and revokeDelay keep those activities running for a while of workflow time.
-	exportDelay, deleteDelay, revokeDelay time.Duration
+	// exportDelay, deleteDelay, revokeDelay and verifyDelay keep those activities running for a while of workflow time.
+	exportDelay, deleteDelay, revokeDelay, verifyDelay time.Duration
 
 	calls         []call
 	audits        []activities.AuditRecord
@@ -115,6 +117,8 @@ type fixture struct {
 	stages        []string
 	retentionSA   []time.Time
 	startSA       map[string]string
+	// ui records the summaries of the activities and timers, as the Temporal UI shows them.
+	ui *uiRecorder
 }
 
 func newFixture(t testing.TB, policy workflows.Policy) *fixture {
@@ -126,7 +130,8 @@ func newFixture(t testing.TB, policy workflows.Policy) *fixture {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(userID), TaskQueue: workflows.TaskQueue})
-	f := &fixture{t: t, env: env, policy: policy, never: map[string]bool{}, startSA: map[string]string{}}
+	f := &fixture{t: t, env: env, policy: policy, never: map[string]bool{}, startSA: map[string]string{}, ui: &uiRecorder{}}
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{f.ui}})
 	f.checkAccess = func(in activities.CheckAccessInput) (activities.AccessReport, error) {
 		return activities.AccessReport{ClientID: "client-1", Checked: in.Permissions}, nil
 	}
@@ -290,7 +295,7 @@ func (f *fixture) mock() {
 		"VerifyOutcome": {acts.VerifyOutcome, func(_ context.Context, in activities.VerifyInput) (activities.Verification, error) {
 			f.record("VerifyOutcome", in)
 			return f.verify(in)
-		}, nil},
+		}, &f.verifyDelay},
 		"WriteAudit": {acts.WriteAudit, func(_ context.Context, rec activities.AuditRecord) (activities.AuditRef, error) {
 			f.record("WriteAudit", rec)
 			f.audits = append(f.audits, rec)

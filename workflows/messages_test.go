@@ -74,7 +74,7 @@ func Test_GivenCancelDuringRetention_ShouldRestoreEveryStepInReverseOrder(t *tes
 			s := f.status()
 			assert.False(t, s.Deactivated)
 			assert.Equal(t, []string{"tokens: revoked tokens cannot be given back; the user signs in again"}, s.NotRestored)
-			assert.Equal(t, "restored to active (1 not restored); export 1,234 conversations verified; outcome cancelled", res.Summary, "the summary says the restored state, not inactive")
+			assert.Equal(t, "cancelled: restored to active (1 not restored); export 1,234 conversations verified", res.Summary, "the summary says the restored state, not inactive")
 		})
 	}
 }
@@ -94,7 +94,7 @@ func Test_GivenLegacyRunCancelledDuringRetention_ShouldRestoreUserToSnapshotStat
 	assert.Equal(t, start.Add(5*day), restores[0].at)
 	assert.Equal(t, "cancelled", f.lastAudit().Outcome)
 	assert.False(t, f.status().Deactivated)
-	assert.Equal(t, "restored to active; export 1,234 conversations verified; outcome cancelled", res.Summary)
+	assert.Equal(t, "cancelled: restored to active; export 1,234 conversations verified", res.Summary)
 }
 
 func Test_GivenCancelDuringExport_ShouldStopExportAndRestore(t *testing.T) {

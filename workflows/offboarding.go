@@ -202,8 +202,7 @@ func (o *offboarding) execute(ctx workflow.Context) (Stage, string, error) {
 			return OutcomeCancelled, "cancellation requested through Temporal", ctx.Err()
 		case err != nil:
 			return OutcomeFailed, "", err
-		case next == OutcomeArchived && o.st.Cancel != nil:
-			// A cancel accepted while the last step ran still wins over archived.
+		case o.st.Cancel != nil && o.cancelWins(ctx, next):
 			return OutcomeCancelled, o.cancelDetail(), nil
 		case next.Final():
 			return next, detail, nil
@@ -211,6 +210,22 @@ func (o *offboarding) execute(ctx workflow.Context) (Stage, string, error) {
 			o.enterStage(ctx, next, detail)
 		}
 	}
+}
+
+// cancelRejectedChange is the workflow.GetVersion change ID from which a cancel accepted while
+// verifying wins over rejected too; before it, such a cancel was dropped and the user left inactive.
+const cancelRejectedChange = "cancel-wins-over-rejected"
+
+// cancelWins reports whether a cancel accepted while the last step ran wins over next: it does
+// over an outcome that left the user inactive (archived, rejected), never over deleted.
+func (o *offboarding) cancelWins(ctx workflow.Context, next Stage) bool {
+	switch next {
+	case OutcomeArchived:
+		return true
+	case OutcomeRejected:
+		return workflow.GetVersion(ctx, cancelRejectedChange, workflow.DefaultVersion, 1) >= 1
+	}
+	return false
 }
 
 // cancelledThroughTemporal reports whether Temporal cancelled the run while it can still stop.

@@ -65,7 +65,7 @@ func Test_GivenArchiveRequest_ShouldRevokeExportVerifyAndArchive(t *testing.T) {
 	require.NotNil(t, res.Audit)
 	assert.Equal(t, start, res.AccessEndedAt)
 	assert.True(t, f.status().Deactivated)
-	assert.Equal(t, "access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; outcome archived", res.Summary)
+	assert.Equal(t, "archived: access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified", res.Summary)
 	assert.Equal(t, map[string]string{workflows.SAGenesysUserID: userID, workflows.SADisposition: "archive", workflows.SARequestedBy: requester}, f.startSA)
 }
 
@@ -83,7 +83,7 @@ func Test_GivenRunBegunBeforeTheRevokingStage_ShouldDeactivateInTheArchivingStag
 	assert.Nil(t, f.callsOf("ExportInteractions")[0].in.(activities.ExportInput).Access)
 	assert.Len(t, f.lastAudit().Transitions, 5)
 	assert.Empty(t, f.lastAudit().Access)
-	assert.Equal(t, "deactivated; export 1,234 conversations verified; outcome archived", res.Summary)
+	assert.Equal(t, "archived: deactivated; export 1,234 conversations verified", res.Summary)
 }
 
 func Test_GivenFutureEffectiveAt_ShouldDeactivateAtThatTimeNotAtPickup(t *testing.T) {
@@ -110,7 +110,7 @@ func Test_GivenDeleteWith30DayRetention_ShouldDeleteAfterApprovalAndRetention(t 
 	f.at(time.Hour, func() {
 		s := f.status()
 		assert.Equal(t, workflows.StageAwaitingApproval, s.Stage)
-		assert.Equal(t, "access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; waiting for 1 more approval until 2026-11-06 09:00 UTC", s.Summary)
+		assert.Equal(t, "awaiting-approval: access ended 2026-11-02 09:00 UTC; export 1,234 conversations verified; waiting for 1 more approval until 2026-11-06 09:00 UTC", s.Summary)
 		approval = f.update(workflows.UpdateApprove, decide("alice"))
 	})
 	f.at(10*day, func() {
@@ -280,13 +280,45 @@ func Test_GivenDryRun_ShouldChangeNothingAndReportWhatWouldHappen(t *testing.T) 
 
 			require.NoError(t, err)
 			assert.True(t, res.DryRun)
-			assert.Equal(t, tc.want, res.Outcome)
 			require.Len(t, f.callsOf("CountInteractions"), 1)
 			assert.Contains(t, strings.Join(res.WouldHappen, "\n"), "export 1,234 conversations")
-			assert.True(t, strings.HasPrefix(res.Summary, "dry run: nothing changed"))
+			assert.Equal(t, "dry-run: planned only, nothing changed; a real run would end "+string(tc.want), res.Summary)
 			assert.True(t, f.lastAudit().DryRun)
 			assert.Empty(t, f.retentionSA, "a dry run sets no retention")
 			assert.Equal(t, res.WouldHappen, f.status().WouldHappen)
+		})
+	}
+}
+
+// A dry run ends in its own outcome, so that nothing polling a real outcome reads it as done;
+// what a real run would have ended in stands beside it.
+func Test_GivenDryRun_ShouldEndDryRunWithTheOutcomeARealRunWouldHave(t *testing.T) {
+	for _, tc := range []struct {
+		req  workflows.Request
+		want workflows.Stage
+	}{{archiveRequest(), workflows.OutcomeArchived}, {deleteRequest(), workflows.OutcomeDeleted}} {
+		t.Run(string(tc.req.Disposition), func(t *testing.T) {
+			f := newFixture(t, testPolicy()).forbidChanges().forbid("ExportInteractions", "VerifyOutcome")
+			tc.req.DryRun = true
+
+			res, err := f.run(tc.req)
+
+			require.NoError(t, err)
+			st := f.status()
+			assert.Equal(t, workflows.OutcomeDryRun, res.Outcome)
+			assert.Equal(t, workflows.OutcomeDryRun, st.Outcome)
+			assert.True(t, workflows.OutcomeDryRun.Final())
+			assert.Equal(t, tc.want, res.WouldEnd)
+			assert.Equal(t, tc.want, st.WouldEnd)
+			assert.Equal(t, "dry-run", f.lastAudit().Outcome)
+			assert.Equal(t, string(tc.want), f.lastAudit().WouldEnd)
+			assert.Equal(t, "dry-run", f.stages[len(f.stages)-1], "the OffboardingStage search attribute")
+			assert.NotContains(t, f.stages, string(tc.want), "no real outcome in the search attribute")
+			assert.Contains(t, res.Summary, "planned only, nothing changed; a real run would end "+string(tc.want))
+			last := st.History[len(st.History)-1]
+			assert.Equal(t, "dry-run", last.Stage)
+			assert.Equal(t, "planned only, nothing changed: a real run would end "+string(tc.want), last.Detail)
+			assert.True(t, strings.HasPrefix(workflows.StaticSummary(tc.req), "Dry run, planned only: "))
 		})
 	}
 }

@@ -26,6 +26,13 @@ func bounded(attempt, total time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{StartToCloseTimeout: attempt, ScheduleToCloseTimeout: total, RetryPolicy: retry(0)}
 }
 
+// activity schedules the activity fn with opts and summary, the line the UI shows for it: the
+// step it takes, naming IDs only, never names or emails.
+func activity(ctx workflow.Context, opts workflow.ActivityOptions, summary string, fn, in any) workflow.Future {
+	opts.Summary = summary
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), fn, in)
+}
+
 // Per-activity options. StartToClose bounds one attempt; ScheduleToClose bounds all retries.
 var (
 	// checkOptions: CheckAccess and SnapshotUser are one or two GETs each.

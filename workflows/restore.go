@@ -27,9 +27,8 @@ func (o *offboarding) restoreState(ctx workflow.Context) (string, error) {
 	}
 	state := o.st.Snapshot.User.State
 	var change activities.StateChange
-	actx := workflow.WithActivityOptions(ctx, changeOptions)
 	in := activities.RestoreInput{UserID: o.req.UserID, State: state}
-	if err := workflow.ExecuteActivity(actx, acts.RestoreUser, in).Get(ctx, &change); err != nil {
+	if err := activity(ctx, changeOptions, "restore user to "+string(state), acts.RestoreUser, in).Get(ctx, &change); err != nil {
 		return "restore to " + string(state) + " failed: " + causeMessage(err), err
 	}
 	o.st.Deactivated = false
@@ -45,11 +44,10 @@ func (o *offboarding) restoreAccess(ctx workflow.Context) (string, error) {
 	if len(steps) == 0 {
 		return "nothing was changed", nil
 	}
-	actx := workflow.WithActivityOptions(ctx, changeOptions)
 	var first error
 	for _, step := range steps {
 		var res activities.StepResult
-		if err := workflow.ExecuteActivity(actx, acts.RestoreAccess, o.stepInput(step)).Get(ctx, &res); err != nil {
+		if err := activity(ctx, changeOptions, "restore "+string(step), acts.RestoreAccess, o.stepInput(step)).Get(ctx, &res); err != nil {
 			o.notRestored(step, causeMessage(err))
 			if first == nil {
 				first = err

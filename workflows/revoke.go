@@ -46,7 +46,7 @@ func (o *offboarding) checkPermissions(ctx workflow.Context, revoking bool) ([]s
 		perms = withStepPermissions(perms, required, activities.StepPermissions, activities.RestorePermissions)
 	}
 	var access activities.AccessReport
-	if err := workflow.ExecuteActivity(ctx, acts.CheckAccess, activities.CheckAccessInput{Permissions: perms}).Get(ctx, &access); err != nil {
+	if err := activity(ctx, checkOptions, "check permissions", acts.CheckAccess, activities.CheckAccessInput{Permissions: perms}).Get(ctx, &access); err != nil {
 		return nil, err
 	}
 	if access.Note != "" {
@@ -67,7 +67,7 @@ func (o *offboarding) checkOptional(ctx workflow.Context, held []string, steps [
 		return nil
 	}
 	var access activities.AccessReport
-	err := workflow.ExecuteActivity(ctx, acts.CheckAccess, activities.CheckAccessInput{Permissions: extra}).Get(ctx, &access)
+	err := activity(ctx, checkOptions, "check optional steps' permissions", acts.CheckAccess, activities.CheckAccessInput{Permissions: extra}).Get(ctx, &access)
 	missing, lacking := missingPermissions(err, extra)
 	if !lacking {
 		return err
@@ -142,8 +142,7 @@ func withStepPermissions(perms []string, steps []activities.AccessStep, needs ..
 func (o *offboarding) snapshotAccess(ctx workflow.Context) error {
 	in := activities.SnapshotAccessInput{UserID: o.req.UserID, Skip: o.st.SkippedSteps}
 	var snap activities.AccessSnapshot
-	actx := workflow.WithActivityOptions(ctx, snapshotOptions)
-	if err := workflow.ExecuteActivity(actx, acts.SnapshotAccess, in).Get(ctx, &snap); err != nil {
+	if err := activity(ctx, snapshotOptions, "snapshot access", acts.SnapshotAccess, in).Get(ctx, &snap); err != nil {
 		return err
 	}
 	o.st.Access = &snap
@@ -156,14 +155,13 @@ func (o *offboarding) snapshotAccess(ctx workflow.Context) error {
 // revoke ends every access of the user, step by step in order, each verified by reading it
 // back. A step that fails fails the run and is never reported done.
 func (o *offboarding) revoke(ctx workflow.Context) (Stage, string, error) {
-	actx := workflow.WithActivityOptions(ctx, revokeOptions)
 	for _, step := range activities.RevokeSteps() {
 		if o.skipped(step) || o.revoked(step) {
 			continue
 		}
 		o.st.Revoking = step
 		var res activities.StepResult
-		err := workflow.ExecuteActivity(actx, acts.RevokeAccess, o.stepInput(step)).Get(ctx, &res)
+		err := activity(ctx, revokeOptions, "revoke "+string(step), acts.RevokeAccess, o.stepInput(step)).Get(ctx, &res)
 		if err != nil && o.st.Policy.optional(step) && causeType(err) == string(genesys.KindPermissionDenied) {
 			o.st.Revoking = ""
 			o.skip(step, causeMessage(err))

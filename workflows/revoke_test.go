@@ -276,3 +276,43 @@ func Test_GivenRestoreStepThatFails_ShouldTryTheOthersAndFailTheCancel(t *testin
 	assert.Contains(t, f.lastAudit().Transitions[len(f.lastAudit().Transitions)-1].Detail, "; grants: the OAuth client lacks authorization:grant:add")
 	assert.NotContains(t, f.lastAudit().Transitions[len(f.lastAudit().Transitions)-1].Detail, "add: the OAuth", "the cause is named once")
 }
+
+// A cancel accepted while the run verifies wins over an outcome that left the user inactive, and
+// once the user is restored nothing the run shows still says they are inactive.
+func Test_GivenCancelWhileVerifying_ShouldRestoreAndNeverShowTheUserInactive(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		legacy bool
+		reject bool
+	}{{"archived", false, false}, {"archived legacy", true, false}, {"rejected", false, true}, {"rejected legacy", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testPolicy())
+			f.verifyDelay = time.Hour
+			if tc.legacy {
+				f.legacy()
+			}
+			req := archiveRequest()
+			if tc.reject {
+				req = deleteRequest()
+				f.at(time.Minute, func() { f.update(workflows.UpdateReject, decide("alice")) })
+			}
+			var cancel *updateResult
+			f.at(30*time.Minute, func() {
+				cancel = f.update(workflows.UpdateCancel, workflows.ControlInput{By: "hr-ops", Reason: "rehired"})
+			})
+
+			res, err := f.run(req)
+
+			require.NoError(t, err)
+			require.NoError(t, cancel.rejected, "the cancel is accepted while verifying")
+			st := f.status()
+			assert.Equal(t, workflows.OutcomeCancelled, res.Outcome)
+			assert.Contains(t, res.Summary, "restored to active")
+			assert.NotContains(t, res.Summary, "inactive")
+			assert.NotContains(t, st.History[len(st.History)-1].Detail, "inactive")
+			assert.Nil(t, st.Verification, "the verification of the inactive user no longer holds")
+			assert.Nil(t, f.lastAudit().Verification)
+			assert.Contains(t, strings.Join(f.lastAudit().Notes, "\n"), "verified inactive with 1,234 conversations at 2026-11-02")
+		})
+	}
+}

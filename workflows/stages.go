@@ -30,6 +30,9 @@ const (
 	OutcomeCancelled Stage = "cancelled"
 	OutcomeRejected  Stage = "rejected"
 	OutcomeFailed    Stage = "failed"
+	// OutcomeDryRun ends every dry run, whatever a real run would end in (State.WouldEnd), so
+	// that a filter on a real outcome never matches a run that changed nothing.
+	OutcomeDryRun Stage = "dry-run"
 )
 
 // stageDef declares one stage. The workflow's stage loop, the summary, the validators of
@@ -41,7 +44,8 @@ type stageDef struct {
 	// step runs the stage. It returns the next stage, or its own stage when it only waited and
 	// wants to be called again, or an outcome. Outcomes have none.
 	step func(o *offboarding, ctx workflow.Context) (Stage, string, error)
-	// doing is the summary's wording while the run is at the stage.
+	// doing is the summary's wording while the run is at the stage; outcomes need none, the
+	// summary names the stage.
 	doing func(o *offboarding) string
 	// decides marks the stage at which approvals and rejections are accepted.
 	decides bool
@@ -70,13 +74,14 @@ func stageTable() []stageDef {
 		outcome(OutcomeCancelled),
 		outcome(OutcomeRejected),
 		outcome(OutcomeFailed),
+		{stage: OutcomeDryRun, outcome: true, doing: func(o *offboarding) string { return "a real run would end " + string(o.st.WouldEnd) }},
 	}
 }
 
 func says(s string) func(*offboarding) string { return func(*offboarding) string { return s } }
 
 func outcome(s Stage) stageDef {
-	return stageDef{stage: s, outcome: true, doing: says("outcome " + string(s))}
+	return stageDef{stage: s, outcome: true}
 }
 
 // definition returns the declaration of s.

@@ -53,6 +53,6 @@ func Test_GivenStages_ShouldEndWithTheOutcomesOnly(t *testing.T) {
 		assert.Empty(t, outcomes, "stage %s (at %d) comes after an outcome", s, i)
 	}
 	assert.Equal(t, []workflows.Stage{workflows.OutcomeArchived, workflows.OutcomeDeleted, workflows.OutcomeCancelled,
-		workflows.OutcomeRejected, workflows.OutcomeFailed}, outcomes)
+		workflows.OutcomeRejected, workflows.OutcomeFailed, workflows.OutcomeDryRun}, outcomes)
 	assert.False(t, workflows.Stage("unknown").Final())
 }

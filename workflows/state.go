@@ -87,8 +87,10 @@ type State struct {
 	// Verification is the final check of the user's state and history.
 	Verification *activities.Verification `json:"verification,omitempty"`
 	// Target is the outcome verifying leads to (archived or deleted).
-	Target  Stage                   `json:"target,omitempty"`
-	History []activities.Transition `json:"history"`
+	Target Stage `json:"target,omitempty"`
+	// WouldEnd is the outcome a dry run planned: what a real run would end in.
+	WouldEnd Stage                   `json:"wouldEnd,omitempty"`
+	History  []activities.Transition `json:"history"`
 	// Notes are events worth an auditor's attention, such as failed notifications.
 	Notes []string `json:"notes,omitempty"`
 	// Ignored summarises the signals the run ignored, bounded whatever arrives.

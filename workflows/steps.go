@@ -16,14 +16,13 @@ import (
 // the revoking stage, everything they hold; a dry run ends here.
 func (o *offboarding) check(ctx workflow.Context) (Stage, string, error) {
 	revoking := workflow.GetVersion(ctx, revokingChange, workflow.DefaultVersion, revokingVersion) >= revokingVersion
-	actx := workflow.WithActivityOptions(ctx, checkOptions)
-	perms, err := o.checkPermissions(actx, revoking)
+	perms, err := o.checkPermissions(ctx, revoking)
 	if err != nil {
 		return "", "", err
 	}
 	var snap activities.UserSnapshot
 	in := activities.SnapshotInput{UserID: o.req.UserID}
-	if err := workflow.ExecuteActivity(actx, acts.SnapshotUser, in).Get(ctx, &snap); err != nil {
+	if err := activity(ctx, checkOptions, "snapshot user", acts.SnapshotUser, in).Get(ctx, &snap); err != nil {
 		return "", "", err
 	}
 	o.st.Snapshot = &snap
@@ -33,7 +32,7 @@ func (o *offboarding) check(ctx workflow.Context) (Stage, string, error) {
 			activities.ErrUnexpectedState, nil)
 	}
 	if revoking {
-		if err := o.snapshotAccess(actx); err != nil {
+		if err := o.snapshotAccess(ctx); err != nil {
 			return "", "", err
 		}
 	}
@@ -54,7 +53,8 @@ func (o *offboarding) schedule(ctx workflow.Context) (Stage, string, error) {
 		return o.accessStage(), "effective time reached", nil
 	}
 	seen := o.version
-	if _, err := workflow.AwaitWithTimeout(ctx, o.st.AccessEndAt.Sub(t), func() bool { return o.version != seen }); err != nil {
+	wake := timer(o.st.AccessEndAt.Sub(t), "access ends "+formatTime(o.st.AccessEndAt))
+	if _, err := workflow.AwaitWithOptions(ctx, wake, func() bool { return o.version != seen }); err != nil {
 		return "", "", err
 	}
 	return StageScheduled, "", nil
@@ -63,8 +63,7 @@ func (o *offboarding) schedule(ctx workflow.Context) (Stage, string, error) {
 // archive sets the user inactive: access ends here.
 func (o *offboarding) archive(ctx workflow.Context) (Stage, string, error) {
 	var change activities.StateChange
-	actx := workflow.WithActivityOptions(ctx, changeOptions)
-	if err := workflow.ExecuteActivity(actx, acts.DeactivateUser, activities.UserRef{UserID: o.req.UserID}).Get(ctx, &change); err != nil {
+	if err := activity(ctx, changeOptions, "deactivate user", acts.DeactivateUser, activities.UserRef{UserID: o.req.UserID}).Get(ctx, &change); err != nil {
 		return "", "", err
 	}
 	o.st.Deactivated = o.st.Deactivated || change.Changed
@@ -105,7 +104,7 @@ func (o *offboarding) export(ctx workflow.Context) (Stage, string, error) {
 		}
 	})
 	var sum activities.ExportSummary
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ectx, exportOptions), acts.ExportInteractions, in).Get(ctx, &sum)
+	err := activity(ectx, exportOptions, "export conversations to bundle "+o.st.Bundle, acts.ExportInteractions, in).Get(ctx, &sum)
 	done = true
 	if err != nil {
 		if o.st.Cancel != nil && temporal.IsCanceledError(err) {
@@ -133,8 +132,7 @@ func disconnected(ctx workflow.Context) workflow.Context {
 func (o *offboarding) delete(ctx workflow.Context) (Stage, string, error) {
 	dctx := disconnected(ctx)
 	var change activities.StateChange
-	actx := workflow.WithActivityOptions(dctx, changeOptions)
-	if err := workflow.ExecuteActivity(actx, acts.DeleteUser, activities.UserRef{UserID: o.req.UserID}).Get(dctx, &change); err != nil {
+	if err := activity(dctx, changeOptions, "delete user", acts.DeleteUser, activities.UserRef{UserID: o.req.UserID}).Get(dctx, &change); err != nil {
 		return "", "", err
 	}
 	o.st.Target = OutcomeDeleted
@@ -159,7 +157,7 @@ func (o *offboarding) verify(ctx workflow.Context) (Stage, string, error) {
 		in.ManifestCount = o.st.Export.Conversations
 	}
 	var v activities.Verification
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(vctx, countOptions), acts.VerifyOutcome, in).Get(vctx, &v); err != nil {
+	if err := activity(vctx, countOptions, "verify user is "+string(expected), acts.VerifyOutcome, in).Get(vctx, &v); err != nil {
 		return "", "", err
 	}
 	o.st.Verification = &v

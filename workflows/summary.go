@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offboard/offboard/internal/credential"
 )
 
 // StaticSummary is the run's one-line summary for StartWorkflowOptions.StaticSummary. It
@@ -12,7 +14,7 @@ import (
 func StaticSummary(req Request) string {
 	var b strings.Builder
 	if req.DryRun {
-		b.WriteString("Dry run: ")
+		b.WriteString("Dry run, planned only: ")
 	}
 	fmt.Fprintf(&b, "%s Genesys user %s", req.Disposition, req.UserID)
 	if !req.EffectiveAt.IsZero() {
@@ -24,11 +26,47 @@ func StaticSummary(req Request) string {
 	return b.String()
 }
 
-// summary is the human summary of where the run is, for the UI's current details and status.
+// StaticDetails is the run's fixed details for StartWorkflowOptions.StaticDetails, in the
+// Temporal UI's Markdown: how to decide on it and who may, as policy p (the starter's copy of
+// the worker's policy, which governs) says.
+func StaticDetails(req Request, p Policy) string {
+	lines := []string{fmt.Sprintf("**Offboarding** of Genesys user `%s` (%s), requested by `%s`.", req.UserID, req.Disposition, req.RequestedBy)}
+	switch {
+	case req.DryRun:
+		lines = append(lines, "**Dry run**: planned only, nothing changes and no decision is taken.")
+	case req.Disposition == DispositionDelete || p.ApproveArchive:
+		lines = append(lines, approvalDetails(p)...)
+	default:
+		lines = append(lines, "**No approval**: the run ends archived once the export is verified.")
+	}
+	lines = append(lines, fmt.Sprintf("**Controls**: `%s`, `%s`, `%s` and `%s` take the same input, with a credential for that action (role `%s`; shortening retention needs `%s`).",
+		UpdateCancel, UpdateHold, UpdateRelease, UpdateExtendRetention, credential.RoleHR, credential.RoleApprover))
+	return strings.Join(lines, "\n\n")
+}
+
+// approvalDetails say how to approve or reject, where a credential comes from and who may.
+func approvalDetails(p Policy) []string {
+	who := fmt.Sprintf("any holder of role `%s`", credential.RoleApprover)
+	if len(p.Approvers) > 0 {
+		who = fmt.Sprintf("role `%s` and the allow-list: %s", credential.RoleApprover, strings.Join(p.Approvers, ", "))
+	}
+	requester := "never the requester"
+	if p.RequesterMayApprove {
+		requester = "the requester too"
+	}
+	return []string{
+		fmt.Sprintf("**To approve**: send the update `%s` (or the signal of that name) with input `{\"credential\": \"...\"}`; `%s` likewise.", UpdateApprove, UpdateReject),
+		fmt.Sprintf("**Credential**: `POST /v1/offboardings/{userId}/credentials` on the HR API with `{\"action\": \"%s\"}`, with your own API token; it is bound to this run and expires.", UpdateApprove),
+		fmt.Sprintf("**Who may**: %d distinct approver(s): %s; %s. Without them within %s the user stays inactive.", p.ApprovalsRequired, who, requester, Duration(p.ApprovalTimeout)),
+	}
+}
+
+// summary is the human summary of where the run is, for the UI's current details and status:
+// the stage, then what the run has done and is doing there.
 func (o *offboarding) summary() string {
 	var parts []string
 	if o.req.DryRun {
-		parts = append(parts, "dry run: nothing changed")
+		parts = append(parts, "planned only, nothing changed")
 	}
 	st := o.st
 	switch {
@@ -45,7 +83,7 @@ func (o *offboarding) summary() string {
 	if st.Export != nil {
 		parts = append(parts, fmt.Sprintf("export %s conversations verified", formatCount(st.Export.Conversations)))
 	}
-	if d, ok := st.Stage.definition(); ok {
+	if d, ok := st.Stage.definition(); ok && d.doing != nil {
 		parts = append(parts, d.doing(o))
 	}
 	if st.Cancel != nil && !st.Stage.Final() {
@@ -58,7 +96,10 @@ func (o *offboarding) summary() string {
 		last := ig.Last[len(ig.Last)-1]
 		parts = append(parts, fmt.Sprintf("%s signals ignored, last %s (%s)", formatCount(ig.Total), last.Message, last.Reason))
 	}
-	return strings.Join(parts, "; ")
+	if len(parts) == 0 {
+		return string(st.Stage)
+	}
+	return string(st.Stage) + ": " + strings.Join(parts, "; ")
 }
 
 // restoredSummary says the state a cancel restored the user to, and whether anything was not restored.
@@ -121,6 +162,7 @@ func (o *offboarding) report() Report {
 		UserID:        o.req.UserID,
 		DryRun:        o.req.DryRun,
 		WouldHappen:   o.wouldHappen,
+		WouldEnd:      o.st.WouldEnd,
 		Export:        o.st.Export,
 		Verification:  o.st.Verification,
 		Audit:         o.audit,

@@ -188,8 +188,10 @@ type RetentionInput struct {
 type Report struct {
 	WorkflowID string `json:"workflowId"`
 	UserID     string `json:"userId"`
-	// DryRun marks a run that changes nothing; its outcome is what a real run would end with.
+	// DryRun marks a run that changes nothing; it ends in OutcomeDryRun.
 	DryRun bool `json:"dryRun,omitempty"`
+	// WouldEnd is the outcome a real run would end in, as a dry run planned it.
+	WouldEnd Stage `json:"wouldEnd,omitempty"`
 	// WouldHappen is the dry run's report of what a real run would do.
 	WouldHappen  []string                  `json:"wouldHappen,omitempty"`
 	Export       *activities.ExportSummary `json:"export,omitempty"`

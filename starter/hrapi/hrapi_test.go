@@ -139,6 +139,13 @@ func Test_GivenListFilters_ShouldQueryOnlyKnownStagesAndDispositions(t *testing.
 	require.Error(t, err)
 }
 
+// A dry run has its own stage value, so the HR system lists dry runs apart from real outcomes.
+func Test_GivenStageDryRun_ShouldListOnlyDryRuns(t *testing.T) {
+	q, err := VisibilityQuery(ListQuery{Stage: "dry-run"})
+	require.NoError(t, err)
+	assert.Equal(t, "WorkflowType = 'Offboarding' AND OffboardingStage = 'dry-run'", q)
+}
+
 // FuzzDecodeOffboardingRequest checks that no body panics the decoder or the validation, that
 // every failure is a 400 problem naming a field or the body, and that an accepted request is
 // one the workflow's own validation accepts, from a body that is valid UTF-8, names each field

@@ -80,6 +80,7 @@ func (s *Service) Start(ctx context.Context, req workflows.Request) (StartResult
 		Memo:                                     map[string]any{MemoHREventID: req.HREventID},
 		TypedSearchAttributes:                    workflows.StartSearchAttributes(req),
 		StaticSummary:                            workflows.StaticSummary(req),
+		StaticDetails:                            workflows.StaticDetails(req, s.Policy),
 	}
 	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.WorkflowType, req)
 	if err != nil {
