@@ -116,7 +116,7 @@ func fullStatus() workflows.Status {
 		After: json.RawMessage(`{"queues":[]}`), Warnings: []string{"group membership left"}, Verification: "read back", NoReadBack: true, VerifiedAt: now}
 	return workflows.Status{
 		Report: workflows.Report{
-			WorkflowID: workflows.WorkflowID(uid), UserID: uid, DryRun: true, WouldHappen: []string{"delete the user"},
+			WorkflowID: workflows.WorkflowID(uid), UserID: uid, DryRun: true, WouldEnd: workflows.OutcomeDeleted, WouldHappen: []string{"delete the user"},
 			Export: &activities.ExportSummary{Bundle: "s3://bucket/b", ManifestURL: "s3://bucket/b/manifest.json", ManifestSHA256: strings.Repeat("a", 64),
 				Parts: 2, Conversations: 10, Bytes: 1 << 20, Windows: 3},
 			Verification:  &activities.Verification{State: genesys.StateDeleted, Count: 10, ManifestCount: 10, Linked: true, CheckedAt: now},
