@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
@@ -138,15 +136,9 @@ func (s *Service) running(ctx context.Context, userID, action string) (string, s
 		return "", "", p
 	}
 	id := workflows.WorkflowID(userID)
-	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	info, err := s.stillRunning(ctx, id, action)
 	if err != nil {
-		return "", "", temporalProblem("look up the offboarding", err)
-	}
-	info := desc.GetWorkflowExecutionInfo()
-	if st := info.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		p := conflict(fmt.Sprintf("the offboarding has already finished (%s): %s is no longer accepted", statusName(st), action))
-		p.WorkflowID = id
-		return "", "", p
+		return "", "", err
 	}
 	run := info.GetFirstRunId()
 	if run == "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -208,4 +209,32 @@ func Test_GivenASigningSetup_ShouldRefuseToServeWhatWorkersWouldRefuse(t *testin
 	base.Policy, base.Development = unsigned, true
 	_, err = New(base)
 	assert.NoError(t, err, "the devstack may allow unsigned decisions")
+}
+
+// finishingTemporal's run finishes between the API's look-up and its update.
+type finishingTemporal struct {
+	runningTemporal
+	describes int
+}
+
+func (f *finishingTemporal) DescribeWorkflowExecution(ctx context.Context, id, run string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.describes++
+	d, err := f.runningTemporal.DescribeWorkflowExecution(ctx, id, run)
+	if f.describes > 1 {
+		d.WorkflowExecutionInfo.Status = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}
+	return d, err
+}
+
+func (f *finishingTemporal) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, serviceerror.NewNotFound("workflow execution already completed")
+}
+
+func Test_GivenARunThatFinishesDuringAnUpdate_ShouldAnswerFinishedNotMissing(t *testing.T) {
+	temporal := &finishingTemporal{}
+	h, err := New(Options{Temporal: temporal, Policy: testPolicy(), Signer: testSigner, Now: (&testClock{t: now}).Now, Tokens: testTokens()})
+	require.NoError(t, err)
+	a := send(h, "POST", "/v1/offboardings/"+uid+"/cancel", "", map[string]string{"Authorization": "Bearer " + hrSecret})
+	assert.Equal(t, http.StatusConflict, a.code, a.body)
+	assert.Contains(t, a.body, "already finished")
 }

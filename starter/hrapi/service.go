@@ -11,6 +11,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -299,14 +300,8 @@ func (s *Service) update(ctx context.Context, userID, name string, arg any) (wor
 		return workflows.Status{}, p
 	}
 	id := workflows.WorkflowID(userID)
-	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil {
-		return workflows.Status{}, temporalProblem("look up the offboarding", err)
-	}
-	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		p := conflict(fmt.Sprintf("the offboarding has already finished (%s): %s is no longer accepted", statusName(st), name))
-		p.WorkflowID = id
-		return workflows.Status{}, p
+	if _, err := s.stillRunning(ctx, id, name); err != nil {
+		return workflows.Status{}, err
 	}
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
@@ -321,9 +316,32 @@ func (s *Service) update(ctx context.Context, userID, name string, arg any) (wor
 		if p := rejection(id, name, err); p != nil {
 			return workflows.Status{}, p
 		}
+		// A run that finished between the look-up and the update is not missing: say it finished.
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			if _, ferr := s.stillRunning(ctx, id, name); ferr != nil {
+				return workflows.Status{}, ferr
+			}
+		}
 		return workflows.Status{}, temporalProblem("send the "+name+" decision to the offboarding", err)
 	}
 	return s.Status(ctx, userID)
+}
+
+// stillRunning answers the offboarding id's execution while it runs, and a 409 Problem once it
+// has finished, for the update name.
+func (s *Service) stillRunning(ctx context.Context, id, name string) (*workflowpb.WorkflowExecutionInfo, error) {
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, temporalProblem("look up the offboarding", err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if st := info.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		p := conflict(fmt.Sprintf("the offboarding has already finished (%s): %s is no longer accepted", statusName(st), name))
+		p.WorkflowID = id
+		return nil, p
+	}
+	return info, nil
 }
 
 // rejection turns an update failure raised by the workflow (validator or handler) into a 409.
