@@ -3,7 +3,9 @@ package credential
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"time"
@@ -75,6 +77,12 @@ func (s *Signer) Issue(c Claims) (string, error) {
 		return "", refusal(ReasonMalformed, "it is %d bytes long, over the limit of %d: shorten the comment", len(signed), MaxLen)
 	}
 	return signed, nil
+}
+
+// DeriveKey derives an n-byte key for purpose from the signing key with HKDF-SHA256, so that
+// every process holding the signing key derives the same key and no other does.
+func (s *Signer) DeriveKey(purpose string, n int) ([]byte, error) {
+	return hkdf.Key(sha256.New, s.key.Seed(), nil, purpose, n)
 }
 
 // newID returns 128 random bits, base64url.

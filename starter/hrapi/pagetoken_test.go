@@ -2,6 +2,7 @@ package hrapi
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/offboard/offboard/internal/credential"
 )
 
 var temporalNext = []byte("temporal-next-page")
@@ -51,7 +54,7 @@ func Test_GivenAForgedOrForeignPageToken_ShouldAnswer400WithoutAskingTemporal(t 
 	h, temporal, _ := newTestAPI(t, nil)
 	temporal.next = temporalNext
 	token := signedToken(t, h, url.Values{"stage": {"retention"}})
-	other, otherTemporal, _ := newTestAPI(t, nil)
+	other, otherTemporal, _ := newTestAPI(t, func(o *Options) { o.PageTokenKey = bytes.Repeat([]byte{1}, MinPageTokenKeyLen) })
 	otherTemporal.next = temporalNext
 	foreign := signedToken(t, other, url.Values{"stage": {"retention"}})
 	calls := temporal.count("ListWorkflow")
@@ -64,7 +67,7 @@ func Test_GivenAForgedOrForeignPageToken_ShouldAnswer400WithoutAskingTemporal(t 
 		"no stage":               {"pageToken": {token}},
 		"another disposition":    {"stage": {"retention"}, "disposition": {"delete"}, "pageToken": {token}},
 		"another page size":      {"stage": {"retention"}, "pageSize": {"10"}, "pageToken": {token}},
-		"another process's key":  {"stage": {"retention"}, "pageToken": {foreign}},
+		"another key":            {"stage": {"retention"}, "pageToken": {foreign}},
 		"one character changed":  {"stage": {"retention"}, "pageToken": {flip(token)}},
 		"a signed token trimmed": {"stage": {"retention"}, "pageToken": {token[:len(token)-1]}},
 	} {
@@ -137,4 +140,26 @@ func FuzzListPageToken(f *testing.F) {
 			t.Fatalf("token %q reached Temporal as %q, which the API never signed", token, got)
 		}
 	})
+}
+
+// Replicas that sign with one key derive one page token key, so a client may page across them.
+func Test_GivenReplicasWithOneSigningKey_ShouldAcceptEachOthersPageTokens(t *testing.T) {
+	a, ta, _ := newTestAPI(t, nil)
+	b, _, _ := newTestAPI(t, nil)
+	other, err := credential.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)), Issuer)
+	require.NoError(t, err)
+	policy := testPolicy()
+	policy.DecisionKeys = append(policy.DecisionKeys, credential.EncodePublicKey(other.PublicKey()))
+	c, tc, _ := newTestAPI(t, func(o *Options) { o.Signer, o.Policy = other, policy })
+	ta.next = temporalNext
+
+	first, page := list(t, a, url.Values{})
+	require.Equal(t, http.StatusOK, first.code, first.body)
+	require.NotEmpty(t, page.NextPageToken)
+
+	next, _ := list(t, b, url.Values{"pageToken": {page.NextPageToken}})
+	assert.Equal(t, http.StatusOK, next.code, "a replica with the same signing key accepts the token: %s", next.body)
+	refused, _ := list(t, c, url.Values{"pageToken": {page.NextPageToken}})
+	assert.Equal(t, http.StatusBadRequest, refused.code, "a replica with another signing key refuses it: %s", refused.body)
+	assert.Zero(t, tc.count("ListWorkflow"))
 }

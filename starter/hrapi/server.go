@@ -44,8 +44,8 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// PageTokenKey is the HMAC key that signs list page tokens, at least MinPageTokenKeyLen
-	// bytes. Nil means a random key for this process: fine for one replica, but replicas that
-	// serve one client's pages need the same key.
+	// bytes. Nil derives it from the Signer's key, so that replicas signing with one key accept
+	// each other's page tokens.
 	PageTokenKey []byte
 	// AuthFailureLimit limits failed authentications per client address; once it is spent,
 	// every authenticated route answers 429 to that address, whatever token it sends. Zero
@@ -95,7 +95,7 @@ func New(opts Options) (http.Handler, error) {
 	if err := checkSigner(opts); err != nil {
 		return nil, err
 	}
-	pages, err := newPageTokens(opts.PageTokenKey)
+	pages, err := newPageTokens(pageTokenKey(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +194,18 @@ func RedactPath(path string) string {
 		return decisionsPrefix + "{credential}"
 	}
 	return path
+}
+
+// pageTokenKey is the configured page token key, else one derived from the signing key.
+func pageTokenKey(opts Options) []byte {
+	if opts.PageTokenKey != nil || opts.Signer == nil {
+		return opts.PageTokenKey
+	}
+	key, err := opts.Signer.DeriveKey("offboard hrapi page tokens", MinPageTokenKeyLen)
+	if err != nil {
+		panic(fmt.Sprintf("HKDF-SHA256 derives %d bytes: %v", MinPageTokenKeyLen, err))
+	}
+	return key
 }
 
 // DecisionLink is the path of the link that takes a credential's decision.
