@@ -33,25 +33,32 @@ const (
 	maxDecodedSize = 64 << 20
 )
 
-// Options tune NewCodec.
+// DefaultCompressFrom is the serialised size from which a payload is compressed: below it zstd
+// rarely saves anything (BenchmarkCodec's credential case would grow by 15 bytes).
+const DefaultCompressFrom = 512
+
+// Options tune NewCodecWithOptions.
 type Options struct {
-	// Compress applies zstd before encryption. Decode reads both forms whatever this says.
-	Compress bool
+	// CompressFrom is the serialised size in bytes from which a payload is zstd-compressed
+	// before encryption, kept compressed only if that made it smaller. Zero means
+	// DefaultCompressFrom; negative means never. Decode reads both forms whatever this says.
+	CompressFrom int
 }
 
 type sealer struct {
-	aeads    map[string]cipher.AEAD
-	current  string
-	compress bool
-	zenc     *zstd.Encoder
-	zdec     *zstd.Decoder
+	aeads   map[string]cipher.AEAD
+	current string
+	// compressFrom is the size from which to try compression; 0 is never.
+	compressFrom int
+	zenc         *zstd.Encoder
+	zdec         *zstd.Decoder
 }
 
 // NewCodec returns a PayloadCodec that encrypts every payload under the keyring's current key
 // and decodes payloads under any key the keyring holds. Payloads that are not encrypted pass
 // through Decode unchanged, so histories recorded before encryption still replay. k must come
-// from ParseKeyring or LoadKeyring. Compression
-// is off: see BenchmarkCodec for why.
+// from ParseKeyring or LoadKeyring. Payloads of DefaultCompressFrom bytes or more are compressed
+// first (BenchmarkCodec: a user snapshot shrinks by 59% for about 40µs).
 func NewCodec(k *Keyring) converter.PayloadCodec {
 	c, err := NewCodecWithOptions(k, Options{})
 	if err != nil {
@@ -66,7 +73,13 @@ func NewCodecWithOptions(k *Keyring, opts Options) (converter.PayloadCodec, erro
 	if k == nil || len(k.keys) == 0 {
 		return nil, errors.New("codec: empty keyring")
 	}
-	s := &sealer{aeads: map[string]cipher.AEAD{}, current: k.current, compress: opts.Compress}
+	s := &sealer{aeads: map[string]cipher.AEAD{}, current: k.current, compressFrom: opts.CompressFrom}
+	switch {
+	case opts.CompressFrom == 0:
+		s.compressFrom = DefaultCompressFrom
+	case opts.CompressFrom < 0:
+		s.compressFrom = 0
+	}
 	for id, key := range k.keys {
 		block, err := aes.NewCipher(key)
 		if err != nil {
@@ -115,10 +128,7 @@ func (s *sealer) seal(p *commonpb.Payload) (*commonpb.Payload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("codec: marshal payload: %w", err)
 	}
-	compression := ""
-	if s.compress {
-		plain, compression = s.zenc.EncodeAll(plain, nil), compressionZstd
-	}
+	plain, compression := s.compress(plain)
 	aead := s.aeads[s.current]
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
@@ -166,6 +176,18 @@ func (s *sealer) open(p *commonpb.Payload) (*commonpb.Payload, error) {
 		return nil, fmt.Errorf("codec: unmarshal payload: %w", err)
 	}
 	return &original, nil
+}
+
+// compress returns plain zstd-compressed and "zstd" when it is large enough and shrinks, else
+// plain unchanged and "".
+func (s *sealer) compress(plain []byte) ([]byte, string) {
+	if s.compressFrom == 0 || len(plain) < s.compressFrom {
+		return plain, ""
+	}
+	if packed := s.zenc.EncodeAll(plain, nil); len(packed) < len(plain) {
+		return packed, compressionZstd
+	}
+	return plain, ""
 }
 
 func additionalData(keyID, compression string) []byte {
