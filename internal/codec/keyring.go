@@ -8,13 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 )
 
 // KeySize is the length of an AES-256 key in bytes.
 const KeySize = 32
 
-// maxKeyIDLength bounds a key ID, which travels in clear in every payload's metadata.
+// maxKeyIDLength bounds a key ID (keyIDPattern says the same).
 const maxKeyIDLength = 64
 
 // Keyring holds the keys payloads may be encrypted with, by ID, and the current one, with which
@@ -37,42 +38,48 @@ func (k *Keyring) IDs() []string { return append([]string(nil), k.order...) }
 // `*` is current; with no mark, the first is. Standard or URL base64, padded or not, is accepted.
 // Errors name the entry's position or key ID, never the key material.
 func ParseKeyring(text string) (*Keyring, error) {
+	entries := keyringEntries(text)
+	if len(entries) == 0 {
+		return nil, errors.New("codec keyring: no key (want id:base64-of-32-bytes entries)")
+	}
 	k := &Keyring{keys: map[string][]byte{}}
 	marked := false
-	n := 0
+	for i, entry := range entries {
+		isCurrent := strings.HasPrefix(entry, "*")
+		id, key, err := parseEntry(strings.TrimPrefix(entry, "*"), i+1)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := k.keys[id]; dup {
+			return nil, fmt.Errorf("codec keyring: key ID %q appears twice", id)
+		}
+		if isCurrent && marked {
+			return nil, errors.New("codec keyring: more than one key is marked current with '*'")
+		}
+		k.keys[id] = key
+		k.order = append(k.order, id)
+		if isCurrent || i == 0 {
+			k.current = id
+		}
+		marked = marked || isCurrent
+	}
+	return k, nil
+}
+
+// keyringEntries splits a keyring text into its trimmed, non-empty, non-comment entries.
+func keyringEntries(text string) []string {
+	var entries []string
 	for _, line := range strings.Split(text, "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
 		for _, entry := range strings.Split(line, ",") {
-			entry = strings.TrimSpace(entry)
-			if entry == "" {
-				continue
+			if entry = strings.TrimSpace(entry); entry != "" {
+				entries = append(entries, entry)
 			}
-			n++
-			isCurrent := strings.HasPrefix(entry, "*")
-			id, key, err := parseEntry(strings.TrimPrefix(entry, "*"), n)
-			if err != nil {
-				return nil, err
-			}
-			if _, dup := k.keys[id]; dup {
-				return nil, fmt.Errorf("codec keyring: key ID %q appears twice", id)
-			}
-			if isCurrent && marked {
-				return nil, errors.New("codec keyring: more than one key is marked current with '*'")
-			}
-			k.keys[id] = key
-			k.order = append(k.order, id)
-			if isCurrent || n == 1 {
-				k.current = id
-			}
-			marked = marked || isCurrent
 		}
 	}
-	if n == 0 {
-		return nil, errors.New("codec keyring: no key (want id:base64-of-32-bytes entries)")
-	}
-	return k, nil
+	return entries
 }
 
 func parseEntry(entry string, n int) (id string, key []byte, err error) {
@@ -94,18 +101,10 @@ func parseEntry(entry string, n int) (id string, key []byte, err error) {
 	return id, key, nil
 }
 
-func validKeyID(id string) bool {
-	if len(id) > maxKeyIDLength {
-		return false
-	}
-	for _, r := range id {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+// keyIDPattern keeps key IDs short and printable: they travel in clear in every payload.
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func validKeyID(id string) bool { return keyIDPattern.MatchString(id) }
 
 func decodeKey(s string) []byte {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
