@@ -148,3 +148,21 @@ func Test_GivenNoKeyring_ShouldRefuseToBuildACodec(t *testing.T) {
 
 	assert.Error(t, err)
 }
+
+func Test_GivenConcurrentCallers_ShouldEncodeAndDecodeForEach(t *testing.T) {
+	c := mustCodec(t, "k1:"+testKey(1), Options{})
+	in := []*commonpb.Payload{snapshotPayload(t, 40), credentialPayload(t)}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			enc, err := c.Encode(in)
+			if err == nil {
+				_, err = c.Decode(enc)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		assert.NoError(t, <-errs)
+	}
+}
