@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,14 +77,8 @@ func expand(cmd string) []string {
 // orderControls runs hold before release and cancel last, so that each applies.
 func orderControls(alts []string) []string {
 	rank := map[string]int{"hold": 0, "release": 1, "cancel": 2}
-	out := append([]string(nil), alts...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if rank[out[j]] < rank[out[i]] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	out := slices.Clone(alts)
+	slices.SortStableFunc(out, func(a, b string) int { return rank[a] - rank[b] })
 	return out
 }
 

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"slices"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/offboard/offboard/activities"
@@ -64,7 +66,7 @@ func (o *offboarding) ignore(ctx workflow.Context, name string, r *refusal) {
 		Message: name, Reason: r.Reason, Sender: r.Sender, Detail: truncate(r.Detail, maxIgnoredDetail), At: now(ctx),
 	})
 	if len(ig.Last) > maxIgnoredLast {
-		ig.Last = append(ig.Last[:0:0], ig.Last[len(ig.Last)-maxIgnoredLast:]...)
+		ig.Last = slices.Clone(ig.Last[len(ig.Last)-maxIgnoredLast:])
 	}
 	// The first few are logged one by one; after that, one line per thousand.
 	if ig.Total <= 10 || ig.Total%1000 == 0 {

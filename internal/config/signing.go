@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -34,7 +33,7 @@ func (s Source) Signer(issuer string) (*credential.Signer, error) {
 	}
 	signer, err := credential.NewSigner(key, issuer)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("%s", label), err)
+		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	return signer, nil
 }
