@@ -238,3 +238,9 @@ func Test_GivenARunThatFinishesDuringAnUpdate_ShouldAnswerFinishedNotMissing(t *
 	assert.Equal(t, http.StatusConflict, a.code, a.body)
 	assert.Contains(t, a.body, "already finished")
 }
+
+func Test_GivenACredentialRequestNotDeclaredAsJSON_ShouldAnswer415(t *testing.T) {
+	h, _, _ := newRunningAPI(t, nil)
+	a := send(h, "POST", "/v1/offboardings/"+uid+"/credentials", `{"action":"approve"}`, map[string]string{"Authorization": "Bearer " + approverSecret})
+	assert.Equal(t, http.StatusUnsupportedMediaType, a.code, a.body)
+}

@@ -111,7 +111,7 @@ func retention(ctx context.Context, svc *Service, userID string, body RetentionR
 // or a link.
 func (s *server) issue(w http.ResponseWriter, r *http.Request, who Principal) {
 	var body CredentialRequest
-	if p := decodeJSON(http.MaxBytesReader(w, r.Body, MaxBodyBytes), &body, false); p != nil {
+	if p := decodeBody(w, r, &body, false); p != nil {
 		s.fail(w, r, p)
 		return
 	}
