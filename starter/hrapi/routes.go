@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -26,11 +27,21 @@ type Route struct {
 type handler func(s *server, w http.ResponseWriter, r *http.Request, who Principal)
 
 var (
-	readers   = []config.Role{config.RoleHR, config.RoleApprover, config.RoleAuditor}
-	hrOnly    = []config.Role{config.RoleHR}
-	approvers = []config.Role{config.RoleApprover}
-	retainers = []config.Role{config.RoleHR, config.RoleApprover}
+	readers = []config.Role{config.RoleHR, config.RoleApprover, config.RoleAuditor}
+	hrOnly  = []config.Role{config.RoleHR}
+	// Who may decide is the workflow's rule (workflows.RolesFor); the routes only apply it early.
+	approvers = rolesFor(credential.ActionApprove)
+	retainers = rolesFor(credential.ActionRetention)
 )
+
+// rolesFor are the token roles that may take action, as the workflow decides them.
+func rolesFor(action credential.Action) []config.Role {
+	var out []config.Role
+	for _, r := range workflows.RolesFor(action) {
+		out = append(out, config.Role(r))
+	}
+	return out
+}
 
 // Status sets of the routes.
 var (
@@ -53,9 +64,9 @@ var routes = []Route{
 	{"GET", "/v1/offboardings", "listOffboardings", readers, listStatuses, (*server).list},
 	{"GET", "/v1/offboardings/{userId}", "getOffboarding", readers, readStatuses, (*server).status},
 	{"POST", "/v1/offboardings/{userId}/approvals", "decide", approvers, updateStatuses, statusUpdate(false, decide)},
-	{"POST", "/v1/offboardings/{userId}/cancel", "cancel", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateCancel))},
-	{"POST", "/v1/offboardings/{userId}/hold", "hold", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateHold))},
-	{"POST", "/v1/offboardings/{userId}/release", "release", hrOnly, updateStatuses, statusUpdate(true, control(workflows.UpdateRelease))},
+	{"POST", "/v1/offboardings/{userId}/cancel", "cancel", rolesFor(credential.ActionCancel), updateStatuses, statusUpdate(true, control(workflows.UpdateCancel))},
+	{"POST", "/v1/offboardings/{userId}/hold", "hold", rolesFor(credential.ActionHold), updateStatuses, statusUpdate(true, control(workflows.UpdateHold))},
+	{"POST", "/v1/offboardings/{userId}/release", "release", rolesFor(credential.ActionRelease), updateStatuses, statusUpdate(true, control(workflows.UpdateRelease))},
 	{"POST", "/v1/offboardings/{userId}/retention", "retention", retainers, updateStatuses, statusUpdate(false, retention)},
 	{"POST", "/v1/offboardings/{userId}/credentials", "issueCredential", retainers, issueStatuses, (*server).issue},
 	{"GET", "/v1/decisions/{credential}", "inspectDecision", nil, linkStatuses, (*server).inspect},
