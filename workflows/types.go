@@ -150,6 +150,9 @@ type Request struct {
 	RequestedBy string    `json:"requestedBy"`
 	HREventID   string    `json:"hrEventId,omitempty"`
 	DryRun      bool      `json:"dryRun,omitempty"`
+	// IdentifiedBy is how HR named the person when it did not know the Genesys user ID; the
+	// HR API resolves it to UserID before the start and the audit record keeps it.
+	IdentifiedBy *Identification `json:"identifiedBy,omitempty"`
 	// RequestedAt is when the request was accepted; deadlines count from it, not from when a
 	// worker picked the task up. Zero means the workflow's start time.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
@@ -160,6 +163,23 @@ type Request struct {
 	// Resume is the state a run carries over when it continues as new. Only the workflow sets
 	// it; ValidateRequest rejects it and a first run that carries it fails.
 	Resume *State `json:"resume,omitempty"`
+}
+
+// Ways an HR system may name a person instead of by Genesys user ID.
+const (
+	IdentifyByEmail      = "email"
+	IdentifyByEmployeeID = "employeeId"
+)
+
+// Identification is how HR named a person, and when Genesys's user search matched it.
+type Identification struct {
+	// By is IdentifyByEmail or IdentifyByEmployeeID.
+	By string `json:"by"`
+	// Value is the email or employee ID as HR sent it: personal data, so it travels only in
+	// encrypted payloads, never in search attributes, summaries or logs.
+	Value string `json:"value"`
+	// ResolvedAt is when the search matched it to the request's UserID.
+	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
 }
 
 // DecisionInput is the payload of the approve and reject updates and signals.
