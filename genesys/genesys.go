@@ -167,6 +167,9 @@ type Client interface {
 	SetUserState(ctx context.Context, userID string, state UserState) (User, error)
 	// DeleteUser soft-deletes the user. Deleting a user that is already deleted succeeds.
 	DeleteUser(ctx context.Context, userID string) error
+	// FindUsers lists the active and inactive users whose field equals value (emails compare
+	// case-insensitively), each confirmed by reading it back, since the search index lags.
+	FindUsers(ctx context.Context, field SearchField, value string) (Matches, error)
 
 	// CreateConversationJob starts an async conversation-details job for the conversations
 	// whose segments have userID and whose lifetime overlaps the interval; it returns the job ID.

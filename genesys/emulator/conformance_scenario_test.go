@@ -81,6 +81,7 @@ func runConformanceScenario(t *testing.T, e *env, base string) {
 	tokenScenario(t, e, c, base, u.ID)
 	must[[]genesys.OAuthClientRef](t, "oauth clients")(c.OAuthClientsCreatedBy(ctx, u.ID))
 	analyticsScenario(t, c, u.ID)
+	searchScenario(t, cc, u.ID)
 	mustDo(t, "delete", c.DeleteUser(ctx, seed[5].ID))
 
 	_, err = c.GetUser(ctx, "00000000-0000-4000-8000-000000000000") // 404
@@ -160,4 +161,20 @@ func analyticsScenario(t *testing.T, c *genesys.SDKClient, userID string) {
 	}
 	must[genesys.ResultsPage](t, "results")(c.ConversationJobResults(ctx, job, "", 50, func(int, genesys.Conversation) error { return nil }))
 	mustDo(t, "delete job", c.DeleteConversationJob(ctx, job))
+}
+
+// searchScenario finds the user by email and by employee ID, and sends a malformed search (400).
+func searchScenario(t *testing.T, cc conformanceClients, userID string) {
+	ctx := context.Background()
+	rec := must[genesys.User](t, "get user")(cc.dev.GetUser(ctx, userID))
+	m := must[genesys.Matches](t, "search by email")(cc.dev.FindUsers(ctx, genesys.FieldEmail, rec.Email))
+	if len(m.Users) != 1 || m.Users[0].ID != userID {
+		t.Fatalf("search by email found %+v", m)
+	}
+	emp, r, err := users(cc.sdk).GetUser(userID, []string{"employerInfo"}, "", "")
+	ok(t, r, err)
+	must[genesys.Matches](t, "search by employee ID")(cc.dev.FindUsers(ctx, genesys.FieldEmployeeID, *emp.EmployerInfo.EmployeeId))
+	_, r, err = users(cc.sdk).PostUsersSearch(platformclientv2.Usersearchrequest{PageSize: ptr(101),
+		Query: &[]platformclientv2.Usersearchcriteria{{VarType: ptr("EXACT"), Fields: &[]string{"email"}, Value: &rec.Email}}})
+	wantStatus(t, r, err, 400, "invalid.value")
 }

@@ -74,6 +74,7 @@ func userRoles(seed int64) []*role {
 // userRec is a user's mutable state.
 type userRec struct {
 	id, name, email, title, department string
+	employeeID                         string // employerInfo.employeeId
 	division                           int
 	state                              string
 	version                            int
@@ -109,6 +110,7 @@ func seedUsers(o Options) []*userRec {
 		}
 		u := &userRec{
 			id:         seededUUID(o.Seed, fmt.Sprintf("user:%d", i)),
+			employeeID: employeeIDFor(o.Seed, i),
 			name:       first + " " + last,
 			email:      local + "@example.com",
 			title:      titles[(h>>24)%uint64(len(titles))],

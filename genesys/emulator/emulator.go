@@ -167,6 +167,9 @@ type Faults struct {
 	StationLag int `json:"stationLag,omitempty"`
 	// StationConflicts answers the next N station writes 409 (the station's version moved on).
 	StationConflicts int `json:"stationConflicts,omitempty"`
+	// FreezeSearch makes the users search answer from the users as they were when it was set,
+	// like a search index that has not caught up; reads by ID show every change since.
+	FreezeSearch bool `json:"freezeSearch,omitempty"`
 }
 
 // Emulator is a local Genesys Cloud API. It implements http.Handler and is safe for concurrent use.
@@ -187,13 +190,15 @@ type Emulator struct {
 	queues   []*queueRec
 	stations []*stationRec
 	tokens   map[string]*token
-	limits   map[string]*window
-	jobs     map[string]*job
-	faults   Faults
-	rng      *rand.Rand
-	calls    []Call
-	callNext int
-	seq      uint64 // for IDs of jobs and added conversations
+	// searchIndex is what the users search sees while the freezeSearch fault holds; nil is the users.
+	searchIndex []*userRec
+	limits      map[string]*window
+	jobs        map[string]*job
+	faults      Faults
+	rng         *rand.Rand
+	calls       []Call
+	callNext    int
+	seq         uint64 // for IDs of jobs and added conversations
 }
 
 // New builds an emulator with its seeded dataset and the built-in OAuth clients.
@@ -234,6 +239,7 @@ func (e *Emulator) Reset() {
 	e.limits = map[string]*window{}
 	e.jobs = map[string]*job{}
 	e.faults = Faults{}
+	e.searchIndex = nil
 	e.rng = rand.New(rand.NewPCG(uint64(e.opts.Seed), 0x6a09e667f3bcc909))
 	e.calls = nil
 	e.callNext = 0
@@ -251,6 +257,7 @@ func (e *Emulator) SetFaults(f Faults) {
 		}
 		f.ExpireTokens = false
 	}
+	e.freezeSearchLocked(f.FreezeSearch)
 	e.faults = f
 }
 

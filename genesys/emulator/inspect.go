@@ -12,6 +12,7 @@ type UserRecord struct {
 	ID           string `json:"id"`
 	Name         string `json:"name"`
 	Email        string `json:"email"`
+	EmployeeID   string `json:"employeeId"`
 	State        string `json:"state"`
 	Version      int    `json:"version"`
 	DivisionID   string `json:"divisionId"`
@@ -57,7 +58,7 @@ func (e *Emulator) User(id string) (UserRecord, bool) {
 	counts := e.convCounts()
 	return lookUp(e, id, func(i int, u *userRec) UserRecord {
 		divs := divisionIDs(e.opts.Seed)
-		return UserRecord{ID: u.id, Name: u.name, Email: u.email, State: u.state, Version: u.version,
+		return UserRecord{ID: u.id, Name: u.name, Email: u.email, EmployeeID: u.employeeID, State: u.state, Version: u.version,
 			DivisionID: divs[u.division], DivisionName: divisionNames[u.division],
 			RoleIDs: u.roleIDs(), Conversations: counts[i]}
 	})
@@ -146,6 +147,7 @@ func (e *Emulator) routes() {
 	e.accessRoutes()
 
 	e.route("GET /api/v2/users", e.handleListUsers, PermUserView)
+	e.route("POST /api/v2/users/search", e.handleSearchUsers, PermUserView)
 	e.route("GET /api/v2/users/{userId}", e.handleGetUser, PermUserView)
 	e.route("PATCH /api/v2/users/{userId}", e.handlePatchUser, PermUserEdit)
 	e.route("DELETE /api/v2/users/{userId}", e.handleDeleteUser, PermUserDelete)

@@ -14,23 +14,24 @@ import (
 )
 
 type userJSON struct {
-	ID                 string           `json:"id"`
-	Name               string           `json:"name"`
-	Division           namedEntity      `json:"division"`
-	Chat               map[string]any   `json:"chat"`
-	Department         string           `json:"department,omitempty"`
-	Email              string           `json:"email"`
-	PrimaryContactInfo []map[string]any `json:"primaryContactInfo"`
-	Addresses          []any            `json:"addresses"`
-	State              string           `json:"state"`
-	Title              string           `json:"title,omitempty"`
-	Username           string           `json:"username"`
-	Manager            *userRef         `json:"manager,omitempty"`
-	Version            int              `json:"version"`
-	Authorization      *authJSON        `json:"authorization,omitempty"`
-	AcdAutoAnswer      bool             `json:"acdAutoAnswer"`
-	DateModified       string           `json:"dateModified,omitempty"`
-	SelfURI            string           `json:"selfUri"`
+	ID                 string            `json:"id"`
+	Name               string            `json:"name"`
+	Division           namedEntity       `json:"division"`
+	Chat               map[string]any    `json:"chat"`
+	Department         string            `json:"department,omitempty"`
+	Email              string            `json:"email"`
+	PrimaryContactInfo []map[string]any  `json:"primaryContactInfo"`
+	Addresses          []any             `json:"addresses"`
+	State              string            `json:"state"`
+	Title              string            `json:"title,omitempty"`
+	Username           string            `json:"username"`
+	Manager            *userRef          `json:"manager,omitempty"`
+	Version            int               `json:"version"`
+	Authorization      *authJSON         `json:"authorization,omitempty"`
+	EmployerInfo       *employerInfoJSON `json:"employerInfo,omitempty"`
+	AcdAutoAnswer      bool              `json:"acdAutoAnswer"`
+	DateModified       string            `json:"dateModified,omitempty"`
+	SelfURI            string            `json:"selfUri"`
 }
 
 // userRef is a user named inside another entity (a manager): the API's User schema requires
@@ -39,6 +40,11 @@ type userRef struct {
 	ID      string `json:"id"`
 	Version int    `json:"version"`
 	SelfURI string `json:"selfUri"`
+}
+
+// employerInfoJSON is a user's employerInfo (expand=employerInfo).
+type employerInfoJSON struct {
+	EmployeeID string `json:"employeeId,omitempty"`
 }
 
 type authJSON struct {
@@ -77,10 +83,13 @@ func (e *Emulator) userJSONLocked(u *userRec, withRoles bool) userJSON {
 	return j
 }
 
-func expandsAuthorization(q url.Values) bool {
+func expandsAuthorization(q url.Values) bool { return expands(q, "authorization") }
+
+// expands reports whether the query's expand parameter names field.
+func expands(q url.Values, field string) bool {
 	for _, v := range q["expand"] {
 		for _, x := range strings.Split(v, ",") {
-			if strings.TrimSpace(x) == "authorization" {
+			if strings.TrimSpace(x) == field {
 				return true
 			}
 		}
@@ -123,7 +132,11 @@ func (e *Emulator) handleGetUser(q *request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if u := e.userLocked(q, id, func(deleted bool) bool { return deleted == (state == "deleted") }); u != nil {
-		q.json(http.StatusOK, e.userJSONLocked(u, expandsAuthorization(qs)))
+		j := e.userJSONLocked(u, expandsAuthorization(qs))
+		if expands(qs, "employerInfo") {
+			j.EmployerInfo = &employerInfoJSON{EmployeeID: u.employeeID}
+		}
+		q.json(http.StatusOK, j)
 	}
 }
 
