@@ -33,6 +33,10 @@ const (
 	ErrBundleCorrupt = "BundleCorrupt"
 	// ErrWorkerStopping: the export was interrupted by its worker's shutdown and resumes elsewhere.
 	ErrWorkerStopping = "WorkerStopping"
+	// ErrPersonUnknown: no active or inactive Genesys user has the email or employee ID HR sent.
+	ErrPersonUnknown = "PersonUnknown"
+	// ErrPersonAmbiguous: several Genesys users have it (details: how many).
+	ErrPersonAmbiguous = "PersonAmbiguous"
 )
 
 // errorTypes is the one declaration of which of this package's failures Temporal may retry;
@@ -51,6 +55,8 @@ var errorTypes = map[string]bool{
 	ErrExportJobFailed:    true,
 	ErrBundleCorrupt:      false,
 	ErrWorkerStopping:     true,
+	ErrPersonUnknown:      false,
+	ErrPersonAmbiguous:    false,
 }
 
 // NonRetryableErrorTypes lists every failure type, of this package and of the Genesys client,

@@ -13,7 +13,7 @@ func Test_GivenTheRetryDecision_ShouldListEveryFinalTypeAndNoRetryableOne(t *tes
 	final := activities.NonRetryableErrorTypes()
 	for _, typ := range []string{activities.ErrMissingPermissions, activities.ErrUserNotFound, activities.ErrProtectedUser,
 		activities.ErrInvalidInput, activities.ErrCountMismatch, activities.ErrUnexpectedState, activities.ErrBundleCorrupt,
-		activities.ErrAuditExists, activities.ErrWebhookRejected,
+		activities.ErrAuditExists, activities.ErrWebhookRejected, activities.ErrPersonUnknown, activities.ErrPersonAmbiguous,
 		string(genesys.KindPermissionDenied), string(genesys.KindInvalid), string(genesys.KindNotFound)} {
 		assert.Contains(t, final, typ)
 	}

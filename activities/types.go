@@ -155,23 +155,26 @@ type Transition struct {
 
 // AuditRecord is audit.json: who asked, who decided, what happened and when.
 type AuditRecord struct {
-	Bundle       string         `json:"bundle"`
-	WorkflowID   string         `json:"workflowId"`
-	RunID        string         `json:"runId"`
-	UserID       string         `json:"userId"`
-	Disposition  string         `json:"disposition"`
-	Reason       string         `json:"reason,omitempty"`
-	RequestedBy  string         `json:"requestedBy"`
-	HREventID    string         `json:"hrEventId,omitempty"`
-	RequestedAt  time.Time      `json:"requestedAt"`
-	DryRun       bool           `json:"dryRun,omitempty"`
-	Decisions    []Decision     `json:"decisions,omitempty"`
-	Transitions  []Transition   `json:"transitions"`
-	Outcome      string         `json:"outcome"`
-	WouldEnd     string         `json:"wouldEnd,omitempty"` // a dry run's: the outcome a real run would end in
-	Error        string         `json:"error,omitempty"`
-	Export       *ExportSummary `json:"export,omitempty"`
-	Verification *Verification  `json:"verification,omitempty"`
+	Bundle      string `json:"bundle"`
+	WorkflowID  string `json:"workflowId"`
+	RunID       string `json:"runId"`
+	UserID      string `json:"userId"`
+	Disposition string `json:"disposition"`
+	Reason      string `json:"reason,omitempty"`
+	RequestedBy string `json:"requestedBy"`
+	HREventID   string `json:"hrEventId,omitempty"`
+	// IdentifiedBy is how HR named the person when it did not send the Genesys user ID: the
+	// email or employee ID, and when the users search matched it to UserID.
+	IdentifiedBy *Identification `json:"identifiedBy,omitempty"`
+	RequestedAt  time.Time       `json:"requestedAt"`
+	DryRun       bool            `json:"dryRun,omitempty"`
+	Decisions    []Decision      `json:"decisions,omitempty"`
+	Transitions  []Transition    `json:"transitions"`
+	Outcome      string          `json:"outcome"`
+	WouldEnd     string          `json:"wouldEnd,omitempty"` // a dry run's: the outcome a real run would end in
+	Error        string          `json:"error,omitempty"`
+	Export       *ExportSummary  `json:"export,omitempty"`
+	Verification *Verification   `json:"verification,omitempty"`
 	// Access lists each revoking step with what it found before and read back after.
 	Access []StepResult `json:"access,omitempty"`
 	// Restored lists each restore step (cancel, rehire) with its before, after and what it could not restore.

@@ -100,6 +100,7 @@ func (o *offboarding) writeAudit(ctx workflow.Context, outcome Stage, errText st
 		Reason:        o.req.Reason,
 		RequestedBy:   o.req.RequestedBy,
 		HREventID:     o.req.HREventID,
+		IdentifiedBy:  o.req.IdentifiedBy,
 		RequestedAt:   o.st.RequestedAt,
 		DryRun:        o.req.DryRun,
 		WouldEnd:      string(o.st.WouldEnd),

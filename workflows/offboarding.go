@@ -34,9 +34,11 @@ type Registry interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 }
 
-// Register registers the Offboarding workflow under WorkflowType.
+// Register registers the Offboarding workflow under WorkflowType and ResolvePerson under
+// ResolveWorkflowType.
 func (w *Workflows) Register(r Registry) {
 	r.RegisterWorkflowWithOptions(w.Offboarding, workflow.RegisterOptions{Name: WorkflowType})
+	r.RegisterWorkflowWithOptions(w.ResolvePerson, workflow.RegisterOptions{Name: ResolveWorkflowType})
 }
 
 // Offboarding takes one Genesys user out of service as docs/design.md describes: checking,

@@ -167,20 +167,13 @@ type Request struct {
 
 // Ways an HR system may name a person instead of by Genesys user ID.
 const (
-	IdentifyByEmail      = "email"
-	IdentifyByEmployeeID = "employeeId"
+	IdentifyByEmail      = activities.IdentifyByEmail
+	IdentifyByEmployeeID = activities.IdentifyByEmployeeID
 )
 
-// Identification is how HR named a person, and when Genesys's user search matched it.
-type Identification struct {
-	// By is IdentifyByEmail or IdentifyByEmployeeID.
-	By string `json:"by"`
-	// Value is the email or employee ID as HR sent it: personal data, so it travels only in
-	// encrypted payloads, never in search attributes, summaries or logs.
-	Value string `json:"value"`
-	// ResolvedAt is when the search matched it to the request's UserID.
-	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
-}
+// Identification is how HR named a person, and when Genesys's user search matched it; the
+// audit record keeps it as it is.
+type Identification = activities.Identification
 
 // DecisionInput is the payload of the approve and reject updates and signals.
 type DecisionInput struct {

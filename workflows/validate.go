@@ -65,6 +65,7 @@ func ValidateRequest(req Request, p Policy, now time.Time) error {
 		v.add("userId", "%q is not a UUID such as 3f2504e0-4f89-41d3-9a0c-0305e82c3301", truncate(req.UserID, 64))
 	}
 	checkDisposition(v, req, p)
+	checkIdentification(v, req.IdentifiedBy)
 	checkIdentity(v, "requestedBy", req.RequestedBy, true)
 	if n := utf8.RuneCountInString(req.Reason); n > maxReasonLen {
 		v.add("reason", "is %d characters; at most %d are allowed", n, maxReasonLen)
@@ -95,6 +96,32 @@ func checkDisposition(v *ValidationError, req Request, p Policy) {
 		v.add("disposition", "is required: %q or %q", DispositionArchive, DispositionDelete)
 	default:
 		v.add("disposition", "%q is unknown: use %q or %q", truncate(string(req.Disposition), 32), DispositionArchive, DispositionDelete)
+	}
+}
+
+// maxIdentifierLen bounds an email or employee ID, in characters (an email address has at most 254).
+const maxIdentifierLen = 254
+
+// checkIdentification checks how HR named the person, if it did. Messages never repeat the
+// value: it is personal data.
+func checkIdentification(v *ValidationError, id *Identification) {
+	if id == nil {
+		return
+	}
+	switch id.By {
+	case IdentifyByEmail, IdentifyByEmployeeID:
+	default:
+		v.add("identifiedBy.by", "%q is unknown: use %q or %q", truncate(id.By, 32), IdentifyByEmail, IdentifyByEmployeeID)
+	}
+	switch {
+	case strings.TrimSpace(id.Value) == "":
+		v.add("identifiedBy.value", "is required: the email or employee ID HR knows the person by")
+	case utf8.RuneCountInString(id.Value) > maxIdentifierLen:
+		v.add("identifiedBy.value", "is %d characters; at most %d are allowed", utf8.RuneCountInString(id.Value), maxIdentifierLen)
+	case strings.ContainsFunc(id.Value, func(r rune) bool { return r < 0x20 || r == 0x7f }) || !utf8.ValidString(id.Value):
+		v.add("identifiedBy.value", "contains control characters or invalid UTF-8")
+	case id.By == IdentifyByEmail && !strings.Contains(id.Value, "@"):
+		v.add("identifiedBy.value", "is not an email address: it has no @")
 	}
 }
 

@@ -83,3 +83,46 @@ func BenchmarkValidateRequest(b *testing.B) {
 		}
 	}
 }
+
+func Test_GivenHowHRNamedThePerson_ShouldAcceptAnEmailOrEmployeeIDAndStillRequireTheUserID(t *testing.T) {
+	p := testPolicy()
+	for _, id := range []workflows.Identification{
+		{By: workflows.IdentifyByEmail, Value: "Ada.Lovelace@example.com"},
+		{By: workflows.IdentifyByEmployeeID, Value: "E1000042", ResolvedAt: start},
+	} {
+		req := deleteRequest()
+		req.IdentifiedBy = &id
+		assert.NoError(t, workflows.ValidateRequest(req, p, start), id.By)
+
+		req.UserID = ""
+		err := workflows.ValidateRequest(req, p, start)
+		var v *workflows.ValidationError
+		require.ErrorAs(t, err, &v)
+		assert.Equal(t, "userId", v.Fields[0].Field, "the HR API resolves the user ID before the start")
+	}
+}
+
+func Test_GivenABadIdentification_ShouldNameTheFieldWithoutRepeatingTheValue(t *testing.T) {
+	for name, c := range map[string]struct {
+		id    workflows.Identification
+		field string
+	}{
+		"unknown way":      {workflows.Identification{By: "phone", Value: "+13175550100"}, "identifiedBy.by"},
+		"empty value":      {workflows.Identification{By: workflows.IdentifyByEmail, Value: "  "}, "identifiedBy.value"},
+		"too long":         {workflows.Identification{By: workflows.IdentifyByEmployeeID, Value: strings.Repeat("7", 255)}, "identifiedBy.value"},
+		"control":          {workflows.Identification{By: workflows.IdentifyByEmployeeID, Value: "E1\n2"}, "identifiedBy.value"},
+		"email without @":  {workflows.Identification{By: workflows.IdentifyByEmail, Value: "ada.example.com"}, "identifiedBy.value"},
+		"invalid encoding": {workflows.Identification{By: workflows.IdentifyByEmployeeID, Value: "E\xff"}, "identifiedBy.value"},
+	} {
+		req := deleteRequest()
+		req.IdentifiedBy = &c.id
+		err := workflows.ValidateRequest(req, testPolicy(), start)
+		var v *workflows.ValidationError
+		require.ErrorAs(t, err, &v, name)
+		require.Len(t, v.Fields, 1, name)
+		assert.Equal(t, c.field, v.Fields[0].Field, name)
+		if c.field == "identifiedBy.value" && strings.TrimSpace(c.id.Value) != "" {
+			assert.NotContains(t, err.Error(), strings.TrimSpace(c.id.Value), name)
+		}
+	}
+}

@@ -20,7 +20,11 @@ const MaxBodyBytes = 64 << 10
 // OffboardingRequest is the body of POST /v1/offboardings. Times are RFC 3339 and retention is
 // ISO-8601; they are strings here so that a bad value becomes a field-level error.
 type OffboardingRequest struct {
-	UserID      string `json:"userId"`
+	// UserID is the Genesys user ID. An HR system that does not know it sends Email or
+	// EmployeeID instead: exactly one of the three.
+	UserID      string `json:"userId,omitempty"`
+	Email       string `json:"email,omitempty"`
+	EmployeeID  string `json:"employeeId,omitempty"`
 	Disposition string `json:"disposition"`
 	EffectiveAt string `json:"effectiveAt,omitempty"`
 	Retention   string `json:"retention,omitempty"`
@@ -123,19 +127,22 @@ func DecodeOffboardingRequest(r io.Reader) (OffboardingRequest, error) {
 func (b OffboardingRequest) Request(requestedBy string, now time.Time, p workflows.Policy) (workflows.Request, error) {
 	var fields fieldErrors
 	req := workflows.Request{
-		UserID:      strings.ToLower(b.UserID),
-		Disposition: workflows.Disposition(b.Disposition),
-		Reason:      strings.TrimSpace(b.Reason),
-		RequestedBy: requestedBy,
-		HREventID:   b.HREventID,
-		DryRun:      b.DryRun,
-		RequestedAt: now.UTC(),
-		EffectiveAt: fields.time("effectiveAt", b.EffectiveAt, "2030-01-31T17:00:00Z"),
-		ExportFrom:  fields.time("exportFrom", b.ExportFrom, "2022-01-01T00:00:00Z"),
-		Retention:   fields.retention(b.Retention),
+		UserID:       strings.ToLower(b.UserID),
+		IdentifiedBy: fields.identification(b),
+		Disposition:  workflows.Disposition(b.Disposition),
+		Reason:       strings.TrimSpace(b.Reason),
+		RequestedBy:  requestedBy,
+		HREventID:    b.HREventID,
+		DryRun:       b.DryRun,
+		RequestedAt:  now.UTC(),
+		EffectiveAt:  fields.time("effectiveAt", b.EffectiveAt, "2030-01-31T17:00:00Z"),
+		ExportFrom:   fields.time("exportFrom", b.ExportFrom, "2022-01-01T00:00:00Z"),
+		Retention:    fields.retention(b.Retention),
 	}
 	fields.required(req)
 	fields.text("userId", b.UserID, identifierText)
+	fields.text("email", b.Email, identifierText)
+	fields.text("employeeId", b.EmployeeID, identifierText)
 	fields.text("hrEventId", b.HREventID, identifierText)
 	fields.text("reason", b.Reason, prose)
 	if err := fields.validate(req, p, now); err != nil {
@@ -208,21 +215,45 @@ func (fs *fieldErrors) has(field string) bool {
 // validate adds the workflow's own field errors for fields not reported yet. An error that
 // names no field is returned as a problem of its own.
 func (fs *fieldErrors) validate(req workflows.Request, p workflows.Policy, now time.Time) error {
-	err := workflows.ValidateRequest(req, p, now)
-	if err == nil {
-		return nil
-	}
-	var v *workflows.ValidationError
-	if !errors.As(err, &v) {
+	found, err := validationFields(req, p, now)
+	if err != nil {
 		return invalid(err.Error())
 	}
-	for _, f := range v.Fields {
-		if f.Field == "requestedBy" {
+	for _, f := range found {
+		if f.Field == "userId" && req.UserID == "" && (fs.has("email") || fs.has("employeeId")) {
+			continue // the body named the person twice over, which is reported already
+		}
+		switch f.Field {
+		case "requestedBy":
 			f.Message = "the identity bound to your token " + f.Message
+		case "identifiedBy.value", "identifiedBy.by":
+			f.Field = req.IdentifiedBy.By // the body's email or employeeId
 		}
 		if !fs.has(f.Field) {
 			*fs = append(*fs, f)
 		}
+	}
+	return nil
+}
+
+// identification is how the body names the person when it does not send userId: exactly one
+// of userId, email and employeeId is allowed.
+func (fs *fieldErrors) identification(b OffboardingRequest) *workflows.Identification {
+	var named []string
+	for _, f := range []struct{ name, v string }{{"userId", b.UserID}, {"email", b.Email}, {"employeeId", b.EmployeeID}} {
+		if f.v != "" {
+			named = append(named, f.name)
+		}
+	}
+	switch {
+	case len(named) == 0:
+		fs.add("userId", "is required: the Genesys user ID, or instead the person's email or employeeId")
+	case len(named) > 1:
+		fs.add(named[1], "is sent with %s: name the person by exactly one of userId, email and employeeId", named[0])
+	case b.Email != "":
+		return &workflows.Identification{By: workflows.IdentifyByEmail, Value: b.Email}
+	case b.EmployeeID != "":
+		return &workflows.Identification{By: workflows.IdentifyByEmployeeID, Value: b.EmployeeID}
 	}
 	return nil
 }

@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
@@ -30,11 +32,41 @@ type fakeTemporal struct {
 	calls         map[string]int
 	lists         []*workflowservice.ListWorkflowExecutionsRequest
 	next          []byte // the page token ListWorkflow answers
+	// resolve answers ResolvePerson runs, whose starts resolves records.
+	resolve  func(activities.ResolveInput) (activities.Resolution, error)
+	resolves []resolveStart
+	started  []workflows.Request // the offboardings started
+}
+
+// resolveKnown resolves every person to uid, except one whose value starts with "unknown".
+func resolveKnown(in activities.ResolveInput) (activities.Resolution, error) {
+	if strings.HasPrefix(in.Value, "unknown") {
+		return activities.Resolution{}, temporal.NewNonRetryableApplicationError("no match", activities.ErrPersonUnknown, nil)
+	}
+	return activities.Resolution{UserID: uid, By: in.By, Field: "email", State: "active"}, nil
+}
+
+// resolveStart is one ResolvePerson run the service started.
+type resolveStart struct {
+	opts client.StartWorkflowOptions
+	in   activities.ResolveInput
 }
 
 type fakeRun struct {
 	client.WorkflowRun
 	id string
+	// resolution and err are what Get answers.
+	resolution activities.Resolution
+	err        error
+}
+
+// Get answers the run's result.
+func (r fakeRun) Get(_ context.Context, v any) error {
+	if r.err != nil {
+		return r.err
+	}
+	*v.(*activities.Resolution) = r.resolution
+	return nil
 }
 
 func (r fakeRun) GetID() string    { return r.id }
@@ -55,8 +87,26 @@ func (f *fakeTemporal) count(name string) int {
 	return f.calls[name]
 }
 
-func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, typ any, args ...any) (client.WorkflowRun, error) {
+	if typ == workflows.ResolveWorkflowType {
+		f.called("ResolvePerson")
+		in := args[0].(activities.ResolveInput)
+		f.mu.Lock()
+		f.resolves = append(f.resolves, resolveStart{o, in})
+		f.mu.Unlock()
+		resolve := f.resolve
+		if resolve == nil {
+			resolve = resolveKnown
+		}
+		r, err := resolve(in)
+		return fakeRun{id: o.ID, resolution: r, err: err}, nil
+	}
 	f.called("ExecuteWorkflow")
+	if req, ok := args[0].(workflows.Request); ok {
+		f.mu.Lock()
+		f.started = append(f.started, req)
+		f.mu.Unlock()
+	}
 	return fakeRun{id: o.ID}, nil
 }
 

@@ -37,8 +37,8 @@ func (s *server) start(w http.ResponseWriter, r *http.Request, who Principal) {
 		return
 	}
 	res, err := s.svc.Start(r.Context(), req)
-	if err == nil {
-		w.Header().Set("Location", "/v1/offboardings/"+req.UserID)
+	if userID, ok := workflows.UserIDFromWorkflowID(res.WorkflowID); err == nil && ok {
+		w.Header().Set("Location", "/v1/offboardings/"+userID) // resolved, when HR named the person otherwise
 	}
 	code := http.StatusAccepted
 	if res.Existing {

@@ -52,6 +52,13 @@ const (
 	TypeTooManyRequests = "/problems/too-many-requests"
 	// TypeNoSigningKey is a service without the decision signing key it needs.
 	TypeNoSigningKey = "/problems/no-signing-key"
+
+	// TypeUnknownPerson is an email or employee ID that no active or inactive Genesys user has.
+	TypeUnknownPerson = "/problems/unknown-person"
+	// TypeAmbiguousPerson is an email or employee ID that several Genesys users share.
+	TypeAmbiguousPerson = "/problems/ambiguous-person"
+	// TypeResolutionUnavailable is a resolution that no worker finished in time.
+	TypeResolutionUnavailable = "/problems/resolution-unavailable"
 )
 
 // problemsPrefix starts every problem type: the path of the problem pages.
@@ -108,6 +115,15 @@ var problemPages = []problemPage{
 	{TypeNoSigningKey, "No signing key", http.StatusServiceUnavailable,
 		"The service has no decision signing key, so it cannot sign the credentials that prove who starts or decides.",
 		"Operators configure the key (OFFBOARD_DECISION_SIGNING_KEY_FILE, from `starter keys generate`); from the operator CLI, start offboardings through the HR API."},
+	{TypeUnknownPerson, "Unknown person", http.StatusUnprocessableEntity,
+		"No active or inactive Genesys Cloud user has the email or employee ID the request names (deleted users never match). Nothing was started.",
+		"Check the email or employee ID against Genesys Cloud, or send the Genesys user ID instead."},
+	{TypeAmbiguousPerson, "Ambiguous person", http.StatusUnprocessableEntity,
+		"Several Genesys Cloud users share the email or employee ID the request names (a rehire often keeps the earlier account); detail says how many. Nothing was started.",
+		"Send the Genesys user ID of the one to offboard instead."},
+	{TypeResolutionUnavailable, "Resolution unavailable", http.StatusServiceUnavailable,
+		"The workers, which hold the Genesys Cloud credentials, did not resolve the email or employee ID in time, or the Genesys users search had not caught up. Nothing was started.",
+		"Retry after the seconds Retry-After gives."},
 }
 
 // problemPageOf is the page of the problem type typ.

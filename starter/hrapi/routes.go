@@ -46,7 +46,7 @@ func rolesFor(action credential.Action) []config.Role {
 // Status sets of the routes.
 var (
 	authStatuses   = []int{401, 403, 429, 503, 500}
-	startStatuses  = append([]int{200, 202, 400, 409, 415}, authStatuses...)
+	startStatuses  = append([]int{200, 202, 400, 409, 415, 422}, authStatuses...)
 	readStatuses   = append([]int{200, 400, 404}, authStatuses...)
 	listStatuses   = append([]int{200, 400}, authStatuses...)
 	updateStatuses = append([]int{200, 400, 404, 409, 415}, authStatuses...)

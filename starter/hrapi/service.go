@@ -57,7 +57,14 @@ type StartResult struct {
 
 // Start starts the offboarding of a validated request. The same HREventID again returns the
 // existing run; another request for a user whose offboarding is in flight is a 409 Problem.
+// A request that names the person by email or employee ID instead (UserID empty, IdentifiedBy
+// set) is resolved first through the workers; an unknown or ambiguous person is a 422 Problem.
 func (s *Service) Start(ctx context.Context, req workflows.Request) (StartResult, error) {
+	if req.UserID == "" && req.IdentifiedBy != nil {
+		if err := s.resolve(ctx, &req); err != nil {
+			return StartResult{}, err
+		}
+	}
 	if err := workflows.ValidateRequest(req, s.Policy, s.now()); err != nil {
 		var v *workflows.ValidationError
 		if errors.As(err, &v) {
