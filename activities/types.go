@@ -155,17 +155,17 @@ type Transition struct {
 
 // AuditRecord is audit.json: who asked, who decided, what happened and when.
 type AuditRecord struct {
-	Bundle      string `json:"bundle"`
-	WorkflowID  string `json:"workflowId"`
-	RunID       string `json:"runId"`
-	UserID      string `json:"userId"`
-	Disposition string `json:"disposition"`
-	Reason      string `json:"reason,omitempty"`
-	RequestedBy string `json:"requestedBy"`
-	HREventID   string `json:"hrEventId,omitempty"`
-	// IdentifiedBy is how HR named the person when it did not send the Genesys user ID: the
-	// email or employee ID, and when the users search matched it to UserID.
+	Bundle     string `json:"bundle"`
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	UserID     string `json:"userId"`
+	// IdentifiedBy is what HR sent instead of UserID, if it did not know it: an email or
+	// employee ID, with when the users search matched it.
 	IdentifiedBy *Identification `json:"identifiedBy,omitempty"`
+	Disposition  string          `json:"disposition"`
+	Reason       string          `json:"reason,omitempty"`
+	RequestedBy  string          `json:"requestedBy"`
+	HREventID    string          `json:"hrEventId,omitempty"`
 	RequestedAt  time.Time       `json:"requestedAt"`
 	DryRun       bool            `json:"dryRun,omitempty"`
 	Decisions    []Decision      `json:"decisions,omitempty"`

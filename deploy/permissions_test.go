@@ -17,7 +17,7 @@ import (
 // administrator reads which permissions the OAuth client's role needs in step with the code.
 func Test_GivenTheOperatorDocs_ShouldNameEveryPermissionARunNeeds(t *testing.T) {
 	need := []string{genesys.PermUserEdit, genesys.PermUserDelete, genesys.PermConversationDetail,
-		genesys.PermOAuthClientView, "authorization:role:view"}
+		genesys.PermOAuthClientView, "authorization:role:view", genesys.PermUserView}
 	for _, s := range activities.RevokeSteps() {
 		need = append(need, activities.StepPermissions(s)...)
 		need = append(need, activities.RestorePermissions(s)...)

@@ -2,6 +2,9 @@ package genesys_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -104,4 +107,31 @@ func Test_GivenAClientWithoutUserView_ShouldDenyTheSearchNamingThePermission(t *
 	ge := requireKind(t, err, genesys.KindPermissionDenied)
 	assert.Equal(t, []string{genesys.PermUserView}, ge.MissingPermissions)
 	assert.NotContains(t, err.Error(), "ada@example.com", "the value stays out of errors")
+}
+
+func Test_GivenASearchResultNamingSomeoneElse_ShouldRefuseItOnTheReadBack(t *testing.T) {
+	f := newFixture(t, emulator.Options{})
+	target, other := f.seededRecord(t, 1), f.seededRecord(t, 3)
+	// A lagging index that still has target's email and employee ID on other's ID.
+	stale := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v2/users/search" {
+			f.emu.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		f.emu.ServeHTTP(rec, r)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		_, _ = io.WriteString(w, strings.ReplaceAll(rec.Body.String(), target.ID, other.ID))
+	}))
+	t.Cleanup(stale.Close)
+	cfg := f.config(emulator.DevClientID, emulator.DevClientSecret)
+	cfg.APIURL = stale.URL
+	c, err := genesys.New(context.Background(), cfg)
+	require.NoError(t, err)
+	for field, value := range map[genesys.SearchField]string{genesys.FieldEmail: target.Email, genesys.FieldEmployeeID: target.EmployeeID} {
+		got, err := c.FindUsers(context.Background(), field, value)
+		require.NoError(t, err)
+		assert.Equal(t, genesys.Matches{Users: []genesys.UserMatch{}, Total: 1, Stale: 1}, got, field)
+	}
 }

@@ -97,7 +97,7 @@ func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {
 func (c *cli) startCmd() *cobra.Command {
 	var b hrapi.OffboardingRequest
 	cmd := &cobra.Command{
-		Use:   "start --user <id> --disposition archive|delete --reason <why>",
+		Use:   "start --user <id>|--email <email>|--employee-id <id> --disposition archive|delete --reason <why>",
 		Short: "Start an offboarding through the HR API, as your HR API token's identity",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -128,6 +128,8 @@ func (c *cli) startCmd() *cobra.Command {
 	c.jsonFlag(cmd)
 	f := cmd.Flags()
 	f.StringVar(&b.UserID, "user", "", "Genesys user ID (UUID)")
+	f.StringVar(&b.Email, "email", "", "instead of --user: the person's email, which a worker resolves through the Genesys users search")
+	f.StringVar(&b.EmployeeID, "employee-id", "", "instead of --user: the person's employee ID (employerInfo.employeeId), resolved likewise")
 	f.StringVar(&b.Disposition, "disposition", "", "archive or delete")
 	f.StringVar(&b.EffectiveAt, "effective-at", "", "when access must end (RFC 3339); default now")
 	f.StringVar(&b.Retention, "retention", "", "delete only: ISO-8601 retention such as P30D; default the policy's")

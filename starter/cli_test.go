@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
@@ -181,4 +182,31 @@ func Test_GivenTheCLI_ShouldControlRunsAndReportEachFailure(t *testing.T) {
 		require.Error(t, err, "%v must fail", tc.args)
 		assert.Contains(t, strings.ToLower(err.Error()), strings.ToLower(tc.want), "%v", tc.args)
 	}
+}
+
+func Test_GivenTheCLI_ShouldStartByEmailOrEmployeeIDResolvedOnTheWorker(t *testing.T) {
+	byEmail, byEmployeeID := nextUser(t), nextUser(t)
+	for byEmployeeID == env.users[emulator.AmbiguousRehireIndex] || byEmployeeID == env.users[emulator.AmbiguousEarlierIndex] {
+		byEmployeeID = nextUser(t) // the seeded rehire's employee ID names two users
+	}
+	rec, _ := env.emu.User(byEmail)
+	out, err := runCLI(t, "ops-1", "start", "--json", "--email", strings.ToUpper(rec.Email), "--disposition", "archive", "--reason", "left", "--dry-run")
+	require.NoError(t, err, out)
+	var res hrapi.StartResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	assert.Equal(t, workflows.WorkflowID(byEmail), res.WorkflowID)
+
+	rec, _ = env.emu.User(byEmployeeID)
+	out, err = runCLI(t, "ops-1", "start", "--employee-id", rec.EmployeeID, "--disposition", "archive", "--reason", "left", "--dry-run")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, workflows.WorkflowID(byEmployeeID))
+
+	_, err = runCLI(t, "ops-1", "start", "--email", "nobody@example.com", "--disposition", "archive", "--reason", "left")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no active or inactive Genesys user has that email")
+	assert.NotContains(t, err.Error(), "nobody@example.com")
+
+	_, err = runCLI(t, "ops-1", "start", "--user", byEmail, "--email", "x@example.com", "--disposition", "archive", "--reason", "left")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exactly one of userId, email and employeeId")
 }

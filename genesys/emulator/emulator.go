@@ -2,7 +2,8 @@
 //
 // It serves the subset of the API that Offboard uses (see docs/genesys.md) byte-compatibly
 // with the official Go SDK v157: OAuth client credentials, OAuth clients with roles and
-// permissions, the users state machine, analytics conversation-details queries and jobs, the
+// permissions, the users state machine and users search (seeded employee IDs, one shared by a
+// rehire: AmbiguousRehireIndex), analytics conversation-details queries and jobs, the
 // access a user holds (grants, queues, skills and languages, routing status, stations, call
 // forwarding, manager, tokens) and how it ends, a per-client rate limit and injectable faults,
 // conforming to the SDK's swagger.json. Its data are generated
