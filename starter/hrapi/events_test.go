@@ -483,3 +483,54 @@ func Test_GivenTheEventBodies_ShouldDocumentExactlyTheAttributesAndFieldsTheAPIT
 		assert.Empty(t, schemaDrift(media, typ, body.Schema.Value), "openapi.yaml's %s body of POST /v1/events against %s", media, typ)
 	}
 }
+
+// FuzzEvents sends the endpoint arbitrary deliveries, signed or not. It must never panic,
+// answer only its documented statuses, start exactly one run for a 2xx and none otherwise, and
+// never start anything, nor ask Temporal anything, for a delivery that is not signed.
+func FuzzEvents(f *testing.F) {
+	good := structuredDelivery("evt-1", uid)
+	bin := binaryDelivery("evt-1", uid)
+	f.Add(mediaCloudEvent, "", good.body, true)
+	f.Add(mediaCloudEvent, "", good.body, false)
+	f.Add("application/json", "1.0", bin.body, true)
+	f.Add("application/json", "0.3", bin.body, true)
+	f.Add(mediaCloudEvent, "", structured("evt-1", "com.offboard.employee.hired", eventData(uid)), true)
+	f.Add(mediaCloudEvent, "", strings.Replace(good.body, `"id":"evt-1",`, "", 1), true)
+	f.Add(mediaCloudEvent, "", `{"specversion":"1.0","id":"x","source":"/s","type":"`+EventTypeTerminated+`","data_base64":"e30="}`, true)
+	f.Add(mediaCloudEvent+"; charset=latin1", "", good.body, true)
+	f.Add("text/plain", "", "", true)
+	f.Add(mediaCloudEvent, "", `[{"id":1}]`, true)
+	f.Fuzz(func(t *testing.T, contentType, specVersion, body string, sign bool) {
+		h, temporal, _ := newEventAPI(t, func(o *Options) {
+			o.AuthFailureLimit = RateLimit{Rate: rate.Inf}
+			o.StartLimit = RateLimit{Rate: rate.Inf}
+		})
+		d := delivery{header: map[string]string{"Content-Type": contentType}, body: body}
+		if specVersion != "" {
+			for k, v := range bin.header {
+				if strings.HasPrefix(k, "ce-") {
+					d.header[k] = v
+				}
+			}
+			d.header["ce-specversion"] = specVersion
+		}
+		if sign {
+			d = d.signed(currentSecret, "msg-1", now)
+		}
+
+		a := d.send(h)
+
+		assert.Contains(t, eventStatuses, a.code, a.body)
+		started := temporal.count("ExecuteWorkflow")
+		switch {
+		case !sign:
+			assert.Equal(t, http.StatusUnauthorized, a.code, a.body)
+			assert.Zero(t, started+temporal.count("DescribeWorkflowExecution"), "an unsigned delivery reaches nothing")
+		case a.code < 300:
+			assert.Equal(t, 1, started, "a 2xx started exactly one run")
+		default:
+			assert.Zero(t, started, "a refusal started nothing")
+			assert.Equal(t, "application/problem+json", a.header.Get("Content-Type"))
+		}
+	})
+}
