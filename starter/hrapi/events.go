@@ -21,6 +21,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -95,19 +96,8 @@ func (s *server) event(w http.ResponseWriter, r *http.Request, _ Principal) {
 		writeProblem(w, r, newProblem(TypeEventsOff, "this HR API takes no events: its operators have set no "+config.EnvEventSecrets+"; deliveries succeed once they do"))
 		return
 	}
-	addr := clientAddress(r, s.forwardedFor)
-	if s.authLimited(w, r, addr) {
-		return
-	}
-	raw, p := readBody(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if p != nil {
-		s.fail(w, r, p)
-		return
-	}
-	if _, err := s.events.Verify(r.Header, raw); err != nil {
-		s.authFailures.take(addr, s.svc.now())
-		s.fail(w, r, newProblem(TypeEventSignature, err.Error()+": sign each delivery the Standard Webhooks way, "+
-			"webhook-signature: v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body>, with a current secret and the current time"))
+	raw, ok := s.verifiedBody(w, r)
+	if !ok {
 		return
 	}
 	if wait := s.starts.take(EventRequester, s.svc.now()); wait > 0 {
@@ -133,6 +123,29 @@ func (s *server) event(w http.ResponseWriter, r *http.Request, _ Principal) {
 		code = http.StatusOK
 	}
 	s.answer(w, r, code, res, err)
+}
+
+// verifiedBody is the body of a delivery whose signature verifies. An unsigned or expired
+// delivery is refused whatever its size, one too large to verify as too large; a refused
+// signature counts against the client address.
+func (s *server) verifiedBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	addr := clientAddress(r, s.forwardedFor)
+	if s.authLimited(w, r, addr) {
+		return nil, false
+	}
+	raw, tooLarge := readBody(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	_, err := s.events.Verify(r.Header, raw)
+	switch {
+	case err != nil && (tooLarge == nil || !errors.Is(err, webhook.ErrBadSignature)):
+		s.authFailures.take(addr, s.svc.now())
+		s.fail(w, r, newProblem(TypeEventSignature, err.Error()+": sign each delivery the Standard Webhooks way, "+
+			"webhook-signature: v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body>, with a current secret and the current time"))
+		return nil, false
+	case tooLarge != nil:
+		s.fail(w, r, tooLarge)
+		return nil, false
+	}
+	return raw, true
 }
 
 // readEvent reads the CloudEvent of a verified delivery in either mode, with the official SDK,
