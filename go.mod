@@ -35,7 +35,7 @@ require (
 
 require github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 
-require github.com/cloudevents/sdk-go/v2 v2.16.2 // indirect
+require github.com/cloudevents/sdk-go/v2 v2.16.2
 
 require (
 	cel.dev/expr v0.25.2 // indirect
