@@ -35,6 +35,8 @@ require (
 
 require github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 
+require github.com/cloudevents/sdk-go/v2 v2.16.2
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	cloud.google.com/go v0.123.0 // indirect

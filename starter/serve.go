@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -33,7 +34,8 @@ func (c *cli) serveCmd() *cobra.Command {
 			policy, errPolicy := src.Policy()
 			tokens, errTokens := src.Tokens()
 			signer, errSigner := src.Signer(hrapi.Issuer)
-			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner); err != nil {
+			events, errEvents := src.Events()
+			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner, errEvents); err != nil {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)
@@ -42,10 +44,12 @@ func (c *cli) serveCmd() *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now})
+			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now,
+				EventSecrets: events.Secrets, EventTolerance: events.Tolerance})
 			if err != nil {
 				return err
 			}
+			logEvents(logger, events)
 			addr := src.String(config.EnvAPIAddr, config.DefaultAPIAddr)
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -69,6 +73,16 @@ func (c *cli) serveCmd() *cobra.Command {
 			return srv.Shutdown(sctx)
 		},
 	}
-	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvLogLevel, config.EnvLogFormat}, temporalVars...), policyVars()...)...)
+	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvLogLevel, config.EnvLogFormat,
+		config.EnvEventSecretsFile, config.EnvEventTolerance}, temporalVars...), policyVars()...)...)
 	return cmd
+}
+
+// logEvents says at startup whether the HR API takes HR events, never with a secret.
+func logEvents(logger *slog.Logger, events config.Events) {
+	if len(events.Secrets) == 0 {
+		logger.Warn("HR events are off: POST /v1/events answers 503 until " + config.EnvEventSecrets + " or " + config.EnvEventSecretsFile + " is set")
+		return
+	}
+	logger.Info("HR events on", "path", "/v1/events", "secrets", len(events.Secrets), "tolerance", events.Tolerance.String())
 }

@@ -22,6 +22,7 @@ func PrintBanner(w io.Writer, s *Stack) {
 		line("Temporal Web UI", t.UIURL+"/namespaces/"+t.Namespace+"/workflows")
 	}
 	line("HR API", s.APIURL)
+	line("HR events", eventsLine(s))
 	line("Genesys emulator", s.EmulatorURL+"  (OAuth client "+emulator.DevClientID+" / "+emulator.DevClientSecret+")")
 	if s.MetricsURL != "" {
 		line("Worker metrics", s.MetricsURL+"/metrics")

@@ -2,21 +2,51 @@ package stack
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 
-	"go.temporal.io/sdk/client"
-
-	"github.com/offboard/offboard/internal/credential"
+	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
 )
 
-// newHRAPI builds the HR API handler with the dev tokens.
-func newHRAPI(c client.Client, policy workflows.Policy, signer *credential.Signer, logger *slog.Logger) (http.Handler, error) {
-	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: policy, Tokens: DevTokens(), Signer: signer, Development: true, Logger: logger})
+// DevEventSecret signs the HR events of the devstack unless OFFBOARD_EVENT_SECRETS (or its
+// file) is configured. It is public: the banner prints it, and no production API takes it.
+const DevEventSecret = "whsec_b2ZmYm9hcmQtZGV2LXdlYmhvb2stc2VjcmV0LTAx"
+
+// devEvents are the event settings of the stack: the operator's, else the dev secret.
+func devEvents(env config.Env) (config.Events, error) {
+	events, err := config.Source{Env: env}.Events()
+	if err != nil || len(events.Secrets) > 0 {
+		return events, err
+	}
+	events.Secrets, err = webhook.ParseSecrets(DevEventSecret)
+	return events, err
+}
+
+// newHRAPI builds the HR API handler with the dev tokens, taking events signed with the
+// operator's event secrets from env, else with DevEventSecret; s.EventSecret records which.
+func (s *Stack) newHRAPI(env config.Env, policy workflows.Policy) (http.Handler, error) {
+	events, err := devEvents(env)
+	if err != nil {
+		return nil, err
+	}
+	if events.Secrets[0].Text() == DevEventSecret {
+		s.EventSecret = DevEventSecret
+	}
+	h, err := hrapi.New(hrapi.Options{Temporal: s.Client, Policy: policy, Tokens: DevTokens(), Signer: s.Signer, Development: true,
+		Logger: s.logger.With("component", "hrapi"), EventSecrets: events.Secrets, EventTolerance: events.Tolerance})
 	if err != nil {
 		return nil, fmt.Errorf("build the HR API: %w", err)
 	}
 	return h, nil
+}
+
+// eventsLine is the banner's line on HR events: the dev secret, which is public, or that the
+// operator's secrets are in use, which are not.
+func eventsLine(s *Stack) string {
+	if s.EventSecret != "" {
+		return "POST " + s.APIURL + "/v1/events signed with " + s.EventSecret + " (dev secret; see README \"HR events\")"
+	}
+	return "POST " + s.APIURL + "/v1/events signed with the secrets of " + config.EnvEventSecrets + " (not shown)"
 }

@@ -137,6 +137,9 @@ type Stack struct {
 	Policy workflows.Policy
 	// WebhookURL receives the worker's notifications; empty when they are off.
 	WebhookURL string
+	// EventSecret is DevEventSecret while the HR API's events use it; empty when the operator
+	// configured the event secrets.
+	EventSecret string
 
 	logger *slog.Logger
 	cancel context.CancelFunc
@@ -300,7 +303,7 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		return nil
 	})
 
-	api, err := newHRAPI(s.Client, policy, s.Signer, s.logger.With("component", "hrapi"))
+	api, err := s.newHRAPI(env, policy)
 	if err != nil {
 		return err
 	}

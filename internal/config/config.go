@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -58,6 +59,9 @@ const (
 	EnvAPITokensFile          = "OFFBOARD_API_TOKENS_FILE"
 	EnvDecisionSigningKey     = "OFFBOARD_DECISION_SIGNING_KEY"
 	EnvDecisionSigningKeyFile = "OFFBOARD_DECISION_SIGNING_KEY_FILE"
+	EnvEventSecrets           = "OFFBOARD_EVENT_SECRETS"
+	EnvEventSecretsFile       = "OFFBOARD_EVENT_SECRETS_FILE"
+	EnvEventTolerance         = "OFFBOARD_EVENT_TOLERANCE"
 	EnvAPIURL                 = "OFFBOARD_API_URL"
 	EnvAPIToken               = "OFFBOARD_API_TOKEN"
 	EnvLogLevel               = "OFFBOARD_LOG_LEVEL"
@@ -111,6 +115,9 @@ func Vars() []Var {
 		{Name: EnvAPITokensFile, Flag: "tokens-file", Used: s + " serve", Usage: "File of token:role:identity lines (# comments); adds to " + EnvAPITokens + "."},
 		{Name: EnvDecisionSigningKeyFile, Flag: "signing-key-file", Used: s + " serve", Usage: "Ed25519 private key (PEM PKCS#8 or base64 seed) that signs decision credentials; its public key goes in " + workflows.EnvDecisionKeys + "."},
 		{Name: EnvDecisionSigningKey, Secret: true, Used: s + " serve", Usage: "The same key as base64 of its 32-byte seed, instead of the file."},
+		{Name: EnvEventSecrets, Secret: true, Used: s + " serve", Usage: "Standard Webhooks secrets (whsec_...) that sign HR events to POST /v1/events, comma-separated: the first is the current one, the others still verify (rotation). Unset: no events are taken."},
+		{Name: EnvEventSecretsFile, Flag: "event-secrets-file", Used: s + " serve", Usage: "File of those secrets, one a line (# comments), instead of " + EnvEventSecrets + "."},
+		{Name: EnvEventTolerance, Flag: "event-tolerance", Default: webhook.DefaultTolerance.String(), Used: s + " serve", Type: "duration", Usage: "Replay window of HR events: how far webhook-timestamp may be from now, either way (Go duration)."},
 		{Name: EnvAPIURL, Flag: "api-url", Used: s, Usage: "HR API base URL, from which the CLI obtains decision credentials."},
 		{Name: EnvAPIToken, Secret: true, Used: s, Usage: "Your HR API bearer token: the CLI decides as the identity bound to it."},
 		{Name: EnvLogLevel, Flag: "log-level", Default: "info", Used: ws, Usage: "debug, info, warn or error."},

@@ -27,12 +27,17 @@ import (
 type temporalMode int
 
 const (
-	running  temporalMode = iota // running, started by HR event wd-1; every call answers
-	absent                       // no offboarding of uid
-	finished                     // completed: no update applies
-	down                         // every call fails as a Temporal frontend that is unreachable
-	garbled                      // running, but its status query answers what no Status decodes from
+	running      temporalMode = iota // running, started by HR event wd-1; every call answers
+	absent                           // no offboarding of uid
+	finished                         // completed: no update applies
+	down                             // every call fails as a Temporal frontend that is unreachable
+	garbled                          // running, but its status query answers what no Status decodes from
+	eventRunning                     // running, started by the contract's HR event (contractEvent)
+	eventsOff                        // as absent, and the API has no event secret
 )
+
+// contractEvent is the HR event of the eventRunning run.
+const contractEvent = "evt-1"
 
 // contractTemporal answers every call the API makes, as realistically as the mode allows: the
 // status query answers a Status with every field set.
@@ -44,14 +49,17 @@ type contractTemporal struct {
 var errUnreachable = serviceerror.NewUnavailable("connection refused: dial tcp 10.0.0.7:7233")
 
 func (f *contractTemporal) DescribeWorkflowExecution(ctx context.Context, id, run string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	hrEventID := "wd-1"
 	switch f.mode {
-	case absent:
+	case absent, eventsOff:
 		return nil, serviceerror.NewNotFound("workflow not found for ID: " + id)
 	case down:
 		return nil, errUnreachable
+	case eventRunning:
+		hrEventID = EventKey(eventSource, contractEvent)
 	}
 	desc, _ := f.runningTemporal.DescribeWorkflowExecution(ctx, id, run)
-	event, _ := converter.GetDefaultDataConverter().ToPayload("wd-1")
+	event, _ := converter.GetDefaultDataConverter().ToPayload(hrEventID)
 	desc.WorkflowExecutionInfo.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{MemoHREventID: event}}
 	if f.mode == finished {
 		desc.WorkflowExecutionInfo.Status = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED

@@ -59,6 +59,12 @@ const (
 	TypeAmbiguousPerson = "/problems/ambiguous-person"
 	// TypeResolutionUnavailable is a resolution that no worker finished in time.
 	TypeResolutionUnavailable = "/problems/resolution-unavailable"
+	// TypeEventSignature is an HR event unsigned, badly signed or outside the replay window.
+	TypeEventSignature = "/problems/event-signature"
+	// TypeUnknownEventType is a valid, signed CloudEvent of a type the API does not take.
+	TypeUnknownEventType = "/problems/unknown-event-type"
+	// TypeEventsOff is an HR event sent to an API that has no event secret configured.
+	TypeEventsOff = "/problems/events-off"
 )
 
 // problemsPrefix starts every problem type: the path of the problem pages.
@@ -107,8 +113,8 @@ var problemPages = []problemPage{
 		"The API failed unexpectedly; its log has the cause.",
 		"Retry later; if it persists, give the operators the time and the instance of the problem."},
 	{TypeUnsupportedMediaType, "Unsupported media type", http.StatusUnsupportedMediaType,
-		"The body is not declared as application/json in UTF-8.",
-		"Send Content-Type: application/json (with charset utf-8 or none)."},
+		"The body is not declared as application/json in UTF-8 (POST /v1/events: not application/cloudevents+json, nor binary-mode ce-* headers with application/json data).",
+		"Send Content-Type: application/json (with charset utf-8 or none); an HR event as detail says."},
 	{TypeTooManyRequests, "Too many requests", http.StatusTooManyRequests,
 		"A rate limit is spent: failed authentications from this client address, or starts by this token's identity.",
 		"Wait the seconds Retry-After gives before trying again."},
@@ -124,6 +130,15 @@ var problemPages = []problemPage{
 	{TypeResolutionUnavailable, "Resolution unavailable", http.StatusServiceUnavailable,
 		"The workers, which hold the Genesys Cloud credentials, did not resolve the email or employee ID in time, or the Genesys users search had not caught up. Nothing was started.",
 		"Retry after the seconds Retry-After gives."},
+	{TypeEventSignature, "Bad event signature", http.StatusUnauthorized,
+		"The HR event lacks the Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature), no signature matches a configured secret, or its timestamp is outside the replay window (5 minutes either way by default), so an old capture cannot be replayed. Nothing was started; failures count against the client address.",
+		"Sign each delivery afresh with a current secret: webhook-signature: v1,<base64 HMAC-SHA256 of webhook-id.webhook-timestamp.body>, webhook-timestamp the Unix time of sending; check the sender's clock."},
+	{TypeUnknownEventType, "Unknown event type", http.StatusUnprocessableEntity,
+		"The HR event is a valid, signed CloudEvent, but of a type this API does not act on (it takes com.offboard.employee.terminated). Nothing was started, and resending it will not change that.",
+		"Do not retry: stop sending this type to this endpoint, or send it as com.offboard.employee.terminated if that is what it means."},
+	{TypeEventsOff, "Events off", http.StatusServiceUnavailable,
+		"This HR API has no event secret configured (OFFBOARD_EVENT_SECRETS or OFFBOARD_EVENT_SECRETS_FILE), so it can verify no HR event and takes none. Nothing was started.",
+		"Operators configure the secret the HR system signs with; a sender that retries delivers its events once they have."},
 }
 
 // problemPageOf is the page of the problem type typ.

@@ -56,6 +56,9 @@ var (
 	okStatuses     = []int{200}
 	readyStatuses  = []int{200, 503}
 	pageStatuses   = []int{200, 404}
+	// eventStatuses: 422 is an event type the API does not take (or, with identity
+	// resolution, a person it cannot match), 503 events off or Temporal down.
+	eventStatuses = []int{200, 202, 400, 401, 409, 415, 422, 429, 503, 500}
 )
 
 // routes is the route table.
@@ -69,6 +72,7 @@ var routes = []Route{
 	{"POST", "/v1/offboardings/{userId}/release", "release", rolesFor(credential.ActionRelease), updateStatuses, statusUpdate(true, control(workflows.UpdateRelease))},
 	{"POST", "/v1/offboardings/{userId}/retention", "retention", retainers, updateStatuses, statusUpdate(false, retention)},
 	{"POST", "/v1/offboardings/{userId}/credentials", "issueCredential", retainers, issueStatuses, (*server).issue},
+	{"POST", "/v1/events", "receiveEvent", nil, eventStatuses, (*server).event},
 	{"GET", "/v1/decisions/{credential}", "inspectDecision", nil, linkStatuses, (*server).inspect},
 	{"POST", "/v1/decisions/{credential}", "followDecision", nil, followStatuses, (*server).follow},
 	{"GET", "/healthz", "health", nil, okStatuses, (*server).health},

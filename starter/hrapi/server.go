@@ -19,6 +19,7 @@ import (
 
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/credential"
+	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -53,6 +54,12 @@ type Options struct {
 	AuthFailureLimit RateLimit
 	// StartLimit limits starts per token identity; zero means DefaultStartLimit.
 	StartLimit RateLimit
+	// EventSecrets verify the Standard Webhooks signatures of HR events (POST /v1/events), all
+	// at once so that a secret can rotate. None makes that route answer 503: no events taken.
+	EventSecrets []webhook.Secret
+	// EventTolerance is the events' replay window either way of now; zero means
+	// webhook.DefaultTolerance.
+	EventTolerance time.Duration
 	// TrustForwardedFor makes the failed-authentication limit count against the last
 	// X-Forwarded-For address instead of the connection's. Set it only when every request
 	// comes through one proxy that appends that header; otherwise a client could pick its
@@ -68,6 +75,8 @@ type server struct {
 	authFailures *limiters
 	starts       *limiters
 	forwardedFor bool
+	// events verifies HR events; nil when no secret is configured.
+	events *webhook.Verifier
 }
 
 type tokenHash struct {
@@ -110,6 +119,9 @@ func New(opts Options) (http.Handler, error) {
 	for _, t := range opts.Tokens {
 		s.tokens = append(s.tokens, tokenHash{sum: sha256.Sum256([]byte(t.Secret())), tok: t})
 	}
+	if s.events, err = eventVerifier(opts, s.svc.now); err != nil {
+		return nil, err
+	}
 	s.register()
 	return s, nil
 }
@@ -145,8 +157,7 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *http.Request, who Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		addr := clientAddress(r, s.forwardedFor)
-		if wait := s.authFailures.wait(addr, s.svc.now()); wait > 0 {
-			tooMany(w, r, wait, "too many failed authentications from this address")
+		if s.authLimited(w, r, addr) {
 			return
 		}
 		found, challenge, why := s.authenticate(r)
@@ -162,6 +173,33 @@ func (s *server) auth(roles []config.Role, next func(w http.ResponseWriter, r *h
 		}
 		next(w, r, Principal{Role: found.Role, Identity: found.Identity})
 	}
+}
+
+// authLimited answers 429 when addr has spent its failed authentications.
+func (s *server) authLimited(w http.ResponseWriter, r *http.Request, addr string) bool {
+	wait := s.authFailures.wait(addr, s.svc.now())
+	if wait > 0 {
+		tooMany(w, r, wait, "too many failed authentications from this address")
+	}
+	return wait > 0
+}
+
+// eventVerifier verifies HR events with the configured secrets, or is nil without any. A token
+// bound to EventRequester is refused: its holder would pass for the HR system's events.
+func eventVerifier(opts Options, now func() time.Time) (*webhook.Verifier, error) {
+	if len(opts.EventSecrets) == 0 {
+		return nil, nil
+	}
+	for _, t := range opts.Tokens {
+		if t.Identity == EventRequester {
+			return nil, fmt.Errorf("hrapi: a token (%s) is bound to %q, the identity of HR events: bind it to another identity", t, EventRequester)
+		}
+	}
+	v, err := webhook.NewVerifier(opts.EventSecrets, opts.EventTolerance, now)
+	if err != nil {
+		return nil, fmt.Errorf("hrapi: %s: %w", config.EnvEventTolerance, err)
+	}
+	return v, nil
 }
 
 // authenticate finds the request's bearer token, or answers the challenge and why it failed.
