@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/devstack/stack"
@@ -100,4 +103,27 @@ func Test_GivenTheLinksOfARealNotification_ShouldApproveADeleteOnceEach(t *testi
 	done := signedNotification(t, wfID, "offboarding.completed")
 	assert.Empty(t, done.Links)
 	assert.NotEqual(t, asked.EventID, done.EventID)
+
+	// The links were made in the activity: a link never followed is nowhere in the history.
+	history := rawHistory(t, wfID)
+	for _, who := range []string{"alice", "bob"} {
+		_, tok, _ := strings.Cut(linkFor(t, asked, who, credential.ActionReject).URL, "/v1/decisions/")
+		assert.False(t, bytes.Contains(history, []byte(tok)), "%s's unused reject link is in the history", who)
+	}
+}
+
+// rawHistory is every event of the workflow's history, in its wire encoding.
+func rawHistory(t *testing.T, workflowID string) []byte {
+	t.Helper()
+	iter := stk.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var out []byte
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		b, err := proto.Marshal(ev)
+		require.NoError(t, err)
+		out = append(out, b...)
+	}
+	require.NotEmpty(t, out)
+	return out
 }
