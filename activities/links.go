@@ -92,3 +92,13 @@ func (l Links) Issue(n Notification, now time.Time) ([]ApprovalLink, string) {
 	}
 	return links, ""
 }
+
+// Link finds the link of approver for action, as a receiver forwards it to that approver alone.
+func (b NotificationBody) Link(approver string, action credential.Action) (ApprovalLink, bool) {
+	for _, l := range b.Links {
+		if l.Approver == approver && l.Action == action {
+			return l, true
+		}
+	}
+	return ApprovalLink{}, false
+}

@@ -54,9 +54,9 @@ func (a *Activities) Notify(ctx context.Context, n Notification) error {
 	return webhookOutcome(resp, host, n.Event)
 }
 
-// EventID is the notification's event ID in this activity: the run and activity IDs, which stay
+// eventID is the notification's event ID in this activity: the run and activity IDs, which stay
 // the same on every attempt and differ between events.
-func EventID(ctx context.Context) (string, error) {
+func eventID(ctx context.Context) (string, error) {
 	if !activity.IsActivity(ctx) {
 		return "", failf(ErrInvalidInput, "a notification gets its event ID from the activity that sends it; call Notify as an activity")
 	}
@@ -75,7 +75,7 @@ func (a *Activities) webhookRequest(ctx context.Context, n Notification) (*http.
 	if len(a.WebhookSecrets) == 0 {
 		return nil, "", failf(ErrInvalidInput, "the worker has no webhook secret, and an unsigned notification is worthless to its receiver; set OFFBOARD_WEBHOOK_SECRET_FILE")
 	}
-	id, err := EventID(ctx)
+	id, err := eventID(ctx)
 	if err != nil {
 		return nil, "", err
 	}

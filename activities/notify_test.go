@@ -234,6 +234,11 @@ func Test_GivenAnApprovalNotification_ShouldCarryLinksForEachAllowedApproverBoun
 				assert.False(t, seen[c.ID], "each link has a credential of its own")
 				seen[c.ID] = true
 			}
+			l, ok := body.Link("bob", credential.ActionReject)
+			require.True(t, ok)
+			assert.Equal(t, body.Links[3], l, "a receiver finds each approver's link")
+			_, ok = body.Link("carol", credential.ActionApprove)
+			assert.False(t, ok, "no link for anyone else")
 		})
 	}
 }

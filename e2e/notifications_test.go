@@ -65,13 +65,9 @@ func follow(t *testing.T, link string) (int, string) {
 
 func linkFor(t *testing.T, b activities.NotificationBody, who string, action credential.Action) activities.ApprovalLink {
 	t.Helper()
-	for _, l := range b.Links {
-		if l.Approver == who && l.Action == action {
-			return l
-		}
-	}
-	require.Failf(t, "no link", "the %s notification has no %s link for %s (note: %s)", b.Event, action, who, b.LinksNote)
-	return activities.ApprovalLink{}
+	l, ok := b.Link(who, action)
+	require.True(t, ok, "the %s notification has no %s link for %s (note: %s)", b.Event, action, who, b.LinksNote)
+	return l
 }
 
 // A real worker's approval.requested notification carries links that approve a delete, each once.

@@ -16,15 +16,11 @@ import (
 // linkDecision is the payload of the link of who's action among links: the credential in its path.
 func linkDecision(t *testing.T, links []activities.ApprovalLink, who string, action credential.Action) workflows.SignedDecision {
 	t.Helper()
-	for _, l := range links {
-		if l.Approver == who && l.Action == action {
-			_, tok, ok := strings.Cut(l.URL, "/v1/decisions/")
-			require.True(t, ok, l.URL)
-			return workflows.SignedDecision{Credential: tok}
-		}
-	}
-	require.Failf(t, "no link", "%s %s", who, action)
-	return workflows.SignedDecision{}
+	l, ok := activities.NotificationBody{Links: links}.Link(who, action)
+	require.True(t, ok, "no %s link for %s", action, who)
+	_, tok, ok := strings.Cut(l.URL, "/v1/decisions/")
+	require.True(t, ok, l.URL)
+	return workflows.SignedDecision{Credential: tok}
 }
 
 // The links a notification carries are what the run checks: each decides once, for its run

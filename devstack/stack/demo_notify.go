@@ -23,7 +23,7 @@ func (d *demo) approveByLink(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	link, ok := linkOf(a.Body.Links, IdentityAlice, credential.ActionApprove)
+	link, ok := a.Body.Link(IdentityAlice, credential.ActionApprove)
 	if !ok {
 		return fmt.Errorf("the approval.requested notification %s has no approve link for %s (%s)", a.ID, IdentityAlice, a.Body.LinksNote)
 	}
@@ -46,16 +46,6 @@ func (d *demo) approveByLink(ctx context.Context) error {
 	}
 	d.say("  [%6.1fs] POST the same link again -> %d (refused: a link decides once)", d.since(), again)
 	return nil
-}
-
-// linkOf finds who's link for action.
-func linkOf(links []activities.ApprovalLink, who string, action credential.Action) (activities.ApprovalLink, bool) {
-	for _, l := range links {
-		if l.Approver == who && l.Action == action {
-			return l, true
-		}
-	}
-	return activities.ApprovalLink{}, false
 }
 
 // postLink follows a link with a bodiless POST, as its only authentication is the credential in it.
