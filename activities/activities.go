@@ -8,6 +8,7 @@ import (
 
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/internal/webhook"
 )
 
 // Activities holds the dependencies of every activity. Register a *Activities with the worker;
@@ -19,6 +20,10 @@ type Activities struct {
 	Now func() time.Time
 	// WebhookURL receives Notify events; empty disables notifications.
 	WebhookURL string
+	// WebhookSecrets sign the notifications (the first signs); Notify refuses to post without one.
+	WebhookSecrets []webhook.Secret
+	// Links makes the approval links of approval notifications.
+	Links Links
 	// HTTP posts notifications; nil means a client with a 10 s timeout.
 	HTTP *http.Client
 	// Export tunes ExportInteractions.

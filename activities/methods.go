@@ -8,15 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys"
@@ -297,81 +292,4 @@ func (a *Activities) WriteAudit(ctx context.Context, rec AuditRecord) (AuditRef,
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// Notify posts the event to the webhook; without a webhook it does nothing. Each delivery
-// carries an Idempotency-Key that is the same on every retry of this activity, so a receiver
-// can drop duplicates. Errors name the webhook's host only: its path may hold a token.
-//
-// Retry: default policy; 5xx, 429 (after Retry-After) and transport errors are retried,
-// other 4xx (ErrWebhookRejected) are final.
-func (a *Activities) Notify(ctx context.Context, n Notification) error {
-	if a.WebhookURL == "" {
-		return nil
-	}
-	req, host, err := a.webhookRequest(ctx, n)
-	if err != nil {
-		return err
-	}
-	hc := a.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the full URL
-		}
-		return failure(ErrWebhookUnavailable, nil, fmt.Sprintf("post %s event to webhook %s: %v", n.Event, host, err))
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return webhookOutcome(resp, host, n.Event)
-}
-
-// webhookRequest builds the POST of n to the webhook, and returns the webhook's scheme and host
-// for messages.
-func (a *Activities) webhookRequest(ctx context.Context, n Notification) (*http.Request, string, error) {
-	u, err := url.Parse(a.WebhookURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", failf(ErrInvalidInput, "the notification webhook URL is not an absolute http(s) URL; fix the worker's webhook setting")
-	}
-	host := u.Scheme + "://" + u.Host
-	if n.At.IsZero() {
-		n.At = a.now()
-	}
-	body, err := json.Marshal(n)
-	if err != nil {
-		return nil, "", failf(ErrInvalidInput, "encode notification: %v", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.WebhookURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, "", failf(ErrInvalidInput, "build webhook request to %s: invalid URL", host)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "offboard")
-	if activity.IsActivity(ctx) {
-		info := activity.GetInfo(ctx)
-		req.Header.Set("Idempotency-Key", info.WorkflowExecution.RunID+"/"+info.ActivityID)
-	}
-	return req, host, nil
-}
-
-// webhookOutcome turns the webhook's answer into the activity's result: retryable, after
-// Retry-After if it gives one, for 5xx, 429 and 408; final for other 4xx.
-func webhookOutcome(resp *http.Response, host, event string) error {
-	switch s := resp.StatusCode; {
-	case s >= 200 && s < 300:
-		return nil
-	case s == http.StatusTooManyRequests || s >= 500 || s == http.StatusRequestTimeout:
-		var delay time.Duration
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-			delay = time.Duration(secs) * time.Second
-		}
-		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("webhook %s answered %s to the %s event", host, resp.Status, event),
-			ErrWebhookUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
-	default:
-		return failf(ErrWebhookRejected, "webhook %s rejected the %s event with %s; check the receiver", host, event, resp.Status)
-	}
 }

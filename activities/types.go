@@ -211,4 +211,21 @@ type Notification struct {
 	Recipients []string `json:"recipients,omitempty"`
 	// OAuthClients are the OAuth clients the user created, for the receiver to review (never revoked).
 	OAuthClients []genesys.OAuthClientRef `json:"oauthClients,omitempty"`
+	// FirstRunID is the offboarding's first run, to which approval links are bound.
+	FirstRunID string `json:"firstRunId,omitempty"`
+	// LinksFor are the approvers an approval.requested or approval.reminder carries approve and
+	// reject links for: allow-listed approvers who may still decide.
+	LinksFor []string `json:"linksFor,omitempty"`
+}
+
+// NotificationBody is what Notify POSTs: the notification, its event ID and approval links.
+// Its links are bearer credentials, so a body is as secret as the decisions they take.
+type NotificationBody struct {
+	Notification
+	// EventID is the same on every delivery of one event and unique per event (also webhook-id).
+	EventID string `json:"eventId"`
+	// Links are the approve and reject links of an approval.requested or approval.reminder.
+	Links []ApprovalLink `json:"links,omitempty"`
+	// LinksNote says why such a notification carries no links, or not all of them.
+	LinksNote string `json:"linksNote,omitempty"`
 }

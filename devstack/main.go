@@ -59,6 +59,7 @@ func newRoot() *cobra.Command {
 	pf.IntVar(&f.opts.MetricsPort, "metrics-port", f.opts.MetricsPort, "worker /metrics and /healthz port (0 turns it off)")
 	pf.Int64Var(&f.opts.Seed, "seed", f.opts.Seed, "seed of the emulator's dataset")
 	pf.IntVar(&f.opts.Users, "users", f.opts.Users, "number of seeded Genesys users")
+	pf.StringVar(&f.opts.WebhookURL, "webhook-url", "", "http(s) URL that receives the worker's notifications (env OFFBOARD_WEBHOOK_URL); default: the stack's own receiver, which verifies and prints each")
 	pf.BoolVar(&f.opts.UnsignedDecisions, "unsigned-decisions", false, "count decisions without a credential, as whoever they name (development only; shown in the banner and on every run)")
 	pf.IntVar(&f.opts.Conversations, "conversations", f.opts.Conversations, "number of seeded conversations")
 	pf.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (the Temporal server itself logs warnings and above; the demo defaults to warn)")

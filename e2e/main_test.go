@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -275,24 +276,36 @@ func decide(t *testing.T, token, userID, decision string) (int, string) {
 	return answer(t, err)
 }
 
-// webhook records the notifications the worker posts.
+// webhook records the notifications the worker posts, and each delivery as sent.
 type webhook struct {
-	srv    *httptest.Server
-	URL    string
-	mu     sync.Mutex
-	events []activities.Notification
+	srv        *httptest.Server
+	URL        string
+	mu         sync.Mutex
+	events     []activities.Notification
+	deliveries []delivery
+}
+
+// delivery is one notification as the worker sent it.
+type delivery struct {
+	header http.Header
+	body   []byte
 }
 
 func newWebhook() *webhook {
 	h := &webhook{}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var n activities.Notification
-		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			err = json.Unmarshal(body, &n)
+		}
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		h.mu.Lock()
 		h.events = append(h.events, n)
+		h.deliveries = append(h.deliveries, delivery{header: r.Header.Clone(), body: body})
 		h.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))

@@ -24,7 +24,7 @@ func (o *offboarding) awaitApproval(ctx workflow.Context) (Stage, string, error)
 		o.st.ApprovalDeadline = t.Add(p.ApprovalTimeout)
 		o.st.EscalateAt = t.Add(time.Duration(float64(p.ApprovalTimeout) * p.EscalationFraction))
 		o.refreshDetails(ctx)
-		o.notify(ctx, "approval.requested", p.Approvers,
+		o.askApprovers(ctx, activities.EventApprovalRequested, p.Approvers,
 			fmt.Sprintf("%s offboarding of user %s needs %d approval(s) by %s", o.req.Disposition, o.req.UserID, p.ApprovalsRequired, formatTime(o.st.ApprovalDeadline)))
 	}
 	if d := o.rejection(); d != nil {
@@ -48,7 +48,7 @@ func (o *offboarding) awaitApproval(ctx workflow.Context) (Stage, string, error)
 		o.recordEvent(ctx, "approval reminder and escalation sent")
 		msg := fmt.Sprintf("%s offboarding of user %s still needs %d approval(s) by %s",
 			o.req.Disposition, o.req.UserID, p.ApprovalsRequired-len(o.approvers()), formatTime(o.st.ApprovalDeadline))
-		o.notify(ctx, "approval.reminder", o.undecided(), msg)
+		o.askApprovers(ctx, activities.EventApprovalReminder, o.undecided(), msg)
 		if len(p.EscalateTo) > 0 {
 			o.notify(ctx, "approval.escalated", p.EscalateTo, msg)
 		}
@@ -91,4 +91,16 @@ func (o *offboarding) undecided() []string {
 		}
 	}
 	return out
+}
+
+// askApprovers notifies approvers of event, with approval links for those who may decide: the
+// activity makes the links, so that no credential enters the history.
+func (o *offboarding) askApprovers(ctx workflow.Context, event string, approvers []string, msg string) {
+	n := o.notification(ctx, event, approvers, msg)
+	for _, a := range approvers {
+		if o.checkApprover(a) == nil {
+			n.LinksFor = append(n.LinksFor, a)
+		}
+	}
+	o.send(ctx, n)
 }

@@ -143,6 +143,7 @@ func (o *offboarding) notification(ctx workflow.Context, event string, recipient
 		Message:    msg,
 		At:         now(ctx),
 		Recipients: recipients,
+		FirstRunID: o.st.FirstRunID,
 	}
 }
 

@@ -33,6 +33,7 @@ func PrintBanner(w io.Writer, s *Stack) {
 	} else {
 		line("Decisions", "need a credential signed by key "+s.Signer.KeyID()+" ("+s.SigningKeyPath+")")
 	}
+	line("Notifications", notificationsLine(s))
 	tw.Flush()
 
 	fmt.Fprintln(w, "\nPolicy in force (dev defaults under your OFFBOARD_* variables and OFFBOARD_POLICY_FILE):")

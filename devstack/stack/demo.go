@@ -58,7 +58,8 @@ var ErrNoDemoUser = errors.New("every seeded active user with conversations alre
 // RunDemo runs one delete offboarding through the HR API of a started stack: it logs the user
 // in, requests a delete with a short retention as dev-hr, prints each stage as it happens,
 // shows the user's roles, queues and station before and after the revoking stage and their
-// token refused after it, approves as alice, and checks the outcome, the export bundle and the
+// token refused after it, approves as alice (through the approve link of the approval.requested
+// notification when the stack receives its own, showing a second use refused), and checks the outcome, the export bundle and the
 // proof that the history is still linked. Any deviation is an error.
 func RunDemo(ctx context.Context, s *Stack, o DemoOptions) (*DemoResult, error) {
 	o = o.withDefaults()
@@ -201,6 +202,9 @@ func (d *demo) narrate(history []activities.Transition, printed int) int {
 func (d *demo) approve(ctx context.Context) error {
 	if err := d.forge(ctx); err != nil {
 		return err
+	}
+	if d.s.Receiver != nil {
+		return d.approveByLink(ctx)
 	}
 	if _, err := d.alice.Approve(ctx, d.userID, "approved in the devstack demo"); err != nil {
 		return fmt.Errorf("POST /v1/offboardings/%s/approvals as %s: %w", d.userID, IdentityAlice, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -86,8 +87,10 @@ type Options struct {
 	// Env is the operator's environment, read as the worker reads it: its policy variables,
 	// OFFBOARD_POLICY_FILE and OFFBOARD_WEBHOOK_URL win over the dev defaults. Nil reads none.
 	Env config.Env
-	// WebhookURL receives the worker's notifications; empty disables them.
+	// WebhookURL receives the worker's notifications; empty runs the stack's own Receiver.
 	WebhookURL string
+	// Notices receives the lines of the stack's own receiver, one per notification; nil is standard output.
+	Notices io.Writer
 	// UnsignedDecisions lets decisions without a credential count (development only).
 	UnsignedDecisions bool
 	// Logger receives every component's logs; nil discards them.
@@ -135,8 +138,11 @@ type Stack struct {
 	SigningKeyPath string
 	// Policy is the policy in force.
 	Policy workflows.Policy
-	// WebhookURL receives the worker's notifications; empty when they are off.
-	WebhookURL string
+	// WebhookURL receives the worker's notifications; Receiver is the stack's own receiver, nil
+	// when they go to the operator's URL. DevWebhookSecret says the dev secret signs them.
+	WebhookURL       string
+	Receiver         *Receiver
+	DevWebhookSecret bool
 	// EventSecret is DevEventSecret while the HR API's events use it; empty when the operator
 	// configured the event secrets.
 	EventSecret string
@@ -294,8 +300,13 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 	if err != nil {
 		return fmt.Errorf("the dev policy is invalid: %w", err)
 	}
-	s.Policy, s.WebhookURL = policy, o.WebhookURL
+	s.Policy = policy
+	secrets, links, err := s.notifications(o)
+	if err != nil {
+		return fmt.Errorf("notifications: %w", err)
+	}
 	wcfg := s.workerConfig(o, policy, ls.metricsAddr)
+	wcfg.WebhookSecrets, wcfg.Links = secrets, links
 	s.group.Go(func() error {
 		if err := workerproc.Run(s.ctx, wcfg); err != nil {
 			return fmt.Errorf("worker: %w", err)
@@ -324,7 +335,7 @@ func (s *Stack) workerConfig(o Options, policy workflows.Policy, metricsAddr str
 			APIURL: s.EmulatorURL, RequestsPerMinute: genesys.DefaultRequestsPerMinute,
 		},
 		ExportURL:  s.ExportURL,
-		WebhookURL: o.WebhookURL,
+		WebhookURL: s.WebhookURL,
 		// The emulator fulfils jobs within a few polls; Genesys's own take seconds to minutes.
 		Export:          activities.ExportOptions{PollInterval: 200 * time.Millisecond},
 		Policy:          policy,

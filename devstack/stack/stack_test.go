@@ -39,6 +39,7 @@ func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *tes
 	assert.Regexp(t, `approvalTimeout\s+P2D\s+\(OFFBOARD_APPROVAL_TIMEOUT\)`, out.String(), "the banner prints the policy in force")
 	assert.Regexp(t, `escalateTo\s+carol`, out.String())
 	assert.Contains(t, out.String(), "need a credential signed by key "+s.Signer.KeyID())
+	assert.Contains(t, out.String(), DevWebhookSecret, "the banner prints the dev notification secret")
 
 	out.Reset()
 	res, err := RunDemo(ctx, s, DemoOptions{Out: &out, Retention: "PT1S"})
@@ -60,6 +61,12 @@ func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *tes
 	}
 	require.Contains(t, out.String(), "re-count")
 	require.Contains(t, out.String(), "without a credential -> ignored (no-credential)", "the demo shows a forged approval ignored")
+	require.Contains(t, out.String(), "approve link -> 200", "the demo approves through the link of the approval.requested notification")
+	require.Contains(t, out.String(), "again -> 409", "and shows the link refused the second time")
+	require.NotNil(t, s.Receiver)
+	for _, a := range s.Receiver.Arrivals() {
+		require.True(t, a.Verified, "every notification verifies with the dev secret: %s", a.Problem)
+	}
 
 	// A second demo picks another user.
 	next, err := pickUser(ctx, hrclient.New(s.APIURL, TokenAuditor, nil), s.Emulator.SeedUsers())

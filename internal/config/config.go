@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/workflows"
@@ -66,6 +67,11 @@ const (
 	EnvAPIToken               = "OFFBOARD_API_TOKEN"
 	EnvLogLevel               = "OFFBOARD_LOG_LEVEL"
 	EnvLogFormat              = "OFFBOARD_LOG_FORMAT"
+	// Notifications: the secrets that sign them and the approval links they carry.
+	EnvWebhookSecret     = "OFFBOARD_WEBHOOK_SECRET"
+	EnvWebhookSecretFile = "OFFBOARD_WEBHOOK_SECRET_FILE"
+	EnvPublicAPIURL      = "OFFBOARD_PUBLIC_API_URL"
+	EnvApprovalLinkTTL   = "OFFBOARD_APPROVAL_LINK_TTL"
 )
 
 // Defaults of Offboard's own settings.
@@ -102,6 +108,10 @@ func Vars() []Var {
 		{Name: EnvWorkerReplicas, Flag: "worker-replicas", Default: "1", Used: w, Type: "int", Usage: "How many worker processes share the fleet budget."},
 		{Name: EnvExportURL, Flag: "export-url", Default: DefaultExportURL, Used: w, Usage: "Export store URL: file://, s3://, gs:// or azblob://."},
 		{Name: EnvWebhookURL, Flag: "webhook-url", Used: w, Usage: "http(s) URL that receives notifications; empty disables them."},
+		{Name: EnvWebhookSecretFile, Flag: "webhook-secret-file", Used: w, Usage: "File of whsec_ secrets (comma, space or line separated; the first signs) that sign notifications the Standard Webhooks way; required with a webhook URL."},
+		{Name: EnvWebhookSecret, Secret: true, Used: w, Usage: "The same secrets in the variable, instead of the file."},
+		{Name: EnvPublicAPIURL, Flag: "public-api-url", Used: w, Usage: "HR API base URL as receivers reach it; with a decision signing key, approval notifications carry approve and reject links."},
+		{Name: EnvApprovalLinkTTL, Flag: "approval-link-ttl", Default: activities.DefaultLinkTTL.String(), Used: w, Type: "duration", Usage: "How long an approval link stays valid (Go duration, at most 24h)."},
 		{Name: EnvWorkerAddr, Flag: "worker-addr", Default: DefaultWorkerAddr, Used: w, Usage: "Listen address of /healthz and /metrics (Prometheus); \"off\" disables."},
 		{Name: EnvShutdownTimeout, Flag: "shutdown-timeout", Default: DefaultShutdownTimeout.String(), Used: w, Type: "duration", Usage: "How long a stopping worker waits for in-flight activities (Go duration)."},
 		{Name: EnvPolicyFile, Flag: "policy-file", Used: ws, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
@@ -113,8 +123,8 @@ func Vars() []Var {
 		{Name: EnvAPIAddr, Flag: "addr", Default: DefaultAPIAddr, Used: s + " serve", Usage: "Listen address of the HR API."},
 		{Name: EnvAPITokens, Secret: true, Used: s + " serve", Usage: "Bearer tokens: token:role:identity,... (role hr, approver or auditor)."},
 		{Name: EnvAPITokensFile, Flag: "tokens-file", Used: s + " serve", Usage: "File of token:role:identity lines (# comments); adds to " + EnvAPITokens + "."},
-		{Name: EnvDecisionSigningKeyFile, Flag: "signing-key-file", Used: s + " serve", Usage: "Ed25519 private key (PEM PKCS#8 or base64 seed) that signs decision credentials; its public key goes in " + workflows.EnvDecisionKeys + "."},
-		{Name: EnvDecisionSigningKey, Secret: true, Used: s + " serve", Usage: "The same key as base64 of its 32-byte seed, instead of the file."},
+		{Name: EnvDecisionSigningKeyFile, Flag: "signing-key-file", Used: ws, Usage: "Ed25519 private key (PEM PKCS#8 or base64 seed) that signs decision credentials (the worker's: approval links); its public key goes in " + workflows.EnvDecisionKeys + "."},
+		{Name: EnvDecisionSigningKey, Secret: true, Used: ws, Usage: "The same key as base64 of its 32-byte seed, instead of the file."},
 		{Name: EnvEventSecrets, Secret: true, Used: s + " serve", Usage: "Standard Webhooks secrets (whsec_...) that sign HR events to POST /v1/events, comma-separated: the first is the current one, the others still verify (rotation). Unset: no events are taken."},
 		{Name: EnvEventSecretsFile, Flag: "event-secrets-file", Used: s + " serve", Usage: "File of those secrets, one a line (# comments), instead of " + EnvEventSecrets + "."},
 		{Name: EnvEventTolerance, Flag: "event-tolerance", Default: webhook.DefaultTolerance.String(), Used: s + " serve", Type: "duration", Usage: "Replay window of HR events: how far webhook-timestamp may be from now, either way (Go duration)."},

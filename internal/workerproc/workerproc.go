@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/internal/credential"
+	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -38,6 +41,11 @@ type Config struct {
 	ExportURL string
 	// WebhookURL receives notifications; empty disables them.
 	WebhookURL string
+	// WebhookSecrets sign the notifications (the first signs); Run refuses a webhook without one.
+	WebhookSecrets []webhook.Secret
+	// Links makes the approval links of approval notifications; Run refuses a signing key the
+	// policy's decision keys do not hold.
+	Links activities.Links
 	// Export tunes the export activity; zero values are the defaults.
 	Export activities.ExportOptions
 	// Policy is the offboarding policy; Run refuses an invalid one.
@@ -59,7 +67,7 @@ type Config struct {
 // FromSource reads a worker Config from the environment and flags. Every error names its setting.
 func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
 	cfg := Config{Addr: src.String(config.EnvWorkerAddr, config.DefaultWorkerAddr), Logger: logger}
-	var errs [7]error
+	var errs [9]error
 	cfg.Temporal, errs[0] = src.Temporal()
 	cfg.Policy, errs[1] = src.Policy()
 	cfg.Budget, errs[2] = src.Budget()
@@ -67,6 +75,8 @@ func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
 	cfg.ExportURL, errs[4] = src.URL(config.EnvExportURL, config.DefaultExportURL, "file", "s3", "gs", "azblob", "mem")
 	cfg.WebhookURL, errs[5] = src.URL(config.EnvWebhookURL, "", "http", "https")
 	cfg.ShutdownTimeout, errs[6] = src.Duration(config.EnvShutdownTimeout, config.DefaultShutdownTimeout)
+	cfg.WebhookSecrets, errs[7] = src.WebhookSecrets()
+	cfg.Links, errs[8] = src.Links()
 	if err := errors.Join(errs[:]...); err != nil {
 		return Config{}, err
 	}
@@ -109,6 +119,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Policy.CheckDecisionTrust(cfg.Development); err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
+	if err := checkNotifications(cfg); err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
 	if cfg.Budget.FleetRequestsPerMinute <= 0 {
 		cfg.Budget = config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1}
 	}
@@ -140,7 +153,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer store.Close()
 
-	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL, Export: cfg.Export}
+	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL, WebhookSecrets: cfg.WebhookSecrets,
+		Links: cfg.Links, Export: cfg.Export}
 	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout))
 	Register(w, cfg.Policy, acts)
 
@@ -215,4 +229,18 @@ func serveHealth(addr string, metrics http.Handler, c client.Client, running *at
 		}
 	}()
 	return srv, ln.Addr().String(), nil
+}
+
+// checkNotifications refuses notifications their receivers could not trust or use: unsigned
+// ones, and links signed by a key the runs would refuse.
+func checkNotifications(cfg Config) error {
+	if cfg.WebhookURL != "" && len(cfg.WebhookSecrets) == 0 {
+		return fmt.Errorf("%s is set but no secret signs the notifications, and a receiver cannot trust an unsigned one: set %s (a whsec_ secret the receiver shares; generate one with: echo whsec_$(openssl rand -base64 32))",
+			config.EnvWebhookURL, config.EnvWebhookSecretFile)
+	}
+	if s := cfg.Links.Signer; s != nil && !slices.Contains(cfg.Policy.DecisionKeys, credential.EncodePublicKey(s.PublicKey())) {
+		return fmt.Errorf("the decision signing key %s is not in %s, so every approval link it signs would be refused: add %s to it",
+			s.KeyID(), workflows.EnvDecisionKeys, credential.EncodePublicKey(s.PublicKey()))
+	}
+	return nil
 }
