@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/offboard/offboard/internal/webhook"
@@ -30,23 +29,9 @@ func (s Source) Events() (Events, error) {
 		return Events{}, err
 	}
 	ev.Tolerance = tol
-	path, fileLabel, fromFile := s.get(EnvEventSecretsFile)
-	v, label, fromEnv := s.get(EnvEventSecrets)
-	switch {
-	case fromFile && fromEnv:
-		return Events{}, fmt.Errorf("%s and %s are both set: set one", fileLabel, label)
-	case fromFile:
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return Events{}, fmt.Errorf("%s: %w", fileLabel, err)
-		}
-		v, label = string(raw), fileLabel+"="+path
-	case !fromEnv:
-		return ev, nil
-	}
-	ev.Secrets, err = webhook.ParseSecrets(v)
+	ev.Secrets, err = s.webhookSecrets(EnvEventSecretsFile, EnvEventSecrets)
 	if err != nil {
-		return Events{}, fmt.Errorf("%s: %w", label, err)
+		return Events{}, err
 	}
 	return ev, nil
 }

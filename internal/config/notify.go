@@ -13,7 +13,13 @@ import (
 // OFFBOARD_WEBHOOK_SECRET: whsec_ secrets, the first of which signs. None set is no error here;
 // the worker refuses to start with a webhook URL and none. Errors never show a secret.
 func (s Source) WebhookSecrets() ([]webhook.Secret, error) {
-	raw, label, ok, err := s.secretInput(EnvWebhookSecretFile, EnvWebhookSecret)
+	return s.webhookSecrets(EnvWebhookSecretFile, EnvWebhookSecret)
+}
+
+// webhookSecrets reads whsec_ secrets from the file fileVar names or the variable envVar; none
+// set is nil and no error.
+func (s Source) webhookSecrets(fileVar, envVar string) ([]webhook.Secret, error) {
+	raw, label, ok, err := s.secretInput(fileVar, envVar)
 	if err != nil || !ok {
 		return nil, err
 	}
