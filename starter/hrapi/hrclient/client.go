@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
 )
@@ -190,6 +191,29 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.send(req, method, path, out)
+}
+
+// SendEvent posts an HR event, a structured CloudEvent as the HR system sends it (its JSON), to
+// POST /v1/events, signed with secret as the delivery webhookID at the time of sending. It sends
+// no bearer token: the signature is the event's authentication. A redelivery of an event that
+// started a run answers that run with Existing set.
+func (c *Client) SendEvent(ctx context.Context, cloudEvent []byte, secret webhook.Secret, webhookID string) (hrapi.StartResult, error) {
+	const method, path = http.MethodPost, "/v1/events"
+	var res hrapi.StartResult
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(cloudEvent))
+	if err != nil {
+		return res, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	webhook.Sign(req.Header, secret, webhookID, time.Now(), cloudEvent)
+	err = c.send(req, method, path, &res)
+	return res, err
+}
+
+// send sends req and decodes a 2xx answer into out as call does; method and the redacted path
+// name the request in errors.
+func (c *Client) send(req *http.Request, method, path string, out any) error {
 	req.Header.Set("Accept", "application/json, application/problem+json")
 	resp, err := c.http.Do(req)
 	if err != nil {

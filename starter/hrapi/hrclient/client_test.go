@@ -26,6 +26,7 @@ import (
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/credential"
+	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
@@ -224,13 +225,21 @@ var testSigner = func() *credential.Signer {
 }()
 
 // newAPI serves the real HR API over fake Temporal; seen records the routes it served.
+var eventSecret = func() webhook.Secret {
+	s, err := webhook.ParseSecret("whsec_b2ZmYm9hcmQtZGV2LXdlYmhvb2stc2VjcmV0LTAx")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
+
 func newAPI(t *testing.T) (base string, temporal *fakeTemporal, seen *served) {
 	t.Helper()
 	temporal = &fakeTemporal{runs: map[string]*fakeRun{}}
 	policy := workflows.DefaultPolicy()
 	policy.Approvers = []string{"alice", "mallory"}
 	policy.DecisionKeys = []string{credential.EncodePublicKey(testSigner.PublicKey())}
-	h, err := hrapi.New(hrapi.Options{Temporal: temporal, Policy: policy, Signer: testSigner, Tokens: []config.Token{
+	h, err := hrapi.New(hrapi.Options{Temporal: temporal, Policy: policy, Signer: testSigner, EventSecrets: []webhook.Secret{eventSecret}, Tokens: []config.Token{
 		config.NewToken("hr-token-0123456789", config.RoleHR, "workday"),
 		config.NewToken("alice-token-0123456789", config.RoleApprover, "alice"),
 		config.NewToken("mallory-token-0123456789", config.RoleApprover, "mallory"),
@@ -313,6 +322,20 @@ func Test_GivenTheHRAPI_ShouldAnswerEveryOperationWithItsOwnTypes(t *testing.T) 
 	require.NoError(t, err)
 	require.Len(t, st.Decisions, 3)
 	assert.Equal(t, "by link", st.Decisions[2].Comment)
+	event := []byte(`{"specversion":"1.0","id":"term-1","source":"/hr/workday","type":"` + hrapi.EventTypeTerminated +
+		`","datacontenttype":"application/json","data":{"genesysUserId":"9b2f3c4d-5e6f-4a1b-8c9d-0e1f2a3b4c5d","disposition":"archive"}}`)
+	first, err := public.SendEvent(ctx, event, eventSecret, "msg_1")
+	require.NoError(t, err)
+	assert.False(t, first.Existing)
+	redelivered, err := public.SendEvent(ctx, event, eventSecret, "msg_1")
+	require.NoError(t, err, "a redelivery is signed afresh and answers the run it started")
+	assert.True(t, redelivered.Existing)
+	assert.Equal(t, first.RunID, redelivered.RunID)
+	forged, err := webhook.ParseSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	require.NoError(t, err)
+	_, err = public.SendEvent(ctx, event, forged, "msg_2")
+	requireProblem(t, err, http.StatusUnauthorized)
+
 	st, err = hr.Cancel(ctx, userID, "rehired")
 	require.NoError(t, err)
 	assert.Equal(t, workflows.OutcomeCancelled, st.Outcome)
