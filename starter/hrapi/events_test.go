@@ -448,3 +448,28 @@ func Test_GivenTheEventBodies_ShouldDocumentExactlyTheAttributesAndFieldsTheAPIT
 		assert.Empty(t, schemaDrift(media, typ, body.Schema.Value), "openapi.yaml's %s body of POST /v1/events against %s", media, typ)
 	}
 }
+
+func Test_GivenASignedEventNamingThePersonByEmail_ShouldStartTheResolvedUserOrAnswer422(t *testing.T) {
+	h, temporal, clock := newTestAPI(t, func(o *Options) { o.EventSecrets = []webhook.Secret{currentSecret} })
+	temporal.resolve = resolveKnown
+	at := clock.Now()
+	byEmail := func(id, email string) delivery {
+		return delivery{header: map[string]string{"Content-Type": mediaCloudEvent},
+			body: structured(id, EventTypeTerminated, `{"email":"`+email+`","disposition":"archive"}`)}
+	}
+
+	a := byEmail("evt-email-1", "jane.doe@example.com").signed(currentSecret, "msg_e1", at).send(h)
+
+	require.Equal(t, http.StatusAccepted, a.code, a.body)
+	assert.Equal(t, "/v1/offboardings/"+uid, a.header.Get("Location"))
+	require.Len(t, temporal.started, 1)
+	assert.Equal(t, uid, temporal.started[0].UserID)
+	assert.Equal(t, workflows.IdentifyByEmail, temporal.started[0].IdentifiedBy.By)
+
+	a = byEmail("evt-email-2", "unknown@example.com").signed(currentSecret, "msg_e2", at).send(h)
+
+	require.Equal(t, http.StatusUnprocessableEntity, a.code, a.body)
+	assert.Contains(t, a.body, TypeUnknownPerson)
+	assert.NotContains(t, a.body, "unknown@example.com", "the answer never echoes the email")
+	assert.Len(t, temporal.started, 1, "nothing more started")
+}
