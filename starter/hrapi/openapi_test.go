@@ -275,7 +275,7 @@ func contractCalls(t *testing.T) []contractCall {
 	start := startJSON(uid, "wd-2")
 	text := map[string]string{"Authorization": "Bearer " + approverSecret, "Content-Type": "text/plain"}
 	bad := map[string]string{"Authorization": "Bearer wrong-token-0123456789"}
-	return []contractCall{
+	return append([]contractCall{
 		{name: "start", mode: absent, method: "POST", path: "/v1/offboardings", body: start, header: asHR(), code: 202},
 		{name: "start again", method: "POST", path: "/v1/offboardings", body: startJSON(uid, "wd-1"), header: asHR(), code: 200},
 		{name: "start while in flight", method: "POST", path: "/v1/offboardings", body: start, header: asHR(), code: 409},
@@ -316,7 +316,7 @@ func contractCalls(t *testing.T) []contractCall {
 		{name: "document", method: "GET", path: "/openapi.yaml", code: 200},
 		{name: "problem page", method: "GET", path: TypeUnavailable, code: 200},
 		{name: "unknown problem page", method: "GET", path: "/problems/gone", code: 404},
-	}
+	}, codecContractCalls(t)...)
 }
 
 func Test_GivenACallOfEveryRoute_ShouldConformToOpenAPIAndAnswerOnlyTheRouteTablesStatuses(t *testing.T) {
@@ -356,7 +356,7 @@ func Test_GivenACallOfEveryRoute_ShouldConformToOpenAPIAndAnswerOnlyTheRouteTabl
 func newContractAPI(t *testing.T, mode temporalMode) http.Handler {
 	t.Helper()
 	h, err := New(Options{Temporal: &contractTemporal{mode: mode}, Policy: testPolicy(), Signer: testSigner, Now: func() time.Time { return now },
-		Tokens: testTokens(), AuthFailureLimit: RateLimit{Rate: rate.Every(time.Hour), Burst: 2}})
+		Tokens: testTokens(), AuthFailureLimit: RateLimit{Rate: rate.Every(time.Hour), Burst: 2}, Codec: testCodec, CodecOrigin: uiOrigin})
 	require.NoError(t, err)
 	return h
 }

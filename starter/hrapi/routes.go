@@ -56,6 +56,9 @@ var (
 	okStatuses     = []int{200}
 	readyStatuses  = []int{200, 503}
 	pageStatuses   = []int{200, 404}
+	codecStatuses  = []int{200, 400, 401, 403, 404, 429, 500}
+	// A preflight's 403 is an origin the operators did not allow.
+	preflightStatuses = []int{204, 403, 404}
 )
 
 // routes is the route table.
@@ -75,6 +78,10 @@ var routes = []Route{
 	{"GET", "/readyz", "ready", nil, readyStatuses, (*server).ready},
 	{"GET", "/openapi.yaml", "openapi", nil, okStatuses, (*server).openapi},
 	{"GET", "/problems/{type}", "problemType", nil, pageStatuses, (*server).problemType},
+	{"POST", codecPrefix + "/encode", "codecEncode", codecReaders, codecStatuses, (*server).codecPayloads},
+	{"POST", codecPrefix + "/decode", "codecDecode", codecReaders, codecStatuses, (*server).codecPayloads},
+	{"OPTIONS", codecPrefix + "/encode", "codecEncodePreflight", nil, preflightStatuses, (*server).codecPreflight},
+	{"OPTIONS", codecPrefix + "/decode", "codecDecodePreflight", nil, preflightStatuses, (*server).codecPreflight},
 }
 
 // Routes lists every route New serves.
