@@ -29,11 +29,12 @@ func (c *cli) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, errTemporal := src.Temporal()
+			opts, payloads, errTemporal := src.TemporalWithCodec()
 			policy, errPolicy := src.Policy()
 			tokens, errTokens := src.Tokens()
 			signer, errSigner := src.Signer(hrapi.Issuer)
-			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner); err != nil {
+			origin, errOrigin := src.CodecOrigin()
+			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner, errOrigin); err != nil {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)
@@ -42,7 +43,8 @@ func (c *cli) serveCmd() *cobra.Command {
 				return err
 			}
 			defer tc.Close()
-			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now})
+			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now,
+				Codec: payloads, CodecOrigin: origin})
 			if err != nil {
 				return err
 			}
@@ -52,7 +54,7 @@ func (c *cli) serveCmd() *cobra.Command {
 				return fmt.Errorf("%s=%s: listen: %w", config.EnvAPIAddr, addr, err)
 			}
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-			logger.Info("HR API listening", "addr", ln.Addr().String(), "tokens", len(tokens), "namespace", opts.Namespace)
+			logger.Info("HR API listening", "addr", ln.Addr().String(), "tokens", len(tokens), "namespace", opts.Namespace, "codecOrigin", origin)
 			if c.OnListen != nil {
 				c.OnListen(ln.Addr().String())
 			}
@@ -69,6 +71,6 @@ func (c *cli) serveCmd() *cobra.Command {
 			return srv.Shutdown(sctx)
 		},
 	}
-	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvLogLevel, config.EnvLogFormat}, temporalVars...), policyVars()...)...)
+	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvCodecOrigin, config.EnvLogLevel, config.EnvLogFormat}, temporalVars...), policyVars()...)...)
 	return cmd
 }

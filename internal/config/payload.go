@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -71,4 +73,18 @@ func (s Source) TemporalWithCodec() (client.Options, converter.PayloadCodec, err
 func (s Source) Temporal() (client.Options, error) {
 	opts, _, err := s.TemporalWithCodec()
 	return opts, err
+}
+
+// CodecOrigin reads OFFBOARD_CODEC_ORIGIN: the Temporal Web UI's origin, scheme://host[:port]
+// with no path, as browsers send it in their Origin header; empty when unset.
+func (s Source) CodecOrigin() (string, error) {
+	v, label, ok := s.get(EnvCodecOrigin)
+	if !ok {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%s=%q: want the Temporal Web UI's origin, scheme://host[:port] without a path, e.g. https://temporal-ui.example.com", label, v)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }

@@ -87,3 +87,15 @@ func Test_GivenAPayloadInClear_ShouldDecodeItThroughTheConverter(t *testing.T) {
 
 	assert.Equal(t, "recorded before encryption", got, "histories recorded in clear still replay")
 }
+
+func Test_GivenACodecOrigin_ShouldTakeOnlyAnOriginWithoutAPath(t *testing.T) {
+	got, err := Source{Env: MapEnv{EnvCodecOrigin: "https://temporal-ui.example.com:8443/"}}.CodecOrigin()
+	require.NoError(t, err)
+	assert.Equal(t, "https://temporal-ui.example.com:8443", got)
+
+	for _, bad := range []string{"temporal-ui.example.com", "ftp://ui", "https://ui/namespaces", "https://ui?x=1", "https://user@ui", "https://"} {
+		_, err := Source{Env: MapEnv{EnvCodecOrigin: bad}}.CodecOrigin()
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), EnvCodecOrigin, bad)
+	}
+}
