@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/offboard/offboard/activities"
@@ -137,6 +138,13 @@ type Stack struct {
 	Policy workflows.Policy
 	// WebhookURL receives the worker's notifications; empty when they are off.
 	WebhookURL string
+	// PayloadKeysPath is the payload keyring file (empty when the operator's environment gives
+	// the keyring as text); CodecURL the HR API's codec server; UICodecURL the Web UI's codec
+	// endpoint, empty without one (see UICodec).
+	PayloadKeysPath, CodecURL, UICodecURL string
+
+	// payloads encrypts every payload of the stack's clients.
+	payloads converter.PayloadCodec
 
 	logger *slog.Logger
 	cancel context.CancelFunc
@@ -153,16 +161,23 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	keysPath, payloads, err := devPayloadKeys(o.DataDir, o.env())
+	if err != nil {
+		return nil, err
+	}
 	ls, err := bind(o)
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := StartTemporal(ctx, o.TemporalOptions(o.Logger))
+	topts := o.TemporalOptions(o.Logger)
+	topts.DataConverter, topts.UICodecEndpoint = config.DataConverter(payloads), uiCodecEndpoint(o, ls)
+	tmp, err := StartTemporal(ctx, topts)
 	if err != nil {
 		ls.close()
 		return nil, err
 	}
 	s := newStack(ctx, o, tmp, ls)
+	s.PayloadKeysPath, s.payloads, s.UICodecURL = keysPath, payloads, topts.UICodecEndpoint
 	defer func() {
 		if err != nil {
 			_ = s.Stop()
@@ -239,6 +254,7 @@ func newStack(ctx context.Context, o Options, tmp *Temporal, ls *listeners) *Sta
 		Temporal:    tmp,
 		EmulatorURL: "http://" + ls.emulator.Addr().String(),
 		APIURL:      "http://" + ls.api.Addr().String(),
+		CodecURL:    "http://" + ls.api.Addr().String() + "/codec",
 		ExportDir:   filepath.Join(o.DataDir, "exports"),
 		logger:      o.Logger,
 		cancel:      cancel,
@@ -283,11 +299,7 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		policyEnv[workflows.EnvUnsignedDecisions] = "true"
 	}
 	maps.Copy(policyEnv, o.PolicyEnv)
-	env := o.Env
-	if env == nil {
-		env = config.MapEnv{}
-	}
-	policy, err := config.Source{Env: env}.PolicyOver(policyEnv)
+	policy, err := config.Source{Env: o.env()}.PolicyOver(policyEnv)
 	if err != nil {
 		return fmt.Errorf("the dev policy is invalid: %w", err)
 	}
@@ -300,11 +312,11 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		return nil
 	})
 
-	api, err := newHRAPI(s.Client, policy, s.Signer, s.logger.With("component", "hrapi"))
+	api, err := newHRAPI(s.Client, policy, s.Signer, s.payloads, s.Temporal.UIURL, s.logger.With("component", "hrapi"))
 	if err != nil {
 		return err
 	}
-	serve(s.group, s.ctx, ls.api, api, "HR API")
+	serve(s.group, s.ctx, ls.api, s.withUICodec(api), "HR API")
 	if err := waitHealthy(ctx, hrclient.New(s.APIURL, "", nil)); err != nil {
 		return fmt.Errorf("HR API: %s/healthz did not become ready: %w", s.APIURL, err)
 	}
@@ -315,7 +327,7 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 // export store.
 func (s *Stack) workerConfig(o Options, policy workflows.Policy, metricsAddr string) workerproc.Config {
 	return workerproc.Config{
-		Temporal: client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace},
+		Temporal: client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace, DataConverter: config.DataConverter(s.payloads)},
 		Genesys: genesys.Config{
 			ClientID: emulator.DevClientID, ClientSecret: genesys.Secret(emulator.DevClientSecret),
 			APIURL: s.EmulatorURL, RequestsPerMinute: genesys.DefaultRequestsPerMinute,
