@@ -1,7 +1,9 @@
 package config
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/offboard/offboard/internal/codec"
@@ -98,4 +101,15 @@ func Test_GivenACodecOrigin_ShouldTakeOnlyAnOriginWithoutAPath(t *testing.T) {
 		require.Error(t, err, bad)
 		assert.Contains(t, err.Error(), EnvCodecOrigin, bad)
 	}
+}
+
+func Test_GivenOptionsWithoutADataConverter_ShouldRefuseToConnect(t *testing.T) {
+	dialled := false
+	dial := func(context.Context, client.Options) (client.Client, error) { dialled = true; return nil, errors.New("unreachable") }
+
+	_, err := ConnectTemporal(context.Background(), client.Options{HostPort: "localhost:7233"}, dial)
+
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), EnvPayloadKeysFile)
+	assert.False(t, dialled, "refused before dialling")
 }

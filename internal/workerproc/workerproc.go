@@ -28,7 +28,8 @@ import (
 // Config is everything Run needs.
 type Config struct {
 	// Temporal are the client options; Logger and MetricsHandler are filled in by Run. Its
-	// DataConverter must be set (config.DataConverter): Run refuses to write history in clear.
+	// DataConverter must be set (config.DataConverter): config.ConnectTemporal refuses to
+	// connect without one.
 	Temporal client.Options
 	// Genesys reaches the Genesys org. Ignored when GenesysClient is set.
 	Genesys genesys.Config
@@ -103,9 +104,6 @@ func Run(ctx context.Context, cfg Config) error {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if cfg.Temporal.DataConverter == nil {
-		return fmt.Errorf("refusing to start without payload encryption: set %s or %s", config.EnvPayloadKeysFile, config.EnvPayloadKeys)
 	}
 	if err := cfg.Policy.Validate(); err != nil {
 		return fmt.Errorf("refusing to start with an invalid policy: %w", err)

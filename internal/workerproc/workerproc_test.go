@@ -36,8 +36,10 @@ func Test_GivenPayloadKeys_ShouldConfigureTheWorkersClientToEncrypt(t *testing.T
 	assert.NotContains(t, string(p.GetData()), "Lovelace")
 }
 
-func Test_GivenAConfigWithoutADataConverter_ShouldRefuseToRunBeforeDialling(t *testing.T) {
-	cfg := Config{Policy: workflows.DefaultPolicy(), Development: true}
+func Test_GivenAConfigWithoutADataConverter_ShouldRefuseToConnect(t *testing.T) {
+	policy := workflows.DefaultPolicy()
+	policy.UnsignedDecisions = true
+	cfg := Config{Policy: policy, Development: true, Addr: "off"}
 
 	err := Run(context.Background(), cfg)
 
