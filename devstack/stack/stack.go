@@ -85,7 +85,8 @@ type Options struct {
 	// PolicyEnv overrides variables of DevPolicyEnv, e.g. for tests of a stricter policy.
 	PolicyEnv map[string]string
 	// Env is the operator's environment, read as the worker reads it: its policy variables,
-	// OFFBOARD_POLICY_FILE and OFFBOARD_WEBHOOK_URL win over the dev defaults. Nil reads none.
+	// OFFBOARD_POLICY_FILE, OFFBOARD_WEBHOOK_URL and the payload keyring win over the dev
+	// defaults. Nil reads none.
 	Env config.Env
 	// WebhookURL receives the worker's notifications; empty disables them.
 	WebhookURL string

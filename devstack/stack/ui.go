@@ -158,3 +158,12 @@ func payloadLines(line func(k, v string), s *Stack) {
 		line("Web UI codec", s.UICodecURL+"  (adds the dev auditor token for the UI's origin; devstack only)")
 	}
 }
+
+// keysHint sets the CLI's payload keyring in the banner's commands; empty when the operator's
+// environment gives it (OFFBOARD_PAYLOAD_KEYS), which the CLI then reads too.
+func keysHint(s *Stack) string {
+	if s.PayloadKeysPath == "" {
+		return ""
+	}
+	return config.EnvPayloadKeysFile + "=" + s.PayloadKeysPath + " "
+}

@@ -73,11 +73,14 @@ func codecContractCalls(t *testing.T) []contractCall {
 
 func Test_GivenAnAuditorToken_ShouldDecodeEncryptedPayloadsBackToTheirJSON(t *testing.T) {
 	h, _, _ := newTestAPI(t, withCodec)
+	header := codecHeader(auditorSecret)
+	header["Origin"] = uiOrigin
 
-	a := send(h, "POST", "/codec/decode", sealedJSON(t, map[string]string{"name": "Ada Lovelace"}), codecHeader(auditorSecret))
+	a := send(h, "POST", "/codec/decode", sealedJSON(t, map[string]string{"name": "Ada Lovelace"}), header)
 
 	require.Equal(t, http.StatusOK, a.code, a.body)
 	assert.Equal(t, "no-store", a.header.Get("Cache-Control"))
+	assert.Equal(t, uiOrigin, a.header.Get("Access-Control-Allow-Origin"), "the UI's browser may read the answer")
 	var got commonpb.Payloads
 	require.NoError(t, protojson.Unmarshal([]byte(a.body), &got))
 	require.Len(t, got.Payloads, 1)
