@@ -14,31 +14,32 @@ import (
 // codec endpoint and the temporal CLI's --codec-endpoint are the API's URL plus this prefix.
 const codecPrefix = "/codec"
 
-// codecReaders may read decoded payloads: the auditors, who read everything and change nothing.
-// HR systems and approvers see the status, never the raw payloads.
+// codecReaders may decode payloads: the auditors, who read everything and change nothing. HR
+// systems and approvers see the status, never the raw payloads.
 var codecReaders = []config.Role{config.RoleAuditor}
+
+// codecWriters may encode payloads, as the Web UI does with the input of a signal or an update it
+// sends: every role, since encrypting under the current key reveals nothing.
+var codecWriters = readers
 
 // codecGate is the codec server behind the API's authentication.
 type codecGate struct {
-	// payloads is internal/codec's server, nil when the API has no codec or no auditor token
-	// (then every call is refused).
+	// payloads is internal/codec's server, nil when the API has no codec.
 	payloads http.Handler
 	// origin is the one browser origin allowed; empty allows none.
 	origin string
 }
 
-// newCodecGate builds the codec server over opts.Codec for the auditor tokens. Without a codec
-// the API has none to serve (tests of the API alone); without an auditor token nobody may call it.
+// newCodecGate builds the codec server over opts.Codec. It accepts the API's tokens; the route
+// table's roles decide who may decode and who may only encode.
 func newCodecGate(opts Options) (*codecGate, error) {
 	g := &codecGate{origin: strings.TrimSuffix(opts.CodecOrigin, "/")}
-	var secrets []string
-	for _, t := range opts.Tokens {
-		if t.Role == config.RoleAuditor {
-			secrets = append(secrets, t.Secret())
-		}
-	}
-	if opts.Codec == nil || len(secrets) == 0 {
+	if opts.Codec == nil {
 		return g, nil
+	}
+	secrets := make([]string, len(opts.Tokens))
+	for i, t := range opts.Tokens {
+		secrets[i] = t.Secret()
 	}
 	payloads, err := codec.NewServer(opts.Codec, codec.ServerOptions{AllowedOrigin: g.origin, Tokens: secrets})
 	if err != nil {
@@ -48,11 +49,14 @@ func newCodecGate(opts Options) (*codecGate, error) {
 	return g, nil
 }
 
-// codecPayloads serves POST /codec/encode and /codec/decode for an auditor: the codec server's
-// answer, with its refusals turned into problem details.
+// codecOff answers a codec route of an API without a codec (tests of the API alone).
+const codecOff = "the codec server is off: this API has no payload codec"
+
+// codecPayloads serves POST /codec/encode and /codec/decode: the codec server's answer, with its
+// refusals turned into problem details.
 func (s *server) codecPayloads(w http.ResponseWriter, r *http.Request, who Principal) {
 	if s.codec.payloads == nil {
-		writeProblem(w, r, notFound("the codec server is off: this API has no auditor token"))
+		writeProblem(w, r, notFound(codecOff))
 		return
 	}
 	rec := httptest.NewRecorder()
@@ -79,7 +83,7 @@ func (s *server) codecPreflight(w http.ResponseWriter, r *http.Request, _ Princi
 	origin := r.Header.Get("Origin")
 	switch {
 	case s.codec.payloads == nil:
-		writeProblem(w, r, notFound("the codec server is off: this API has no auditor token"))
+		writeProblem(w, r, notFound(codecOff))
 	case s.codec.origin == "" || origin != s.codec.origin:
 		w.Header().Add("Vary", "Origin")
 		writeProblem(w, r, newProblem(TypeForbidden, fmt.Sprintf("origin %q may not call the codec server; the operators allow the Temporal Web UI's origin with %s", clipOrigin(origin), config.EnvCodecOrigin)))

@@ -64,7 +64,8 @@ func codecContractCalls(t *testing.T) []contractCall {
 		{name: "codec decode unauthenticated", method: "POST", path: "/codec/decode", body: body, header: codecHeader(""), code: 401},
 		{name: "codec decode as hr", method: "POST", path: "/codec/decode", body: body, header: codecHeader(hrSecret), code: 403},
 		{name: "codec encode", method: "POST", path: "/codec/encode", body: `{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"IngiCg=="}]}`, header: codecHeader(auditorSecret), code: 200},
-		{name: "codec encode as approver", method: "POST", path: "/codec/encode", body: body, header: codecHeader(approverSecret), code: 403},
+		{name: "codec encode as approver", method: "POST", path: "/codec/encode", body: body, header: codecHeader(approverSecret), code: 200},
+		{name: "codec encode unauthenticated", method: "POST", path: "/codec/encode", body: body, header: codecHeader(""), code: 401},
 		{name: "codec preflight", method: "OPTIONS", path: "/codec/decode", header: preflightHeader(uiOrigin), code: 204},
 		{name: "codec preflight other origin", method: "OPTIONS", path: "/codec/decode", header: preflightHeader("https://evil.example"), code: 403},
 		{name: "codec encode preflight", method: "OPTIONS", path: "/codec/encode", header: preflightHeader(uiOrigin), code: 204},
@@ -125,16 +126,26 @@ func Test_GivenAPreflight_ShouldAllowTheUIsOriginOnly(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, send(noOrigin, "OPTIONS", "/codec/decode", "", preflightHeader(uiOrigin)).code, "no origin configured allows no browser")
 }
 
-func Test_GivenNoAuditorToken_ShouldAnswerThatTheCodecServerIsOff(t *testing.T) {
-	h, _, _ := newTestAPI(t, func(o *Options) {
-		withCodec(o)
-		o.Tokens = o.Tokens[:1] // the HR token alone
-	})
+func Test_GivenAnAPIWithoutACodec_ShouldAnswerThatTheCodecServerIsOff(t *testing.T) {
+	h, _, _ := newTestAPI(t, nil)
 
-	a := send(h, "OPTIONS", "/codec/decode", "", preflightHeader(uiOrigin))
+	a := send(h, "POST", "/codec/decode", sealedJSON(t, "x"), codecHeader(auditorSecret))
 
 	assert.Equal(t, http.StatusNotFound, a.code, a.body)
 	assert.Contains(t, a.body, "codec server is off")
+}
+
+func Test_GivenAnyRolesToken_ShouldEncodeWhatOnlyAnAuditorDecodes(t *testing.T) {
+	h, _, _ := newTestAPI(t, withCodec)
+	plain := `{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"IkFkYSBMb3ZlbGFjZSI="}]}`
+
+	for _, token := range []string{hrSecret, approverSecret, auditorSecret} {
+		a := send(h, "POST", "/codec/encode", plain, codecHeader(token))
+		require.Equal(t, http.StatusOK, a.code, "an update sent from the UI is encrypted for its sender: %s", a.body)
+		assert.NotContains(t, a.body, "IkFkYSBMb3ZlbGFjZSI")
+		assert.Equal(t, http.StatusForbidden, send(h, "POST", "/codec/decode", a.body, codecHeader(approverSecret)).code)
+		assert.Equal(t, http.StatusOK, send(h, "POST", "/codec/decode", a.body, codecHeader(auditorSecret)).code)
+	}
 }
 
 // encryptedMemoTemporal is the contract's running offboarding with its memo encrypted, as a

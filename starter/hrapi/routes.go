@@ -78,7 +78,7 @@ var routes = []Route{
 	{"GET", "/readyz", "ready", nil, readyStatuses, (*server).ready},
 	{"GET", "/openapi.yaml", "openapi", nil, okStatuses, (*server).openapi},
 	{"GET", "/problems/{type}", "problemType", nil, pageStatuses, (*server).problemType},
-	{"POST", codecPrefix + "/encode", "codecEncode", codecReaders, codecStatuses, (*server).codecPayloads},
+	{"POST", codecPrefix + "/encode", "codecEncode", codecWriters, codecStatuses, (*server).codecPayloads},
 	{"POST", codecPrefix + "/decode", "codecDecode", codecReaders, codecStatuses, (*server).codecPayloads},
 	{"OPTIONS", codecPrefix + "/encode", "codecEncodePreflight", nil, preflightStatuses, (*server).codecPreflight},
 	{"OPTIONS", codecPrefix + "/decode", "codecDecodePreflight", nil, preflightStatuses, (*server).codecPreflight},
