@@ -12,10 +12,18 @@ import (
 	"go.temporal.io/api/temporalproto"
 )
 
-// recordHistory writes the run's history where the workflow package's replay test reads it as the
-// history of the current path. The histories recorded before the revoking stage
-// (offboarding-delete-history.json) and before decision credentials
-// (offboarding-revoking-history.json) are never rewritten: no current code can record them again.
+// Where recordHistory writes: the history of the current path, encrypted with the test-only
+// keyring replayKeys, both in the workflow package's testdata.
+const (
+	encryptedHistory = "offboarding-encrypted-history.json"
+	replayKeys       = "payload-keys.test-only"
+)
+
+// recordHistory writes the run's history, as the server holds it (payloads encrypted), where the
+// workflow package's replay test reads it as the history of the current path. The histories
+// recorded before the revoking stage (offboarding-delete-history.json), before decision
+// credentials (offboarding-revoking-history.json) and before encryption
+// (offboarding-credentials-history.json) are never rewritten: no current code can record them again.
 func recordHistory(t *testing.T, workflowID string) {
 	t.Helper()
 	iter := stk.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -27,7 +35,7 @@ func recordHistory(t *testing.T, workflowID string) {
 	}
 	out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
 	require.NoError(t, err)
-	path := filepath.Join("..", "workflows", "testdata", "offboarding-credentials-history.json")
+	path := filepath.Join("..", "workflows", "testdata", encryptedHistory)
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, append(out, '\n'), 0o644))
 	t.Logf("recorded %d events to %s", len(h.Events), path)

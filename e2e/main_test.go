@@ -30,13 +30,15 @@ import (
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/devstack/stack"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
 
-// updateHistory re-records the workflow package's replay history from a real delete run.
-var updateHistory = flag.Bool("update-history", false, "rewrite ../workflows/testdata/offboarding-revoking-history.json from a real run")
+// updateHistory re-records the workflow package's replay history from a real delete run. The
+// stack then encrypts with the test-only keyring beside it, so that the replay test decodes it.
+var updateHistory = flag.Bool("update-history", false, "rewrite ../workflows/testdata/"+encryptedHistory+" from a real run, encrypted with "+replayKeys)
 
 // Timing of the e2e policy: short enough for tests, long enough to act within.
 const (
@@ -81,6 +83,9 @@ func run(m *testing.M) int {
 	opts.Users, opts.Conversations = 60, 3000
 	opts.WebhookURL = hooks.URL
 	opts.PolicyEnv = policyEnv()
+	if *updateHistory {
+		opts.Env = config.MapEnv{config.EnvPayloadKeysFile: filepath.Join("..", "workflows", "testdata", replayKeys)}
+	}
 	logFile, err := os.Create(filepath.Join(dir, "stack.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

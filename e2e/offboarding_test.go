@@ -280,7 +280,8 @@ func Test_GivenRuns_ShouldBeFoundByEverySearchAttribute(t *testing.T) {
 func Test_GivenTheCLI_ShouldStartApproveAndReportAsJSON(t *testing.T) {
 	t.Parallel()
 	u := users.take(t)
-	env := append(os.Environ(), "TEMPORAL_ADDRESS="+stk.Temporal.Address, "TEMPORAL_NAMESPACE="+stk.Temporal.Namespace)
+	env := append(os.Environ(), "TEMPORAL_ADDRESS="+stk.Temporal.Address, "TEMPORAL_NAMESPACE="+stk.Temporal.Namespace,
+		config.EnvPayloadKeysFile+"="+stk.PayloadKeysPath)
 	for k, v := range policyEnv() {
 		env = append(env, k+"="+v)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys/emulator"
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
@@ -140,6 +141,7 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 		"OFFBOARD_API_ADDR="+apiAddr,
 		"OFFBOARD_API_TOKENS=proc-hr-token-0123456789:hr:hr-system",
 		"OFFBOARD_LOG_FORMAT=text",
+		config.EnvPayloadKeysFile+"="+stk.PayloadKeysPath,
 	)
 	worker := startProcess(t, env, "worker")
 	startProcess(t, env, "starter", "serve")

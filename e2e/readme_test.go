@@ -138,9 +138,10 @@ func needsApprovalStage(cmd string) bool {
 	return false
 }
 
-// fill puts the stack's address, the user, the last credential and the built starter into cmd.
+// fill puts the stack's address, the user, the last credential, the payload keyring and the built
+// starter into cmd.
 func fill(cmd, api, user, credential string) string {
-	r := strings.NewReplacer("localhost:8080", api, "<uuid>", user, "eyJ...", credential,
+	r := strings.NewReplacer("localhost:8080", api, "<uuid>", user, "eyJ...", credential, ".devstack/payload-keys", stk.PayloadKeysPath,
 		"go run ./starter", filepath.Join(bins, "starter"), "wd-4711", "readme-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	return r.Replace(cmd)
 }

@@ -44,7 +44,7 @@ func apiTokens() []config.Token {
 
 func newAPI(t *testing.T, c client.Client) *httptest.Server {
 	t.Helper()
-	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: env.policy, Tokens: apiTokens(), Signer: testSigner})
+	h, err := hrapi.New(hrapi.Options{Temporal: c, Policy: env.policy, Tokens: apiTokens(), Signer: testSigner, Codec: testPayloadCodec()})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -20,10 +20,11 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-// temporalVars are the settings of a command that dials Temporal. The policy's are not among
-// them: the policy belongs to the worker (and the HR API, which checks requests against it), so
-// no CLI command offers flags it would ignore.
-var temporalVars = []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"}
+// temporalVars are the settings of a command that dials Temporal, the payload keys among them:
+// every payload is encrypted. The policy's are not among them: the policy belongs to the worker
+// (and the HR API, which checks requests against it), so no CLI command offers flags it would
+// ignore.
+var temporalVars = []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", config.EnvPayloadKeysFile}
 
 // policyVars are the policy's settings, which only serve (the HR API) of the starter's
 // commands applies, to the requests it checks and the credentials it verifies.
@@ -81,7 +82,7 @@ func (c *cli) service(cmd *cobra.Command) (*hrapi.Service, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &hrapi.Service{Client: tc, Now: c.Now}, tc.Close, nil
+	return &hrapi.Service{Client: tc, Now: c.Now, DataConverter: opts.DataConverter}, tc.Close, nil
 }
 
 func (c *cli) print(w io.Writer, v any, human func(io.Writer)) error {

@@ -58,6 +58,7 @@ func runCLI(t *testing.T, as string, args ...string) (string, error) {
 		"TEMPORAL_ADDRESS":     env.ts.GetFrontendHostPort(),
 		"TEMPORAL_NAMESPACE":   env.ts.GetDefaultNamespace(),
 		"TEMPORAL_CONFIG_FILE": "/nonexistent/temporal.toml",
+		config.EnvPayloadKeys:  testPayloadKeys,
 	}
 	cmd := newRootCmd(deps{Env: envv})
 	var out bytes.Buffer

@@ -71,7 +71,7 @@ func runMain(m *testing.M) int {
 	quiet := quietLogger()
 	env.ts = temporaltest.NewServer()
 	defer env.ts.Stop()
-	env.client = env.ts.NewClientWithOptions(client.Options{Logger: quiet})
+	env.client = env.ts.NewClientWithOptions(client.Options{Logger: quiet, DataConverter: testDataConverter()})
 	if _, err := env.client.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
 		Namespace:        env.ts.GetDefaultNamespace(),
 		SearchAttributes: workflows.SearchAttributes(),
@@ -113,7 +113,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer w.Stop()
-	api, err := hrapi.New(hrapi.Options{Temporal: env.client, Policy: env.policy, Tokens: append(apiTokens(), cliTokens()...), Signer: testSigner})
+	api, err := hrapi.New(hrapi.Options{Temporal: env.client, Policy: env.policy, Tokens: append(apiTokens(), cliTokens()...), Signer: testSigner, Codec: testPayloadCodec()})
 	if err != nil {
 		log.Printf("HR API: %v", err)
 		return 1

@@ -30,12 +30,13 @@ func (c *cli) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, errTemporal := src.Temporal()
+			opts, payloads, errTemporal := src.TemporalWithCodec()
 			policy, errPolicy := src.Policy()
 			tokens, errTokens := src.Tokens()
 			signer, errSigner := src.Signer(hrapi.Issuer)
 			events, errEvents := src.Events()
-			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner, errEvents); err != nil {
+			origin, errOrigin := src.CodecOrigin()
+			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner, errEvents, errOrigin); err != nil {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)
@@ -45,7 +46,7 @@ func (c *cli) serveCmd() *cobra.Command {
 			}
 			defer tc.Close()
 			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now,
-				EventSecrets: events.Secrets, EventTolerance: events.Tolerance})
+				EventSecrets: events.Secrets, EventTolerance: events.Tolerance, Codec: payloads, CodecOrigin: origin})
 			if err != nil {
 				return err
 			}
@@ -56,7 +57,7 @@ func (c *cli) serveCmd() *cobra.Command {
 				return fmt.Errorf("%s=%s: listen: %w", config.EnvAPIAddr, addr, err)
 			}
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-			logger.Info("HR API listening", "addr", ln.Addr().String(), "tokens", len(tokens), "namespace", opts.Namespace)
+			logger.Info("HR API listening", "addr", ln.Addr().String(), "tokens", len(tokens), "namespace", opts.Namespace, "codecOrigin", origin)
 			if c.OnListen != nil {
 				c.OnListen(ln.Addr().String())
 			}
@@ -73,7 +74,7 @@ func (c *cli) serveCmd() *cobra.Command {
 			return srv.Shutdown(sctx)
 		},
 	}
-	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvLogLevel, config.EnvLogFormat,
+	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvCodecOrigin, config.EnvLogLevel, config.EnvLogFormat,
 		config.EnvEventSecretsFile, config.EnvEventTolerance}, temporalVars...), policyVars()...)...)
 	return cmd
 }

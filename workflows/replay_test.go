@@ -1,20 +1,25 @@
 package workflows_test
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/offboard/offboard/internal/codec"
+	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -28,16 +33,32 @@ import (
 // naming its approver): it must keep replaying its messages as they were, so it is never
 // re-recorded either.
 //
-// credentialsHistory is the current path: the e2e four-eyes run, with a start credential, an
-// approval by update, a forged signal ignored and an approval by signal with a credential.
-// Re-record it with
+// credentialsHistory is the e2e four-eyes run from before payload encryption, with a start
+// credential, an approval by update, a forged signal ignored and an approval by signal with a
+// credential. Its payloads are in clear: it must keep replaying through the codec converter,
+// which passes them through, so it is never re-recorded.
+//
+// encryptedHistory is the current path: the same e2e run with every payload encrypted under the
+// test-only keyring replayKeys. Re-record it with
 //
 //	go test ./e2e -run FourEyes -args -update-history
 const (
 	deleteHistory      = "testdata/offboarding-delete-history.json"
 	revokingHistory    = "testdata/offboarding-revoking-history.json"
 	credentialsHistory = "testdata/offboarding-credentials-history.json"
+	encryptedHistory   = "testdata/offboarding-encrypted-history.json"
+	// replayKeys is the test-only keyring encryptedHistory was recorded with.
+	replayKeys = "testdata/payload-keys.test-only"
 )
+
+// dataConverter is the workers' data converter over the test-only keyring: every replay
+// goes through it, as every worker's does.
+func dataConverter(t *testing.T) converter.DataConverter {
+	t.Helper()
+	pc, err := config.Source{Env: config.MapEnv{config.EnvPayloadKeysFile: replayKeys}}.PayloadCodec()
+	require.NoError(t, err)
+	return config.DataConverter(pc)
+}
 
 // A change that would break runs already in flight fails here. The test fails, never skips,
 // when the recorded history is missing.
@@ -47,7 +68,7 @@ func Test_GivenRecordedDeleteHistory_ShouldReplayDeterministically(t *testing.T)
 	defer f.Close()
 	history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 	require.NoError(t, err)
-	assert.False(t, hasVersionMarker(history, "revoking-stage"), "the history predates the revoking-stage version")
+	assert.False(t, hasVersionMarker(t, history, "revoking-stage"), "the history predates the revoking-stage version")
 	assert.Contains(t, activityTypes(history), "DeactivateUser", "the legacy path deactivates in archiving")
 	assert.NotContains(t, activityTypes(history), "RevokeAccess")
 
@@ -61,10 +82,10 @@ func Test_GivenRecordedRevokingHistory_ShouldReplayDeterministically(t *testing.
 	defer f.Close()
 	history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 	require.NoError(t, err)
-	assert.True(t, hasVersionMarker(history, "revoking-stage"), "the history is on the revoking path")
+	assert.True(t, hasVersionMarker(t, history, "revoking-stage"), "the history is on the revoking path")
 	assert.Contains(t, activityTypes(history), "RevokeAccess")
 	assert.NotContains(t, activityTypes(history), "DeactivateUser")
-	assert.False(t, hasVersionMarker(history, "decision-credentials"), "the history predates credentials")
+	assert.False(t, hasVersionMarker(t, history, "decision-credentials"), "the history predates credentials")
 
 	replay(t, history)
 }
@@ -72,12 +93,37 @@ func Test_GivenRecordedRevokingHistory_ShouldReplayDeterministically(t *testing.
 // Runs with decision credentials must replay too. The test fails, never skips, when the history is missing.
 func Test_GivenRecordedCredentialsHistory_ShouldReplayDeterministically(t *testing.T) {
 	f, err := os.Open(credentialsHistory)
+	require.NoError(t, err, "the recorded history is missing: restore it from git, it cannot be re-recorded")
+	defer f.Close()
+	history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	require.NoError(t, err)
+	assert.Zero(t, encryptedPayloads(t, history), "the history predates encryption")
+	assertFourEyesRun(t, history)
+
+	replay(t, history)
+}
+
+// Runs with encrypted payloads must replay too. The test fails, never skips, when the history is missing.
+func Test_GivenRecordedEncryptedHistory_ShouldReplayDeterministically(t *testing.T) {
+	f, err := os.Open(encryptedHistory)
 	require.NoError(t, err, "the recorded history is missing: record it as the comment above says")
 	defer f.Close()
 	history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 	require.NoError(t, err)
-	assert.True(t, hasVersionMarker(history, "decision-credentials"))
-	assert.True(t, hasVersionMarker(history, "revoking-stage"))
+	assert.Equal(t, len(payloadsOf(t, history)), encryptedPayloads(t, history), "every payload is encrypted")
+	var req workflows.Request
+	started := history.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	require.Error(t, converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &req), "without the keys the input does not decode")
+	assertFourEyesRun(t, history)
+
+	replay(t, history)
+}
+
+// assertFourEyesRun checks that history is the e2e four-eyes run on the credentials path.
+func assertFourEyesRun(t *testing.T, history *historypb.History) {
+	t.Helper()
+	assert.True(t, hasVersionMarker(t, history, "decision-credentials"))
+	assert.True(t, hasVersionMarker(t, history, "revoking-stage"))
 	signals := 0
 	for _, ev := range history.GetEvents() {
 		if ev.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
@@ -85,19 +131,46 @@ func Test_GivenRecordedCredentialsHistory_ShouldReplayDeterministically(t *testi
 		}
 	}
 	assert.Equal(t, 2, signals, "a forged approval and a credentialed one")
-
-	replay(t, history)
 }
 
-// replay replays history under its original workflow ID, which the workflow checks.
+// payloadsOf lists every payload of history but its search attributes, which stay clear.
+func payloadsOf(t *testing.T, history *historypb.History) []*commonpb.Payload {
+	t.Helper()
+	var out []*commonpb.Payload
+	require.NoError(t, proxy.VisitPayloads(context.Background(), history, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			out = append(out, p...)
+			return p, nil
+		},
+	}))
+	return out
+}
+
+// encryptedPayloads counts the payloads of history that the codec encrypted.
+func encryptedPayloads(t *testing.T, history *historypb.History) int {
+	t.Helper()
+	n := 0
+	for _, p := range payloadsOf(t, history) {
+		if string(p.GetMetadata()[converter.MetadataEncoding]) == codec.EncodingEncrypted {
+			n++
+		}
+	}
+	return n
+}
+
+// replay replays history under its original workflow ID, which the workflow checks, through the
+// workers' data converter.
 func replay(t *testing.T, history *historypb.History) {
 	t.Helper()
+	dc := dataConverter(t)
 	started := history.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
 	var req workflows.Request
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &req))
+	require.NoError(t, dc.FromPayloads(started.GetInput(), &req))
 	require.Equal(t, "delete", string(req.Disposition), "the recorded run must be a delete, the longest path")
 
-	replayer := worker.NewWorkflowReplayer()
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc})
+	require.NoError(t, err)
 	// Replay must not depend on the worker's policy: the run recorded its own.
 	(&workflows.Workflows{Policy: workflows.DefaultPolicy()}).Register(replayer)
 	logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
@@ -107,14 +180,15 @@ func replay(t *testing.T, history *historypb.History) {
 }
 
 // hasVersionMarker reports whether history records the version of changeID.
-func hasVersionMarker(history *historypb.History, changeID string) bool {
+func hasVersionMarker(t *testing.T, history *historypb.History, changeID string) bool {
+	dc := dataConverter(t)
 	for _, ev := range history.GetEvents() {
 		m := ev.GetMarkerRecordedEventAttributes()
 		if m.GetMarkerName() != "Version" {
 			continue
 		}
 		var id string
-		if p := m.GetDetails()["change-id"]; p != nil && converter.GetDefaultDataConverter().FromPayloads(p, &id) == nil && id == changeID {
+		if p := m.GetDetails()["change-id"]; p != nil && dc.FromPayloads(p, &id) == nil && id == changeID {
 			return true
 		}
 	}

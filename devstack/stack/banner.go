@@ -28,6 +28,7 @@ func PrintBanner(w io.Writer, s *Stack) {
 		line("Worker metrics", s.MetricsURL+"/metrics")
 	}
 	line("Export bundles", s.ExportDir)
+	payloadLines(line, s)
 	if s.Policy.UnsignedDecisions {
 		line("Decisions", "UNSIGNED DECISIONS ALLOWED: anyone who reaches Temporal decides as anyone (development only)")
 	} else {
@@ -72,7 +73,8 @@ Try it:
   curl -s -H 'Authorization: Bearer %[5]s' %[4]s/v1/offboardings/%[3]s
   curl -s -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' \
        -d '{"decision":"approve","comment":"ok"}' %[4]s/v1/offboardings/%[3]s/approvals
-  TEMPORAL_ADDRESS=%[7]s go run ./starter status %[3]s
+  TEMPORAL_ADDRESS=%[7]s %[10]sgo run ./starter status %[3]s
+  temporal workflow show --address %[7]s -w %[8]s --codec-endpoint %[11]s --codec-auth 'Bearer %[5]s'
 
 Approve from the Temporal UI or CLI: get a credential, then send {"credential": "..."} as the
 approve update's or signal's input:
@@ -81,5 +83,5 @@ approve update's or signal's input:
   temporal workflow update execute --address %[7]s -w %[8]s --name approve --input '{"credential":"<credential>"}'
 
 Press Ctrl-C to stop. Runs survive a restart (data in %[9]s).
-`, s.EmulatorURL, TokenHR, user, s.APIURL, TokenAuditor, TokenAlice, t.Address, workflows.WorkflowID(user), t.DBPath)
+`, s.EmulatorURL, TokenHR, user, s.APIURL, TokenAuditor, TokenAlice, t.Address, workflows.WorkflowID(user), t.DBPath, keysHint(s), s.CodecURL)
 }

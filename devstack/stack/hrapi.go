@@ -35,7 +35,8 @@ func (s *Stack) newHRAPI(env config.Env, policy workflows.Policy) (http.Handler,
 		s.EventSecret = DevEventSecret
 	}
 	h, err := hrapi.New(hrapi.Options{Temporal: s.Client, Policy: policy, Tokens: DevTokens(), Signer: s.Signer, Development: true,
-		Logger: s.logger.With("component", "hrapi"), EventSecrets: events.Secrets, EventTolerance: events.Tolerance})
+		Logger: s.logger.With("component", "hrapi"), EventSecrets: events.Secrets, EventTolerance: events.Tolerance,
+		Codec: s.payloads, CodecOrigin: s.Temporal.UIURL})
 	if err != nil {
 		return nil, fmt.Errorf("build the HR API: %w", err)
 	}

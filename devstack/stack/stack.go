@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/offboard/offboard/activities"
@@ -85,7 +86,8 @@ type Options struct {
 	// PolicyEnv overrides variables of DevPolicyEnv, e.g. for tests of a stricter policy.
 	PolicyEnv map[string]string
 	// Env is the operator's environment, read as the worker reads it: its policy variables,
-	// OFFBOARD_POLICY_FILE and OFFBOARD_WEBHOOK_URL win over the dev defaults. Nil reads none.
+	// OFFBOARD_POLICY_FILE, OFFBOARD_WEBHOOK_URL and the payload keyring win over the dev
+	// defaults. Nil reads none.
 	Env config.Env
 	// WebhookURL receives the worker's notifications; empty runs the stack's own Receiver.
 	WebhookURL string
@@ -146,6 +148,13 @@ type Stack struct {
 	// EventSecret is DevEventSecret while the HR API's events use it; empty when the operator
 	// configured the event secrets.
 	EventSecret string
+	// PayloadKeysPath is the payload keyring file (empty when the operator's environment gives
+	// the keyring as text); CodecURL the HR API's codec server; UICodecURL the Web UI's codec
+	// endpoint, empty without one (see UICodec).
+	PayloadKeysPath, CodecURL, UICodecURL string
+
+	// payloads encrypts every payload of the stack's clients.
+	payloads converter.PayloadCodec
 
 	logger *slog.Logger
 	cancel context.CancelFunc
@@ -162,16 +171,23 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	keysPath, payloads, err := devPayloadKeys(o.DataDir, o.env())
+	if err != nil {
+		return nil, err
+	}
 	ls, err := bind(o)
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := StartTemporal(ctx, o.TemporalOptions(o.Logger))
+	topts := o.TemporalOptions(o.Logger)
+	topts.DataConverter, topts.UICodecEndpoint = config.DataConverter(payloads), uiCodecEndpoint(o, ls)
+	tmp, err := StartTemporal(ctx, topts)
 	if err != nil {
 		ls.close()
 		return nil, err
 	}
 	s := newStack(ctx, o, tmp, ls)
+	s.PayloadKeysPath, s.payloads, s.UICodecURL = keysPath, payloads, topts.UICodecEndpoint
 	defer func() {
 		if err != nil {
 			_ = s.Stop()
@@ -248,6 +264,7 @@ func newStack(ctx context.Context, o Options, tmp *Temporal, ls *listeners) *Sta
 		Temporal:    tmp,
 		EmulatorURL: "http://" + ls.emulator.Addr().String(),
 		APIURL:      "http://" + ls.api.Addr().String(),
+		CodecURL:    "http://" + ls.api.Addr().String() + "/codec",
 		ExportDir:   filepath.Join(o.DataDir, "exports"),
 		logger:      o.Logger,
 		cancel:      cancel,
@@ -292,11 +309,7 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		policyEnv[workflows.EnvUnsignedDecisions] = "true"
 	}
 	maps.Copy(policyEnv, o.PolicyEnv)
-	env := o.Env
-	if env == nil {
-		env = config.MapEnv{}
-	}
-	policy, err := config.Source{Env: env}.PolicyOver(policyEnv)
+	policy, err := config.Source{Env: o.env()}.PolicyOver(policyEnv)
 	if err != nil {
 		return fmt.Errorf("the dev policy is invalid: %w", err)
 	}
@@ -314,11 +327,11 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		return nil
 	})
 
-	api, err := s.newHRAPI(env, policy)
+	api, err := s.newHRAPI(o.env(), policy)
 	if err != nil {
 		return err
 	}
-	serve(s.group, s.ctx, ls.api, api, "HR API")
+	serve(s.group, s.ctx, ls.api, s.withUICodec(api), "HR API")
 	if err := waitHealthy(ctx, hrclient.New(s.APIURL, "", nil)); err != nil {
 		return fmt.Errorf("HR API: %s/healthz did not become ready: %w", s.APIURL, err)
 	}
@@ -329,7 +342,7 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 // export store.
 func (s *Stack) workerConfig(o Options, policy workflows.Policy, metricsAddr string) workerproc.Config {
 	return workerproc.Config{
-		Temporal: client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace},
+		Temporal: client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace, DataConverter: config.DataConverter(s.payloads)},
 		Genesys: genesys.Config{
 			ClientID: emulator.DevClientID, ClientSecret: genesys.Secret(emulator.DevClientSecret),
 			APIURL: s.EmulatorURL, RequestsPerMinute: genesys.DefaultRequestsPerMinute,

@@ -31,7 +31,7 @@ func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *tes
 
 	var out bytes.Buffer
 	PrintBanner(&out, s)
-	for _, want := range []string{s.APIURL, s.EmulatorURL, s.Temporal.Address, TokenHR, TokenAlice, TokenBob, TokenAuditor, DevEventSecret} {
+	for _, want := range []string{s.APIURL, s.EmulatorURL, s.Temporal.Address, TokenHR, TokenAlice, TokenBob, TokenAuditor, DevEventSecret, s.CodecURL, s.PayloadKeysPath} {
 		require.Contains(t, out.String(), want)
 	}
 	assert.Equal(t, 48*time.Hour, s.Policy.ApprovalTimeout, "the operator's variable wins over the dev default")

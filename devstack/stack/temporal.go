@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -66,6 +67,10 @@ type TemporalOptions struct {
 	ServerLogLevel *slog.Level
 	// PortFlag and UIPortFlag name the flags that move the ports, for the "port in use" message.
 	PortFlag, UIPortFlag string
+	// DataConverter is the data converter of the clients Dial returns; nil is the SDK's default.
+	DataConverter converter.DataConverter
+	// UICodecEndpoint is the Web UI's codec endpoint (UIOptions.CodecEndpoint).
+	UICodecEndpoint string
 }
 
 // Temporal is a running in-process Temporal server, and optionally its Web UI.
@@ -81,11 +86,12 @@ type Temporal struct {
 	// DBPath is the SQLite file, empty when in memory.
 	DBPath string
 
-	server   temporal.Server
-	ui       *UI
-	logLevel *slog.LevelVar
-	once     sync.Once
-	err      error
+	server        temporal.Server
+	ui            *UI
+	dataConverter converter.DataConverter
+	logLevel      *slog.LevelVar
+	once          sync.Once
+	err           error
 }
 
 // StartTemporal starts a Temporal server in process, registers the namespace and the search
@@ -109,9 +115,10 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	}
 
 	t := &Temporal{
-		Address:     net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
-		HTTPAddress: net.JoinHostPort(o.Host, strconv.Itoa(o.HTTPPort)),
-		Namespace:   o.Namespace,
+		Address:       net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
+		HTTPAddress:   net.JoinHostPort(o.Host, strconv.Itoa(o.HTTPPort)),
+		Namespace:     o.Namespace,
+		dataConverter: o.DataConverter,
 	}
 	sqlConf, err := prepareDatabase(o, t)
 	if err != nil {
@@ -139,6 +146,7 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	if !o.NoUI {
 		ui, err := StartUI(ctx, UIOptions{
 			Host: o.Host, Port: o.UIPort, TemporalAddress: t.Address, Namespace: o.Namespace, PortFlag: o.UIPortFlag,
+			CodecEndpoint: o.UICodecEndpoint,
 		})
 		if err != nil {
 			_ = t.Stop()
@@ -165,7 +173,7 @@ func (t *Temporal) Stop() error {
 
 // Dial returns a client of the namespace. The caller closes it.
 func (t *Temporal) Dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
-	return dial(ctx, t.Address, t.Namespace, logger)
+	return dial(ctx, client.Options{HostPort: t.Address, Namespace: t.Namespace, DataConverter: t.dataConverter}, logger)
 }
 
 // RunURL is the Web UI's page of one run.
@@ -335,7 +343,7 @@ func clusterID(dataDir string) (string, error) {
 // register waits for the frontend and makes sure every search attribute exists, adding the ones a
 // database created by an older build lacks.
 func (t *Temporal) register(ctx context.Context, o TemporalOptions) error {
-	c, err := dial(ctx, t.Address, o.Namespace, o.Logger)
+	c, err := dial(ctx, client.Options{HostPort: t.Address, Namespace: o.Namespace}, o.Logger)
 	if err != nil {
 		return err
 	}
@@ -372,7 +380,7 @@ func EnsureSearchAttributes(ctx context.Context, op operatorservice.OperatorServ
 }
 
 // dial connects to a frontend and waits until it answers, for up to 30 seconds.
-func dial(ctx context.Context, address, namespace string, logger *slog.Logger) (client.Client, error) {
+func dial(ctx context.Context, opts client.Options, logger *slog.Logger) (client.Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -380,11 +388,8 @@ func dial(ctx context.Context, address, namespace string, logger *slog.Logger) (
 	defer cancel()
 	var lastErr error
 	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  address,
-			Namespace: namespace,
-			Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
-		})
+		opts.Logger = sdklog.NewStructuredLogger(logger.With("component", "temporal-client"))
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			if _, err = c.CheckHealth(ctx, &client.CheckHealthRequest{}); err == nil {
 				return c, nil
@@ -394,7 +399,7 @@ func dial(ctx context.Context, address, namespace string, logger *slog.Logger) (
 		lastErr = err
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("Temporal at %s did not answer: %w", address, lastErr)
+			return nil, fmt.Errorf("Temporal at %s did not answer: %w", opts.HostPort, lastErr)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

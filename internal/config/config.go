@@ -99,6 +99,9 @@ func Vars() []Var {
 		{Name: "TEMPORAL_TLS_SERVER_NAME", Used: all, Usage: "TLS server name override."},
 		{Name: "TEMPORAL_CONFIG_FILE", Used: all, Usage: "Temporal client TOML profile file (envconfig); variables above override it."},
 		{Name: "TEMPORAL_PROFILE", Default: "default", Used: all, Usage: "Profile in TEMPORAL_CONFIG_FILE."},
+		{Name: EnvPayloadKeysFile, Flag: "payload-keys-file", Used: all, Usage: "File of the payload keyring that encrypts every Temporal payload: id:base64-key lines, * marks the current key (default the first); make one with `starter keys payload`."},
+		{Name: EnvPayloadKeys, Secret: true, Used: all, Usage: "The same keyring as text (entries separated by commas or newlines), instead of the file."},
+		{Name: EnvCodecOrigin, Flag: "codec-origin", Used: s + " serve", Usage: "Origin (scheme://host[:port]) of the Temporal Web UI that may call the codec server at /codec (CORS); empty allows no browser."},
 		{Name: genesys.EnvClientID, Used: w, Usage: "Genesys OAuth client-credentials client ID."},
 		{Name: genesys.EnvClientSecret, Secret: true, Used: w, Usage: "Secret of that OAuth client."},
 		{Name: genesys.EnvRegion, Used: w, Usage: "Genesys Cloud domain (mypurecloud.ie) or AWS region (eu-west-1)."},
@@ -226,9 +229,8 @@ func (s Source) String(name, def string) string {
 	return def
 }
 
-// Temporal builds the Temporal client options: envconfig (TEMPORAL_CONFIG_FILE profile, then
-// TEMPORAL_* variables), then --temporal-address and --temporal-namespace.
-func (s Source) Temporal() (client.Options, error) {
+// temporalConnection is Temporal without the data converter: where and how to connect.
+func (s Source) temporalConnection() (client.Options, error) {
 	env := s.Env
 	if env == nil {
 		env = envconfig.EnvLookupOS

@@ -148,7 +148,7 @@ func Test_GivenTokenIdentities_ShouldNormaliseThemAndRefuseHiddenCharactersByPos
 }
 
 func Test_GivenTemporalAndBudgetSettings_ShouldBuildOptionsAndShares(t *testing.T) {
-	env := MapEnv{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "TEMPORAL_API_KEY": "key-abc", "TEMPORAL_CONFIG_FILE": "/nonexistent"}
+	env := MapEnv{"TEMPORAL_ADDRESS": "temporal:7233", "TEMPORAL_NAMESPACE": "prod", "TEMPORAL_API_KEY": "key-abc", "TEMPORAL_CONFIG_FILE": "/nonexistent", EnvPayloadKeys: testKeyring}
 	opts, err := Source{Env: env}.Temporal()
 	require.NoError(t, err)
 	assert.Equal(t, "temporal:7233", opts.HostPort)

@@ -19,7 +19,7 @@ func (s Source) WebhookSecrets() ([]webhook.Secret, error) {
 // webhookSecrets reads whsec_ secrets from the file fileVar names or the variable envVar; none
 // set is nil and no error.
 func (s Source) webhookSecrets(fileVar, envVar string) ([]webhook.Secret, error) {
-	raw, label, ok, err := s.secretInput(fileVar, envVar)
+	raw, label, ok, err := s.secretText(fileVar, envVar)
 	if err != nil || !ok {
 		return nil, err
 	}

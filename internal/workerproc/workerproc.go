@@ -30,7 +30,9 @@ import (
 
 // Config is everything Run needs.
 type Config struct {
-	// Temporal are the client options; Logger and MetricsHandler are filled in by Run.
+	// Temporal are the client options; Logger and MetricsHandler are filled in by Run. Its
+	// DataConverter must be set (config.DataConverter): config.ConnectTemporal refuses to
+	// connect without one.
 	Temporal client.Options
 	// Genesys reaches the Genesys org. Ignored when GenesysClient is set.
 	Genesys genesys.Config

@@ -312,7 +312,7 @@ func contractCalls(t *testing.T) []contractCall {
 		{name: "credential", method: "POST", path: off + "/credentials", body: `{"action":"approve","ttl":"PT1H"}`, header: asApprover(), code: 201},
 		{name: "credential finished", mode: finished, method: "POST", path: off + "/credentials", body: `{"action":"cancel"}`, header: asHR(), code: 409},
 		{name: "credential Temporal down", mode: down, method: "POST", path: off + "/credentials", body: `{"action":"cancel"}`, header: asHR(), code: 503},
-	}, append(eventCalls(), []contractCall{
+	}, append(eventCalls(), append([]contractCall{
 		{name: "inspect link", method: "GET", path: link("approve"), code: 200},
 		{name: "inspect bad link", method: "GET", path: DecisionLink("not-a-credential"), code: 401},
 		{name: "follow link", method: "POST", path: link("approve"), code: 200},
@@ -324,7 +324,7 @@ func contractCalls(t *testing.T) []contractCall {
 		{name: "document", method: "GET", path: "/openapi.yaml", code: 200},
 		{name: "problem page", method: "GET", path: TypeUnavailable, code: 200},
 		{name: "unknown problem page", method: "GET", path: "/problems/gone", code: 404},
-	}...)...)
+	}, codecContractCalls(t)...)...)...)
 }
 
 func Test_GivenACallOfEveryRoute_ShouldConformToOpenAPIAndAnswerOnlyTheRouteTablesStatuses(t *testing.T) {
@@ -364,7 +364,7 @@ func Test_GivenACallOfEveryRoute_ShouldConformToOpenAPIAndAnswerOnlyTheRouteTabl
 func newContractAPI(t *testing.T, mode temporalMode) http.Handler {
 	t.Helper()
 	h, err := New(Options{Temporal: &contractTemporal{mode: mode}, Policy: testPolicy(), Signer: testSigner, Now: func() time.Time { return now },
-		Tokens: testTokens(), AuthFailureLimit: RateLimit{Rate: rate.Every(time.Hour), Burst: 2}, EventSecrets: contractEventSecrets(mode)})
+		Tokens: testTokens(), AuthFailureLimit: RateLimit{Rate: rate.Every(time.Hour), Burst: 2}, EventSecrets: contractEventSecrets(mode), Codec: testCodec, CodecOrigin: uiOrigin})
 	require.NoError(t, err)
 	return h
 }

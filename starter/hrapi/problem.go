@@ -92,7 +92,7 @@ var problemPages = []problemPage{
 		"The bearer token is missing or not valid, or a decision link's credential is malformed, untrusted, tampered with or expired. Failures count against the client address.",
 		"Send Authorization: Bearer <token> with a configured token, or ask for a new credential."},
 	{TypeForbidden, "Forbidden", http.StatusForbidden,
-		"The token is valid but its role may not do this (detail names the roles that may).",
+		"The token is valid but its role may not do this (detail names the roles that may), or a browser origin the operators did not allow asked to call the codec server.",
 		"Use a token bound to a role that may, or ask someone who holds one."},
 	{TypeNotFound, "Not found", http.StatusNotFound,
 		"There is no offboarding of this user, or no such route.",

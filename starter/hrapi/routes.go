@@ -59,6 +59,9 @@ var (
 	// eventStatuses: 422 is an event type the API does not take (or, with identity
 	// resolution, a person it cannot match), 503 events off or Temporal down.
 	eventStatuses = []int{200, 202, 400, 401, 409, 415, 422, 429, 503, 500}
+	codecStatuses = []int{200, 400, 401, 403, 404, 429, 500}
+	// A preflight's 403 is an origin the operators did not allow.
+	preflightStatuses = []int{204, 403, 404}
 )
 
 // routes is the route table.
@@ -79,6 +82,10 @@ var routes = []Route{
 	{"GET", "/readyz", "ready", nil, readyStatuses, (*server).ready},
 	{"GET", "/openapi.yaml", "openapi", nil, okStatuses, (*server).openapi},
 	{"GET", "/problems/{type}", "problemType", nil, pageStatuses, (*server).problemType},
+	{"POST", codecPrefix + "/encode", "codecEncode", codecWriters, codecStatuses, (*server).codecPayloads},
+	{"POST", codecPrefix + "/decode", "codecDecode", codecReaders, codecStatuses, (*server).codecPayloads},
+	{"OPTIONS", codecPrefix + "/encode", "codecEncodePreflight", nil, preflightStatuses, (*server).codecPreflight},
+	{"OPTIONS", codecPrefix + "/decode", "codecDecodePreflight", nil, preflightStatuses, (*server).codecPreflight},
 }
 
 // Routes lists every route New serves.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/felixge/httpsnoop"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/credential"
@@ -60,6 +61,13 @@ type Options struct {
 	// EventTolerance is the events' replay window either way of now; zero means
 	// webhook.DefaultTolerance.
 	EventTolerance time.Duration
+	// Codec is the payload codec of the Temporal client's data converter (config.DataConverter):
+	// memos are read through it, and the codec server at /codec serves it to auditor tokens.
+	// Nil means payloads in clear (tests of the API alone) and no codec server.
+	Codec converter.PayloadCodec
+	// CodecOrigin is the Temporal Web UI's origin, the one browser origin the codec server
+	// allows (CORS); empty allows none (the temporal CLI needs none).
+	CodecOrigin string
 	// TrustForwardedFor makes the failed-authentication limit count against the last
 	// X-Forwarded-For address instead of the connection's. Set it only when every request
 	// comes through one proxy that appends that header; otherwise a client could pick its
@@ -77,6 +85,7 @@ type server struct {
 	forwardedFor bool
 	// events verifies HR events; nil when no secret is configured.
 	events *webhook.Verifier
+	codec  *codecGate
 }
 
 type tokenHash struct {
@@ -108,7 +117,15 @@ func New(opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{svc: &Service{Client: opts.Temporal, Policy: opts.Policy, Signer: opts.Signer, Now: opts.Now, pages: pages}, log: opts.Logger, mux: http.NewServeMux(),
+	gate, err := newCodecGate(opts)
+	if err != nil {
+		return nil, err
+	}
+	svc := &Service{Client: opts.Temporal, Policy: opts.Policy, Signer: opts.Signer, Now: opts.Now, pages: pages}
+	if opts.Codec != nil {
+		svc.DataConverter = config.DataConverter(opts.Codec)
+	}
+	s := &server{svc: svc, log: opts.Logger, mux: http.NewServeMux(), codec: gate,
 		authFailures: newLimiters(opts.AuthFailureLimit, DefaultAuthFailureLimit),
 		starts:       newLimiters(opts.StartLimit, DefaultStartLimit),
 		forwardedFor: opts.TrustForwardedFor,

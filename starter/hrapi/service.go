@@ -35,9 +35,19 @@ type Service struct {
 	Signer *credential.Signer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DataConverter is the Temporal client's (config.DataConverter), with which the service
+	// reads memos, encrypted like every payload; nil means the SDK's default.
+	DataConverter converter.DataConverter
 	// pages signs List's page tokens; New sets it. Without it (the operator CLI, which
 	// reaches Temporal anyway) the tokens are Temporal's own, in base64url.
 	pages *pageTokens
+}
+
+func (s *Service) dataConverter() converter.DataConverter {
+	if s.DataConverter != nil {
+		return s.DataConverter
+	}
+	return converter.GetDefaultDataConverter()
 }
 
 func (s *Service) now() time.Time {
@@ -119,7 +129,7 @@ func (s *Service) existing(ctx context.Context, id, hrEventID string) (StartResu
 	info := desc.GetWorkflowExecutionInfo()
 	var prev string
 	if p := info.GetMemo().GetFields()[MemoHREventID]; p != nil {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &prev)
+		_ = s.dataConverter().FromPayload(p, &prev)
 	}
 	runID := info.GetFirstRunId()
 	if runID == "" {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -342,7 +343,10 @@ func Test_GivenTheHRAPI_ShouldAnswerEveryOperationWithItsOwnTypes(t *testing.T) 
 
 	var want []string
 	for _, r := range hrapi.Routes() {
-		want = append(want, r.Pattern())
+		// The codec server speaks Temporal's codec protocol, to the Web UI and the temporal CLI.
+		if !strings.HasPrefix(r.Path, "/codec/") {
+			want = append(want, r.Pattern())
+		}
 	}
 	var got []string
 	for p := range seen.patterns {
