@@ -12,11 +12,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/api/enums/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/devstack/stack"
+	"github.com/offboard/offboard/internal/codec"
 	"github.com/offboard/offboard/internal/credential"
 	webhooks "github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/starter/hrapi"
@@ -100,25 +99,27 @@ func Test_GivenTheLinksOfARealNotification_ShouldApproveADeleteOnceEach(t *testi
 	assert.Empty(t, done.Links)
 	assert.NotEqual(t, asked.EventID, done.EventID)
 
-	// The links were made in the activity: a link never followed is nowhere in the history.
-	history := rawHistory(t, wfID)
+	// The links were made in the activity: a link never followed is nowhere in the history, not
+	// even under its encryption.
+	history := decodedHistory(t, wfID)
 	for _, who := range []string{"alice", "bob"} {
 		_, tok, _ := strings.Cut(linkFor(t, asked, who, credential.ActionReject).URL, "/v1/decisions/")
 		assert.False(t, bytes.Contains(history, []byte(tok)), "%s's unused reject link is in the history", who)
 	}
 }
 
-// rawHistory is every event of the workflow's history, in its wire encoding.
-func rawHistory(t *testing.T, workflowID string) []byte {
+// decodedHistory is every payload of the workflow's history, decrypted with the stack's keyring,
+// so that what is checked is what anyone with the keys could read.
+func decodedHistory(t *testing.T, workflowID string) []byte {
 	t.Helper()
-	iter := stk.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	keys, err := codec.LoadKeyring(stk.PayloadKeysPath, "")
+	require.NoError(t, err)
+	_, payloads := rawHistory(t, workflowID)
+	plain, err := codec.NewCodec(keys).Decode(payloads)
+	require.NoError(t, err)
 	var out []byte
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		require.NoError(t, err)
-		b, err := proto.Marshal(ev)
-		require.NoError(t, err)
-		out = append(out, b...)
+	for _, p := range plain {
+		out = append(out, p.GetData()...)
 	}
 	require.NotEmpty(t, out)
 	return out
