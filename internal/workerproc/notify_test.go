@@ -66,6 +66,7 @@ func Test_GivenNotificationSettings_ShouldReadThemIntoTheWorkersConfig(t *testin
 		config.EnvPublicAPIURL: "https://hr.example.com", config.EnvApprovalLinkTTL: "2h",
 		config.EnvDecisionSigningKey: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, ed25519.SeedSize)),
 		workflows.EnvDecisionKeys:    credential.EncodePublicKey(hr.PublicKey()),
+		config.EnvPayloadKeys:        "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
 	}}, nil)
 	require.NoError(t, err)
 	require.Len(t, cfg.WebhookSecrets, 1)
