@@ -130,19 +130,12 @@ func (d *demo) request(ctx context.Context) error {
 	if err := d.issueToken(ctx); err != nil {
 		return err
 	}
-	started, err := d.hr.Start(ctx, hrapi.OffboardingRequest{
-		UserID: d.userID, Disposition: string(workflows.DispositionDelete), Retention: d.o.Retention,
-		Reason: "devstack demo", HREventID: "devstack-demo-" + d.userID,
-	})
+	started, err := d.start(ctx)
 	if err != nil {
-		return fmt.Errorf("POST /v1/offboardings as %s: %w", IdentityHR, err)
-	}
-	if started.Existing {
-		return fmt.Errorf("POST /v1/offboardings answered %d, want 202 (a new run)", http.StatusOK)
+		return err
 	}
 	d.res = &DemoResult{UserID: d.userID, WorkflowID: started.WorkflowID, RunID: started.RunID, Access: d.proof}
 	d.res.RunURL = d.s.Temporal.RunURL(d.res.WorkflowID, d.res.RunID)
-	d.say("POST /v1/offboardings as %s -> 202 %s run %s", IdentityHR, d.res.WorkflowID, d.res.RunID)
 	if d.res.RunURL != "" {
 		d.say("Follow it in the Temporal UI: %s", d.res.RunURL)
 	}

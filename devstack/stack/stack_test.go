@@ -3,17 +3,22 @@ package stack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys/emulator"
 	"github.com/offboard/offboard/internal/config"
+	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/starter/hrapi/hrclient"
 	"github.com/offboard/offboard/workflows"
 )
@@ -56,6 +61,14 @@ func Test_GivenAFreshDataDir_ShouldRunTheDemoToADeletionWithHistoryLinked(t *tes
 	require.Empty(t, res.Access.After.Grants)
 	require.Empty(t, accessLeft(res.Access.After))
 	require.Contains(t, out.String(), "After revoking: roles []")
+	require.Contains(t, out.String(), "POST /v1/events "+hrapi.EventTypeTerminated+" naming", "the demo starts as HR systems do, by a signed event")
+	require.Contains(t, out.String(), "redelivered (same webhook-id, fresh signature) -> 200, the same run")
+	audit, err := os.ReadFile(filepath.Join(res.BundleDir, "audit.json"))
+	require.NoError(t, err)
+	var record activities.AuditRecord
+	require.NoError(t, json.Unmarshal(audit, &record))
+	require.NotNil(t, record.IdentifiedBy, "the audit record says how the person was found")
+	require.Equal(t, workflows.IdentifyByEmail, record.IdentifiedBy.By)
 	for _, stage := range []workflows.Stage{workflows.StageRevoking, workflows.StageExporting, workflows.StageAwaitingApproval, workflows.StageRetention, workflows.OutcomeDeleted} {
 		require.Contains(t, out.String(), string(stage))
 	}
