@@ -128,7 +128,7 @@ var problemPages = []problemPage{
 		"Several Genesys Cloud users share the email or employee ID the request names (a rehire often keeps the earlier account); detail says how many. Nothing was started.",
 		"Send the Genesys user ID of the one to offboard instead."},
 	{TypeResolutionUnavailable, "Resolution unavailable", http.StatusServiceUnavailable,
-		"The workers, which hold the Genesys Cloud credentials, did not resolve the email or employee ID in time, or the Genesys users search had not caught up. Nothing was started.",
+		"The workers, which hold the Genesys Cloud credentials, did not resolve the email or employee ID in time, the Genesys users search had not caught up, or the workers' OAuth client may not search users (detail names the permission to grant). Nothing was started.",
 		"Retry after the seconds Retry-After gives."},
 	{TypeEventSignature, "Bad event signature", http.StatusUnauthorized,
 		"The HR event lacks the Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature), no signature matches a configured secret, or its timestamp is outside the replay window (5 minutes either way by default), so an old capture cannot be replayed. Nothing was started; failures count against the client address.",

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -89,6 +90,9 @@ func resolutionProblem(what string, err error) *Problem {
 		n := 0
 		_ = ae.Details(&n)
 		p = newProblem(TypeAmbiguousPerson, fmt.Sprintf("%d Genesys users share that %s; send the Genesys user ID instead", max(n, 2), what))
+	case errors.As(err, &ae) && ae.Type() == string(genesys.KindPermissionDenied):
+		// The operators' to fix, not the caller's: a sender that retries succeeds once they have.
+		p = newProblem(TypeResolutionUnavailable, fmt.Sprintf("the workers may not search Genesys users, so no %s can be resolved until their OAuth client is granted %s; retry later, or send the Genesys user ID", what, genesys.PermUserView))
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &timeout), errors.As(err, &ae) && !ae.NonRetryable():
 		p = newProblem(TypeResolutionUnavailable, fmt.Sprintf("the workers did not resolve the %s in time; retry later", what))
 	default:

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/offboard/offboard/activities"
+	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -112,6 +113,20 @@ func Test_GivenWorkersThatDoNotAnswerInTime_ShouldAnswer503WithRetryAfter(t *tes
 	require.Equal(t, http.StatusServiceUnavailable, a.code, a.body)
 	assert.NotEmpty(t, a.header.Get("Retry-After"))
 	assert.Contains(t, a.body, TypeResolutionUnavailable)
+	assert.Zero(t, temporal.count("ExecuteWorkflow"))
+}
+
+func Test_GivenWorkersThatMayNotSearchUsers_ShouldAnswer503NamingThePermission(t *testing.T) {
+	h, temporal, _ := resolvingAPI(t, func(activities.ResolveInput) (activities.Resolution, error) {
+		return activities.Resolution{}, temporal.NewNonRetryableApplicationError("the OAuth client lacks Genesys Cloud permission(s) directory:user:view",
+			string(genesys.KindPermissionDenied), nil, []string{genesys.PermUserView})
+	})
+	a := send(h, "POST", "/v1/offboardings", startBody(`"email":"`+hrEmail+`"`), asHR())
+	require.Equal(t, http.StatusServiceUnavailable, a.code, a.body)
+	assert.NotEmpty(t, a.header.Get("Retry-After"))
+	assert.Contains(t, a.body, TypeResolutionUnavailable)
+	assert.Contains(t, a.body, genesys.PermUserView, "the operators learn what to grant")
+	assert.NotContains(t, a.body, hrEmail)
 	assert.Zero(t, temporal.count("ExecuteWorkflow"))
 }
 
