@@ -206,20 +206,10 @@ func (x *exporter) checkpoint(ctx context.Context) {
 	}
 }
 
-// heartbeatSlice is how long the export may go without a heartbeat.
-func (x *exporter) heartbeatSlice(ctx context.Context) time.Duration {
-	if activity.IsActivity(ctx) {
-		if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
-			return max(hb/3, time.Millisecond)
-		}
-	}
-	return 10 * time.Second
-}
-
 // sleep waits d, heartbeating often enough for the activity's heartbeat timeout: the pace.Wait
 // of the export's own polls.
 func (x *exporter) sleep(ctx context.Context, d time.Duration) error {
-	slice := x.heartbeatSlice(ctx)
+	slice := heartbeatSlice(ctx)
 	for d > 0 {
 		x.checkpoint(ctx)
 		step := min(d, slice)
