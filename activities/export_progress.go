@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -198,12 +199,20 @@ func (x *exporter) loadStored(ctx context.Context, w int) error {
 // beat returns a function that checkpoints, for loops that run in the export's goroutine.
 func (x *exporter) beat(ctx context.Context) func() { return func() { x.checkpoint(ctx) } }
 
-// checkpoint heartbeats the current progress (the SDK throttles what reaches the server). Only
-// the export's own goroutine calls it: the tasks beside it never touch x.p.
+// checkpoint heartbeats the current progress, which the export's pulse repeats until the next
+// checkpoint (the SDK throttles what reaches the server). It sends the progress as its JSON, the
+// same payload, taken now: x.p changes on. Only the export's own goroutine calls it: the tasks
+// beside it never touch x.p.
 func (x *exporter) checkpoint(ctx context.Context) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, x.p)
+	if !activity.IsActivity(ctx) {
+		return
 	}
+	raw, err := json.Marshal(x.p)
+	if err != nil { // never for its ints, strings and slices; the previous checkpoint still holds
+		x.logger(ctx).Warn("export progress not checkpointed", "error", err)
+		return
+	}
+	x.pulse.record(ctx, json.RawMessage(raw))
 }
 
 // sleep waits d, heartbeating often enough for the activity's heartbeat timeout: the pace.Wait

@@ -42,9 +42,9 @@ func heartbeating(attempt, total, heartbeat time.Duration) workflow.ActivityOpti
 	return o
 }
 
-// keepAliveTimeout is the heartbeat timeout of the activities that heartbeat under
-// activities' keepAlive (every 5 s at most): the SDK sends a heartbeat at most every 10 s
-// (workerproc's MaxHeartbeatThrottleInterval), so 30 s tolerates two lost or late ones.
+// keepAliveTimeout is the heartbeat timeout of the activities that heartbeat every 5 s at most
+// (activities' pulse): the SDK sends a heartbeat at most every 10 s (workerproc's
+// MaxHeartbeatThrottleInterval), so 30 s tolerates two lost or late ones.
 const keepAliveTimeout = 30 * time.Second
 
 // Per-activity options. StartToClose bounds one attempt; ScheduleToClose bounds all retries.
@@ -75,11 +75,10 @@ var (
 	// restoreAccessOptions: RestoreAccess.
 	restoreAccessOptions = accessStepOptions
 	// exportOptions: an export runs one analytics job per window and may take hours for a busy
-	// user. It heartbeats its cursor at every page and every third of this timeout while it
-	// waits, so a lost worker is noticed within two minutes and the next attempt resumes from the
-	// cursor instead of starting over. Two minutes also covers one call held by the Genesys
-	// client's rate limiter (a Retry-After of at most 5 s, or a slowed rate of at most one call
-	// per budget window of 60 s).
+	// user. It heartbeats its cursor at every page and repeats it every 5 s while a call or a
+	// poll holds it, so a lost worker is noticed within two minutes and the next attempt resumes
+	// from the cursor instead of starting over. Longer than the others: a heartbeat that does not
+	// reach the server loses no work here, a restart from an old cursor does.
 	exportOptions = heartbeating(6*time.Hour, 48*time.Hour, 2*time.Minute)
 	// countOptions: CountInteractions and VerifyOutcome page through the synchronous query,
 	// under keepAlive.
