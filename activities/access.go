@@ -51,7 +51,9 @@ var snapshotParts = []snapshotPart{
 // snapshot, so that no change starts without a complete record of what to restore.
 //
 // Retry: default policy; ErrUserNotFound, ErrInvalidInput and Genesys permission errors are final.
+// Heartbeats under keepAlive while it reads.
 func (a *Activities) SnapshotAccess(ctx context.Context, in SnapshotAccessInput) (AccessSnapshot, error) {
+	defer keepAlive(ctx)()
 	if in.UserID == "" {
 		return AccessSnapshot{}, failf(ErrInvalidInput, "snapshot access: empty user ID")
 	}

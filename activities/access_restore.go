@@ -16,7 +16,9 @@ import (
 // Parts the snapshot could not read are left as they are, with a warning.
 //
 // Retry: default policy with backoff; ErrInvalidInput and Genesys permission errors are final.
+// Heartbeats under keepAlive while it pages and reads back.
 func (a *Activities) RestoreAccess(ctx context.Context, in AccessStepInput) (StepResult, error) {
+	defer keepAlive(ctx)()
 	run, err := stepFor(in, "restore", func(d stepDef) stepRunner { return d.restore })
 	if err != nil {
 		return StepResult{}, err

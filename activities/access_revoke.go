@@ -18,8 +18,10 @@ type stepRunner func(a *Activities, ctx context.Context, in AccessStepInput) (St
 // revokeTokens). Running a step again changes nothing.
 //
 // Retry: default policy with backoff; ErrInvalidInput, ErrUnexpectedState and Genesys permission
-// errors (naming the missing permission) are final.
+// errors (naming the missing permission) are final. Heartbeats under keepAlive while it pages
+// and reads back.
 func (a *Activities) RevokeAccess(ctx context.Context, in AccessStepInput) (StepResult, error) {
+	defer keepAlive(ctx)()
 	run, err := stepFor(in, "revoke", func(d stepDef) stepRunner { return d.revoke })
 	if err != nil {
 		return StepResult{}, err

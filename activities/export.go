@@ -58,6 +58,8 @@ type exporter struct {
 	pre *precount
 	// deletions are the jobs being deleted in the background.
 	deletions sync.WaitGroup
+	// pulse repeats the last checkpoint while a call or a wait holds the export.
+	pulse *pulse
 }
 
 // ExportInteractions writes every conversation of the user that started within the window to
@@ -72,6 +74,8 @@ func (a *Activities) ExportInteractions(ctx context.Context, in ExportInput) (Ex
 	}
 	ctx, stop := stopOnWorkerShutdown(ctx)
 	defer stop()
+	x.pulse = startPulse(ctx, true)
+	defer x.pulse.stop()
 	sum, err := x.run(ctx)
 	if errors.Is(context.Cause(ctx), errWorkerStopping) {
 		x.checkpoint(ctx)
@@ -111,6 +115,7 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 	if err := x.resume(ctx); err != nil {
 		return ExportSummary{}, err
 	}
+	x.checkpoint(ctx) // what was resumed and adopted, before the first Genesys call
 	for x.p.Window < len(x.windows) {
 		if err := x.exportAndCount(ctx, x.p.Window); err != nil {
 			return ExportSummary{}, err

@@ -170,7 +170,7 @@ func (x *exporter) takePrecount(ctx context.Context, w int) ([]pieceCount, error
 	if pc == nil || pc.window != w {
 		return nil, nil
 	}
-	pieces, err := pc.queries.take(ctx, x.heartbeatSlice(ctx), x.beat(ctx))
+	pieces, err := pc.queries.take(ctx, heartbeatSlice(ctx), x.beat(ctx))
 	if err != nil {
 		return nil, err
 	}

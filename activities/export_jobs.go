@@ -166,7 +166,7 @@ func (x *exporter) takeLookahead(ctx context.Context, w int) (preparedJob, error
 		return preparedJob{}, nil
 	}
 	la.release()
-	prep, err := la.prep.take(ctx, x.heartbeatSlice(ctx), x.beat(ctx))
+	prep, err := la.prep.take(ctx, heartbeatSlice(ctx), x.beat(ctx))
 	if err != nil {
 		return preparedJob{}, err // dropLookahead deletes its job
 	}

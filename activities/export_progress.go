@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -198,28 +199,26 @@ func (x *exporter) loadStored(ctx context.Context, w int) error {
 // beat returns a function that checkpoints, for loops that run in the export's goroutine.
 func (x *exporter) beat(ctx context.Context) func() { return func() { x.checkpoint(ctx) } }
 
-// checkpoint heartbeats the current progress (the SDK throttles what reaches the server). Only
-// the export's own goroutine calls it: the tasks beside it never touch x.p.
+// checkpoint heartbeats the current progress, which the export's pulse repeats until the next
+// checkpoint (the SDK throttles what reaches the server). It sends the progress as its JSON, the
+// same payload, taken now: x.p changes on. Only the export's own goroutine calls it: the tasks
+// beside it never touch x.p.
 func (x *exporter) checkpoint(ctx context.Context) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, x.p)
+	if !activity.IsActivity(ctx) {
+		return
 	}
-}
-
-// heartbeatSlice is how long the export may go without a heartbeat.
-func (x *exporter) heartbeatSlice(ctx context.Context) time.Duration {
-	if activity.IsActivity(ctx) {
-		if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
-			return max(hb/3, time.Millisecond)
-		}
+	raw, err := json.Marshal(x.p)
+	if err != nil { // never for its ints, strings and slices; the previous checkpoint still holds
+		x.logger(ctx).Warn("export progress not checkpointed", "error", err)
+		return
 	}
-	return 10 * time.Second
+	x.pulse.record(ctx, json.RawMessage(raw))
 }
 
 // sleep waits d, heartbeating often enough for the activity's heartbeat timeout: the pace.Wait
 // of the export's own polls.
 func (x *exporter) sleep(ctx context.Context, d time.Duration) error {
-	slice := x.heartbeatSlice(ctx)
+	slice := heartbeatSlice(ctx)
 	for d > 0 {
 		x.checkpoint(ctx)
 		step := min(d, slice)

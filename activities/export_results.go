@@ -113,7 +113,7 @@ func (x *exporter) readResults(ctx context.Context, w int, s *resultStream) erro
 	ww := &windowWriter{x: x, window: w, stored: x.stored}
 	defer ww.abort()
 	// A page can be slow to come (a rate-limit wait in the client): heartbeat meanwhile.
-	tick := time.NewTicker(x.heartbeatSlice(ctx))
+	tick := time.NewTicker(heartbeatSlice(ctx))
 	defer tick.Stop()
 	for {
 		select {

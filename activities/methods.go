@@ -184,8 +184,9 @@ func (a *Activities) RestoreUser(ctx context.Context, in RestoreInput) (StateCha
 // conversation-details query (which matches whole UTC days, so starts outside the window are
 // dropped) and counting each conversation ID once.
 //
-// Retry: default policy; heartbeats once per page.
+// Retry: default policy; heartbeats once per page and, under keepAlive, while a page is slow.
 func (a *Activities) CountInteractions(ctx context.Context, in CountInput) (int, error) {
+	defer keepAlive(ctx)()
 	return a.countInteractions(ctx, in.UserID, in.Window)
 }
 
@@ -220,7 +221,9 @@ func (a *Activities) countInteractions(ctx context.Context, userID string, w gen
 // A wrong state or count fails non-retryably, with the Verification as the error's details.
 //
 // Retry: default policy; ErrUnexpectedState, ErrCountMismatch and ErrUserNotFound are final.
+// Heartbeats like CountInteractions.
 func (a *Activities) VerifyOutcome(ctx context.Context, in VerifyInput) (Verification, error) {
+	defer keepAlive(ctx)()
 	u, err := a.getUser(ctx, in.UserID)
 	if err != nil {
 		return Verification{}, err

@@ -50,6 +50,11 @@ type service struct {
 	Volumes     []string          `yaml:"volumes"`
 	DependsOn   map[string]any    `yaml:"depends_on"`
 	Secrets     []string          `yaml:"secrets"`
+	Profiles    []string          `yaml:"profiles"`
+	Restart     string            `yaml:"restart"`
+	Healthcheck *struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
 }
 
 func load(t *testing.T) compose {

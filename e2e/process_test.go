@@ -103,13 +103,9 @@ func createNamespace(t *testing.T, name string) {
 	}, 20*time.Second, 250*time.Millisecond)
 }
 
-// The worker binary is stopped with SIGTERM while it exports; a restarted worker finishes the
-// run from the export's last heartbeat, and the bundle holds every conversation exactly once.
-func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(t *testing.T) {
-	// Its own emulator, slowed down so that the export is still running when the worker stops.
-	em := emulator.New(emulator.Options{Seed: 7, Users: 8, Conversations: 4000, JobPolls: -1})
-	gen := httptest.NewServer(em)
-	defer gen.Close()
+// busiestActiveUser is the active seeded user with the most conversations.
+func busiestActiveUser(t *testing.T, em *emulator.Emulator) emulator.UserSummary {
+	t.Helper()
 	var u emulator.UserSummary
 	for _, s := range em.SeedUsers() {
 		if s.State == "active" && s.Conversations > u.Conversations {
@@ -117,11 +113,21 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 		}
 	}
 	require.Positive(t, u.Conversations)
-	em.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
+	return u
+}
 
-	const ns = "process-e2e"
+// processStack is a namespace of its own served by the worker and the HR API binaries, each a
+// child process, against the test's Temporal server and a Genesys emulator at genesysURL.
+type processStack struct {
+	env        []string // the processes' environment, for starting more workers
+	worker     *process
+	hr         *hrclient.Client
+	healthAddr string // the first worker's health and metrics address
+}
+
+func startProcessStack(t *testing.T, ns, genesysURL, exportDir string) processStack {
+	t.Helper()
 	createNamespace(t, ns)
-	exportDir := t.TempDir()
 	addrs := freeAddrs(t, 2)
 	apiAddr, healthAddr := addrs[0], addrs[1]
 	key, err := credential.GenerateKey()
@@ -131,7 +137,7 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 		"OFFBOARD_DECISION_KEYS="+credential.EncodePublicKey(key.Public().(ed25519.PublicKey)),
 		"TEMPORAL_ADDRESS="+stk.Temporal.Address,
 		"TEMPORAL_NAMESPACE="+ns,
-		"GENESYSCLOUD_API_URL="+gen.URL,
+		"GENESYSCLOUD_API_URL="+genesysURL,
 		"GENESYSCLOUD_OAUTHCLIENT_ID="+emulator.DevClientID,
 		"GENESYSCLOUD_OAUTHCLIENT_SECRET="+emulator.DevClientSecret,
 		"OFFBOARD_EXPORT_URL=file://"+filepath.ToSlash(exportDir),
@@ -143,11 +149,28 @@ func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(
 		"OFFBOARD_LOG_FORMAT=text",
 		config.EnvPayloadKeysFile+"="+stk.PayloadKeysPath,
 	)
-	worker := startProcess(t, env, "worker")
+	ps := processStack{env: env, worker: startProcess(t, env, "worker"), healthAddr: healthAddr}
 	startProcess(t, env, "starter", "serve")
-	hr := hrclient.New("http://"+apiAddr, "proc-hr-token-0123456789", nil)
+	ps.hr = hrclient.New("http://"+apiAddr, "proc-hr-token-0123456789", nil)
+	require.Eventually(t, func() bool { return ps.hr.Ready(context.Background()) == nil }, 30*time.Second, 100*time.Millisecond, "starter serve never became ready")
+	return ps
+}
+
+// The worker binary is stopped with SIGTERM while it exports; a restarted worker finishes the
+// run from the export's last heartbeat, and the bundle holds every conversation exactly once.
+func Test_GivenWorkerSIGTERMMidExport_ShouldResumeAfterRestartWithoutDuplicates(t *testing.T) {
+	// Its own emulator, slowed down so that the export is still running when the worker stops.
+	em := emulator.New(emulator.Options{Seed: 7, Users: 8, Conversations: 4000, JobPolls: -1})
+	gen := httptest.NewServer(em)
+	defer gen.Close()
+	u := busiestActiveUser(t, em)
+	em.SetFaults(emulator.Faults{Latency: 40 * time.Millisecond})
+
+	const ns = "process-e2e"
+	exportDir := t.TempDir()
+	ps := startProcessStack(t, ns, gen.URL, exportDir)
+	worker, hr, healthAddr, env := ps.worker, ps.hr, ps.healthAddr, ps.env
 	ctx := context.Background()
-	require.Eventually(t, func() bool { return hr.Ready(ctx) == nil }, 30*time.Second, 100*time.Millisecond, "starter serve never became ready")
 
 	res, err := hr.Start(ctx, hrapi.OffboardingRequest{UserID: u.ID, Disposition: "archive", Reason: "left", HREventID: "proc-1"})
 	require.NoError(t, err)

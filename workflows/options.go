@@ -33,33 +33,56 @@ func activity(ctx workflow.Context, opts workflow.ActivityOptions, summary strin
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), fn, in)
 }
 
+// heartbeating are the options of an activity that can run for longer than a few seconds: it
+// heartbeats while it works, so a worker lost mid-attempt costs at most heartbeat before the next
+// attempt starts elsewhere, not the attempt's whole start-to-close.
+func heartbeating(attempt, total, heartbeat time.Duration) workflow.ActivityOptions {
+	o := bounded(attempt, total)
+	o.HeartbeatTimeout = heartbeat
+	return o
+}
+
+// keepAliveTimeout is the heartbeat timeout of the activities that heartbeat every 5 s at most
+// (activities' pulse): the SDK sends a heartbeat at most every 10 s (workerproc's
+// MaxHeartbeatThrottleInterval), so 30 s tolerates two lost or late ones.
+const keepAliveTimeout = 30 * time.Second
+
 // Per-activity options. StartToClose bounds one attempt; ScheduleToClose bounds all retries.
+// Short activities (one or two Genesys calls, one store write, one POST) have a short
+// start-to-close and no heartbeat: checkOptions, changeOptions, auditOptions, notifyOptions and
+// resolveOptions. The others heartbeat and have a heartbeat timeout: snapshotOptions,
+// revokeOptions, restoreAccessOptions, exportOptions and countOptions.
 var (
 	// checkOptions: CheckAccess and SnapshotUser are one or two GETs each.
 	checkOptions = bounded(30*time.Second, 15*time.Minute)
 	// snapshotOptions: SnapshotAccess reads every part of the user's access, each listing paged,
 	// and the org's OAuth clients.
-	snapshotOptions = bounded(5*time.Minute, time.Hour)
+	snapshotOptions = heartbeating(5*time.Minute, time.Hour, keepAliveTimeout)
 	// changeOptions: DeactivateUser, RestoreUser and DeleteUser are a GET and a PATCH or DELETE,
 	// retried on version conflicts inside the activity; an hour absorbs a Genesys incident.
 	changeOptions = bounded(time.Minute, time.Hour)
-	// revokeOptions: RevokeAccess is a change like the others; a cancelled run waits for a step
-	// in flight to end, so that the restore that follows sees what it did.
+	// accessStepOptions: a RevokeAccess or RestoreAccess step pages through a part of the user's
+	// access, changes it and reads it back for up to about 8 s of waits.
+	accessStepOptions = heartbeating(time.Minute, time.Hour, keepAliveTimeout)
+	// revokeOptions: RevokeAccess; a cancelled run waits for a step in flight to end (the
+	// cancellation reaches it with its next heartbeat), so that the restore that follows sees
+	// what it did.
 	revokeOptions = func() workflow.ActivityOptions {
-		o := changeOptions
+		o := accessStepOptions
 		o.WaitForCancellation = true
 		return o
 	}()
+	// restoreAccessOptions: RestoreAccess.
+	restoreAccessOptions = accessStepOptions
 	// exportOptions: an export runs one analytics job per window and may take hours for a busy
-	// user. It heartbeats its cursor, so a lost worker is noticed within two minutes and the next
-	// attempt resumes from the cursor instead of starting over.
-	exportOptions = func() workflow.ActivityOptions {
-		o := bounded(6*time.Hour, 48*time.Hour)
-		o.HeartbeatTimeout = 2 * time.Minute
-		return o
-	}()
-	// countOptions: CountInteractions and VerifyOutcome page through the synchronous query.
-	countOptions = bounded(15*time.Minute, 2*time.Hour)
+	// user. It heartbeats its cursor at every page and repeats it every 5 s while a call or a
+	// poll holds it, so a lost worker is noticed within two minutes and the next attempt resumes
+	// from the cursor instead of starting over. Longer than the others: a heartbeat that does not
+	// reach the server loses no work here, a restart from an old cursor does.
+	exportOptions = heartbeating(6*time.Hour, 48*time.Hour, 2*time.Minute)
+	// countOptions: CountInteractions and VerifyOutcome page through the synchronous query,
+	// under keepAlive.
+	countOptions = heartbeating(15*time.Minute, 2*time.Hour, keepAliveTimeout)
 	// auditOptions: WriteAudit must eventually succeed, so it retries for a day of store outage.
 	auditOptions = bounded(time.Minute, 24*time.Hour)
 	// notifyOptions: a notification is best effort: five attempts, then the run carries on.

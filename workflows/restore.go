@@ -47,7 +47,7 @@ func (o *offboarding) restoreAccess(ctx workflow.Context) (string, error) {
 	var first error
 	for _, step := range steps {
 		var res activities.StepResult
-		if err := activity(ctx, changeOptions, "restore "+string(step), acts.RestoreAccess, o.stepInput(step)).Get(ctx, &res); err != nil {
+		if err := activity(ctx, restoreAccessOptions, "restore "+string(step), acts.RestoreAccess, o.stepInput(step)).Get(ctx, &res); err != nil {
 			o.notRestored(step, causeMessage(err))
 			if first == nil {
 				first = err
