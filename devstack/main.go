@@ -4,6 +4,8 @@
 //	go run ./devstack            # everything, until Ctrl-C
 //	go run ./devstack demo       # everything, plus one delete offboarding end to end
 //	go run ./devstack temporal   # the Temporal server and UI alone
+//	go run ./devstack temporal --db postgres://temporal:PASSWORD@127.0.0.1:PORT/temporal
+//	                             # the same on PostgreSQL (deploy/postgres.sh start, schema, url)
 //
 // The Genesys emulator alone is its own command: go run ./emulator.
 package main
@@ -37,7 +39,8 @@ func newRoot() *cobra.Command {
 		Use:   "devstack",
 		Short: "Run Offboard locally: Temporal + Web UI + Genesys emulator + worker + HR API in one process",
 		Long: "devstack runs the whole Offboard stack in one process until interrupted.\n" +
-			"Temporal keeps its runs in SQLite under --data-dir, so a restart keeps every run.",
+			"Temporal keeps its runs in SQLite under --data-dir, or in PostgreSQL with --db, so a\n" +
+			"restart keeps every run.",
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -51,6 +54,7 @@ func newRoot() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.opts.DataDir, "data-dir", f.opts.DataDir, "directory of the Temporal database and the export bundles")
+	pf.StringVar(&f.opts.TemporalDB, "db", "", "PostgreSQL URL postgres://user:password@host:port/database of Temporal's runs instead of SQLite; the schemas of it and of <database>_visibility come first (deploy/postgres.sh schema)")
 	pf.StringVar(&f.opts.Host, "host", f.opts.Host, "IP address every listener binds")
 	pf.IntVar(&f.opts.TemporalPort, "temporal-port", f.opts.TemporalPort, "Temporal frontend gRPC port")
 	pf.IntVar(&f.opts.UIPort, "ui-port", f.opts.UIPort, "Temporal Web UI port")
@@ -102,7 +106,7 @@ func (f *flags) startStack(cmd *cobra.Command, logger *slog.Logger) (*stack.Stac
 func newTemporal(f *flags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "temporal",
-		Short: "Run only the Temporal server (SQLite under --data-dir) and its Web UI",
+		Short: "Run only the Temporal server (SQLite under --data-dir, or PostgreSQL with --db) and its Web UI",
 		Args:  cobra.NoArgs,
 		RunE: f.withLogger(func(cmd *cobra.Command, logger *slog.Logger) error {
 			t, err := stack.StartTemporal(cmd.Context(), f.opts.TemporalOptions(logger))
@@ -112,7 +116,7 @@ func newTemporal(f *flags) *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Temporal server:  %s (namespace %s, search attributes registered)\n", t.Address, t.Namespace)
 			fmt.Fprintf(out, "Temporal Web UI:  %s\n", t.UIURL)
-			fmt.Fprintf(out, "Persistence:      %s\n", t.DBPath)
+			fmt.Fprintf(out, "Persistence:      %s\n", t.Persistence)
 			fmt.Fprintln(out, "Press Ctrl-C to stop.")
 			<-cmd.Context().Done()
 			return t.Stop()

@@ -14,3 +14,15 @@ const (
 	Namespace    = "default"
 	DataDir      = ".devstack"
 )
+
+// Temporal on PostgreSQL, as docker-compose.yml's temporal service, deploy/temporal/setup-postgres.sh
+// and deploy/postgres.sh set it up; deploy's test keeps them in step.
+const (
+	PostgresPlugin   = "postgres12" // the server's SQL persistence plugin
+	PostgresUser     = "temporal"
+	TemporalDatabase = "temporal"
+	// VisibilitySuffix names the visibility database after the main one: temporal_visibility.
+	VisibilitySuffix = "_visibility"
+	// PostgresShards is the history shard count; the first start fixes it in the database for good.
+	PostgresShards = 4
+)

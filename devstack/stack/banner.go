@@ -17,7 +17,7 @@ func PrintBanner(w io.Writer, s *Stack) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	line := func(k, v string) { fmt.Fprintf(tw, "  %s\t%s\n", k, v) }
 	fmt.Fprintln(w, "\nOffboard devstack is running")
-	line("Temporal server", t.Address+"  (namespace "+t.Namespace+", SQLite "+t.DBPath+")")
+	line("Temporal server", t.Address+"  (namespace "+t.Namespace+", "+t.Persistence+")")
 	if t.UIURL != "" {
 		line("Temporal Web UI", t.UIURL+"/namespaces/"+t.Namespace+"/workflows")
 	}
@@ -82,6 +82,6 @@ approve update's or signal's input:
        -d '{"action":"approve"}' %[4]s/v1/offboardings/%[3]s/credentials
   temporal workflow update execute --address %[7]s -w %[8]s --name approve --input '{"credential":"<credential>"}'
 
-Press Ctrl-C to stop. Runs survive a restart (data in %[9]s).
-`, s.EmulatorURL, TokenHR, user, s.APIURL, TokenAuditor, TokenAlice, t.Address, workflows.WorkflowID(user), t.DBPath, keysHint(s), s.CodecURL)
+Press Ctrl-C to stop. Runs survive a restart (%[9]s).
+`, s.EmulatorURL, TokenHR, user, s.APIURL, TokenAuditor, TokenAlice, t.Address, workflows.WorkflowID(user), t.Persistence, keysHint(s), s.CodecURL)
 }

@@ -73,6 +73,9 @@ func DevPolicyEnv() map[string]string {
 type Options struct {
 	// DataDir holds the Temporal database and the export bundles (exports/).
 	DataDir string
+	// TemporalDB, when set, is the PostgreSQL URL Temporal keeps its runs in instead of SQLite
+	// (TemporalOptions.Database).
+	TemporalDB string
 	// Host is the IP every listener binds.
 	Host string
 	// Ports; 0 picks a free one (tests). MetricsPort 0 turns the worker's metrics server off.
@@ -118,7 +121,7 @@ func DefaultOptions() Options {
 // TemporalOptions are the options of the stack's Temporal server.
 func (o Options) TemporalOptions(logger *slog.Logger) TemporalOptions {
 	return TemporalOptions{
-		DataDir: o.DataDir, Host: o.Host, Port: o.TemporalPort, UIPort: o.UIPort, NoUI: o.NoUI,
+		DataDir: o.DataDir, Database: o.TemporalDB, Host: o.Host, Port: o.TemporalPort, UIPort: o.UIPort, NoUI: o.NoUI,
 		Logger: logger, PortFlag: "--temporal-port", UIPortFlag: "--ui-port",
 	}
 }

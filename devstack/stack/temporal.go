@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
@@ -24,9 +21,7 @@ import (
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/membership/static"
-	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
-	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 
 	"github.com/offboard/offboard/devstack/defaults"
@@ -49,6 +44,9 @@ type TemporalOptions struct {
 	// DataDir holds the SQLite database (DatabaseFile) and the cluster ID. Empty keeps everything
 	// in memory, for tests.
 	DataDir string
+	// Database, when set, is a PostgreSQL URL (ParseDatabaseURL) whose database and its
+	// defaults.VisibilitySuffix twin hold the schemas of deploy/postgres.sh schema; DataDir is then unused.
+	Database string
 	// Host is the IP every listener binds (default 127.0.0.1).
 	Host string
 	// Port is the frontend gRPC port; 0 picks a free one.
@@ -83,8 +81,10 @@ type Temporal struct {
 	UIURL string
 	// Namespace is the registered namespace.
 	Namespace string
-	// DBPath is the SQLite file, empty when in memory.
+	// DBPath is the SQLite file, empty when in memory or on PostgreSQL.
 	DBPath string
+	// Persistence names the database for people, without a password.
+	Persistence string
 
 	server        temporal.Server
 	ui            *UI
@@ -120,13 +120,14 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		Namespace:     o.Namespace,
 		dataConverter: o.DataConverter,
 	}
-	sqlConf, err := prepareDatabase(o, t)
+	db, err := preparePersistence(o, t)
 	if err != nil {
 		return nil, err
 	}
+	t.Persistence = db.describe
 	t.logLevel = new(slog.LevelVar)
 	t.logLevel.Set(*o.ServerLogLevel)
-	srvOpts, err := serverOptions(o, sqlConf, t.logLevel)
+	srvOpts, err := serverOptions(o, db, t.logLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +140,7 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	}
 	t.server = srv
 
-	if err := t.register(ctx, o); err != nil {
+	if err := t.register(ctx, o, db.registerNamespace); err != nil {
 		_ = t.Stop()
 		return nil, err
 	}
@@ -219,45 +220,7 @@ func (o TemporalOptions) withDefaults() (TemporalOptions, error) {
 	return o, nil
 }
 
-// prepareDatabase creates the schema in a new database file (or an in-memory database) and the
-// namespace with its search attributes. An existing file is reused as it is.
-func prepareDatabase(o TemporalOptions, t *Temporal) (*config.SQL, error) {
-	conf := &config.SQL{PluginName: sqliteplugin.PluginName}
-	if o.DataDir == "" {
-		// A unique name, so that two in-memory servers in one process do not share a database.
-		conf.DatabaseName = "offboard-" + uuid.NewString()
-		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
-	} else {
-		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("create the data directory %s (choose another with --data-dir): %w", o.DataDir, err)
-		}
-		t.DBPath = filepath.Join(o.DataDir, DatabaseFile)
-		conf.DatabaseName = t.DBPath
-		conf.ConnectAttributes = map[string]string{"mode": "rwc", "journal_mode": "wal", "busy_timeout": "10000"}
-		if _, err := os.Stat(t.DBPath); errors.Is(err, os.ErrNotExist) {
-			if err := sqliteschema.SetupSchema(conf); err != nil {
-				_ = os.Remove(t.DBPath)
-				return nil, fmt.Errorf("create the Temporal schema in %s: %w", t.DBPath, err)
-			}
-		} else if err != nil {
-			return nil, fmt.Errorf("open the Temporal database %s: %w", t.DBPath, err)
-		}
-	}
-	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
-	if err != nil {
-		return nil, fmt.Errorf("prepare namespace %q: %w", o.Namespace, err)
-	}
-	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
-		return nil, fmt.Errorf("create namespace %q in %s: %w", o.Namespace, conf.DatabaseName, err)
-	}
-	return conf, nil
-}
-
-func serverOptions(o TemporalOptions, sqlConf *config.SQL, level *slog.LevelVar) ([]temporal.ServerOption, error) {
-	clusterID, err := clusterID(o.DataDir)
-	if err != nil {
-		return nil, err
-	}
+func serverOptions(o TemporalOptions, db persistence, level *slog.LevelVar) ([]temporal.ServerOption, error) {
 	hostPort := func(p int) string { return net.JoinHostPort(o.Host, strconv.Itoa(p)) }
 	services := map[string]config.Service{
 		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: o.Port, HTTPPort: o.HTTPPort, BindOnIP: o.Host}},
@@ -277,10 +240,14 @@ func serverOptions(o TemporalOptions, sqlConf *config.SQL, level *slog.LevelVar)
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = o.Host
-	conf.Persistence.DefaultStore = "sqlite"
-	conf.Persistence.VisibilityStore = "sqlite"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+	conf.Persistence.DefaultStore = "default"
+	conf.Persistence.VisibilityStore = "default"
+	conf.Persistence.NumHistoryShards = db.shards
+	conf.Persistence.DataStores = map[string]config.DataStore{"default": {SQL: db.store}}
+	if db.visibility != db.store {
+		conf.Persistence.VisibilityStore = "visibility"
+		conf.Persistence.DataStores["visibility"] = config.DataStore{SQL: db.visibility}
+	}
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        clusterName,
@@ -290,7 +257,7 @@ func serverOptions(o TemporalOptions, sqlConf *config.SQL, level *slog.LevelVar)
 			InitialFailoverVersion: 1,
 			RPCAddress:             hostPort(o.Port),
 			HTTPAddress:            hostPort(o.HTTPPort),
-			ClusterID:              clusterID,
+			ClusterID:              db.clusterID,
 		}},
 	}
 	conf.DCRedirectionPolicy.Policy = "noop"
@@ -320,34 +287,19 @@ func serverOptions(o TemporalOptions, sqlConf *config.SQL, level *slog.LevelVar)
 	}, nil
 }
 
-// clusterID is stable per data directory, so a restart matches the persisted cluster metadata.
-func clusterID(dataDir string) (string, error) {
-	if dataDir == "" {
-		return uuid.NewString(), nil
-	}
-	path := filepath.Join(dataDir, "cluster-id")
-	b, err := os.ReadFile(path)
-	if err == nil && strings.TrimSpace(string(b)) != "" {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read the cluster ID %s: %w", path, err)
-	}
-	id := uuid.NewString()
-	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write the cluster ID %s: %w", path, err)
-	}
-	return id, nil
-}
-
-// register waits for the frontend and makes sure every search attribute exists, adding the ones a
-// database created by an older build lacks.
-func (t *Temporal) register(ctx context.Context, o TemporalOptions) error {
+// register waits for the frontend, creates the namespace when asked to, and makes sure every
+// search attribute exists, adding the ones a database created by an older build lacks.
+func (t *Temporal) register(ctx context.Context, o TemporalOptions, createNamespace bool) error {
 	c, err := dial(ctx, client.Options{HostPort: t.Address, Namespace: o.Namespace}, o.Logger)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if createNamespace {
+		if err := ensureNamespace(ctx, c, o.Namespace); err != nil {
+			return err
+		}
+	}
 	return EnsureSearchAttributes(ctx, c.OperatorService(), o.Namespace, o.SearchAttributes)
 }
 
