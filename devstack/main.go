@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -54,7 +55,7 @@ func newRoot() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.opts.DataDir, "data-dir", f.opts.DataDir, "directory of the Temporal database and the export bundles")
-	pf.StringVar(&f.opts.TemporalDB, "db", "", "PostgreSQL URL postgres://user:password@host:port/database of Temporal's runs instead of SQLite; the schemas of it and of <database>_visibility come first (deploy/postgres.sh schema)")
+	pf.StringVar(&f.opts.TemporalDB, "db", "", "PostgreSQL URL postgres://user[:password]@host:port/database of Temporal's runs instead of SQLite (the password may come from PGPASSWORD); the schemas of it and of <database>_visibility come first (deploy/postgres.sh schema)")
 	pf.StringVar(&f.opts.Host, "host", f.opts.Host, "IP address every listener binds")
 	pf.IntVar(&f.opts.TemporalPort, "temporal-port", f.opts.TemporalPort, "Temporal frontend gRPC port")
 	pf.IntVar(&f.opts.UIPort, "ui-port", f.opts.UIPort, "Temporal Web UI port")
@@ -80,15 +81,31 @@ func (f *flags) logger() (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
-// withLogger is a RunE that gets the logger of --log-level.
+// withLogger is a RunE that gets the logger of --log-level, with --db's password from
+// PGPASSWORD when the URL has none.
 func (f *flags) withLogger(run func(cmd *cobra.Command, logger *slog.Logger) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, _ []string) error {
 		logger, err := f.logger()
 		if err != nil {
 			return err
 		}
+		f.opts.TemporalDB = withPassword(f.opts.TemporalDB, os.Getenv("PGPASSWORD"))
 		return run(cmd, logger)
 	}
+}
+
+// withPassword puts password into a database URL that names a user but no password, so that
+// the password need not be on the command line. Any other URL is left for the strict parser.
+func withPassword(raw, password string) string {
+	u, err := url.Parse(raw)
+	if err != nil || password == "" || u.User == nil {
+		return raw
+	}
+	if _, set := u.User.Password(); set {
+		return raw
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
 }
 
 // startStack starts the whole stack with the flags' options and prints its banner.

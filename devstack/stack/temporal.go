@@ -133,7 +133,7 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	}
 	srv, err := buildServer(srvOpts)
 	if err != nil {
-		return nil, fmt.Errorf("build the Temporal server: %w", err)
+		return nil, fmt.Errorf("build the Temporal server on %s: %w", t.Persistence, err)
 	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start the Temporal server on %s: %w", t.Address, err)
