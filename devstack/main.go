@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -89,23 +88,9 @@ func (f *flags) withLogger(run func(cmd *cobra.Command, logger *slog.Logger) err
 		if err != nil {
 			return err
 		}
-		f.opts.TemporalDB = withPassword(f.opts.TemporalDB, os.Getenv("PGPASSWORD"))
+		f.opts.TemporalDB = stack.DatabaseURLWithPassword(f.opts.TemporalDB, os.Getenv("PGPASSWORD"))
 		return run(cmd, logger)
 	}
-}
-
-// withPassword puts password into a database URL that names a user but no password, so that
-// the password need not be on the command line. Any other URL is left for the strict parser.
-func withPassword(raw, password string) string {
-	u, err := url.Parse(raw)
-	if err != nil || password == "" || u.User == nil {
-		return raw
-	}
-	if _, set := u.User.Password(); set {
-		return raw
-	}
-	u.User = url.UserPassword(u.User.Username(), password)
-	return u.String()
 }
 
 // startStack starts the whole stack with the flags' options and prints its banner.

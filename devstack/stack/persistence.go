@@ -157,6 +157,21 @@ func ParseDatabaseURL(raw string) (*config.SQL, error) {
 	}, nil
 }
 
+// DatabaseURLWithPassword puts password into a database URL that names a user but no password,
+// so that the password need not be on the command line (devstack reads it from PGPASSWORD). Any
+// other URL is returned as it is, for ParseDatabaseURL to judge.
+func DatabaseURLWithPassword(raw, password string) string {
+	u, err := url.Parse(raw)
+	if err != nil || password == "" || u.User == nil {
+		return raw
+	}
+	if _, set := u.User.Password(); set {
+		return raw
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
+}
+
 // clusterID is stable per data directory, so a restart matches the persisted cluster metadata.
 func clusterID(dataDir string) (string, error) {
 	if dataDir == "" {

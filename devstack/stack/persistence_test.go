@@ -47,3 +47,16 @@ func Test_GivenAMalformedPostgresURL_ShouldSayWhatIsMissingWithoutThePassword(t 
 		require.NotContains(t, err.Error(), "hunter2", raw)
 	}
 }
+
+func Test_GivenAURLWithoutPassword_ShouldTakeTheOneGivenApart(t *testing.T) {
+	got := DatabaseURLWithPassword("postgres://temporal@h:5432/temporal?sslmode=require", "p@ss word")
+	conf, err := ParseDatabaseURL(got)
+	require.NoError(t, err)
+	require.Equal(t, "p@ss word", conf.Password)
+	require.Equal(t, map[string]string{"sslmode": "require"}, conf.ConnectAttributes)
+
+	for _, raw := range []string{"postgres://temporal:own@h:5432/temporal", "postgres://h:5432/temporal", "%zz"} {
+		require.Equal(t, raw, DatabaseURLWithPassword(raw, "other"), "a URL with a password, without a user or malformed stays as it is")
+	}
+	require.Equal(t, "postgres://temporal@h:5432/temporal", DatabaseURLWithPassword("postgres://temporal@h:5432/temporal", ""))
+}
