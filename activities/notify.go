@@ -23,7 +23,7 @@ import (
 // (the worker refuses to start so). The body is a NotificationBody: its event ID, also the
 // webhook-id and Idempotency-Key headers, is the same on every retry of this activity and
 // unique per event, so that a receiver drops duplicates. An approval.requested or
-// approval.reminder carries approval links for LinksFor (see LinkIssuer); they are made here
+// approval.reminder carries approval links for LinksFor (Links.Issue); they are made here
 // and never returned, so that no credential enters the workflow's history. Errors name the
 // webhook's host only: its path may hold a token.
 //

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/offboard/offboard/internal/config"
-	"github.com/offboard/offboard/internal/webhook"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
 )
@@ -14,24 +13,18 @@ import (
 // file) is configured. It is public: the banner prints it, and no production API takes it.
 const DevEventSecret = "whsec_b2ZmYm9hcmQtZGV2LXdlYmhvb2stc2VjcmV0LTAx"
 
-// devEvents are the event settings of the stack: the operator's, else the dev secret.
-func devEvents(env config.Env) (config.Events, error) {
-	events, err := config.Source{Env: env}.Events()
-	if err != nil || len(events.Secrets) > 0 {
-		return events, err
-	}
-	events.Secrets, err = webhook.ParseSecrets(DevEventSecret)
-	return events, err
-}
-
 // newHRAPI builds the HR API handler with the dev tokens, taking events signed with the
 // operator's event secrets from env, else with DevEventSecret; s.EventSecret records which.
 func (s *Stack) newHRAPI(env config.Env, policy workflows.Policy) (http.Handler, error) {
-	events, err := devEvents(env)
+	events, err := config.Source{Env: env}.Events()
 	if err != nil {
 		return nil, err
 	}
-	if events.Secrets[0].Text() == DevEventSecret {
+	var dev bool
+	if events.Secrets, dev, err = orDevSecret(events.Secrets, DevEventSecret); err != nil {
+		return nil, err
+	}
+	if dev {
 		s.EventSecret = DevEventSecret
 	}
 	h, err := hrapi.New(hrapi.Options{Temporal: s.Client, Policy: policy, Tokens: DevTokens(), Signer: s.Signer, Development: true,

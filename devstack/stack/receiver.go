@@ -46,16 +46,13 @@ type Receiver struct {
 // maxNotificationBytes bounds a delivery the receiver reads; a notification is a few KiB.
 const maxNotificationBytes = 1 << 20
 
-// notificationSecrets are the operator's notification secrets, else the dev secret; dev says
-// which.
-func notificationSecrets(env config.Env) (secrets []webhook.Secret, dev bool, err error) {
-	if env != nil {
-		secrets, err = config.Source{Env: env}.WebhookSecrets()
-		if err != nil || len(secrets) > 0 {
-			return secrets, false, err
-		}
+// orDevSecret is secrets, the operator's, or else the one dev secret; dev says it is the latter.
+// The devstack's HR events and notifications fall back to their dev secrets alike.
+func orDevSecret(secrets []webhook.Secret, devSecret string) (_ []webhook.Secret, dev bool, err error) {
+	if len(secrets) > 0 {
+		return secrets, false, nil
 	}
-	s, err := webhook.ParseSecret(DevWebhookSecret)
+	s, err := webhook.ParseSecret(devSecret)
 	return []webhook.Secret{s}, true, err
 }
 
@@ -143,11 +140,12 @@ func (s *Stack) startReceiver(host string, secrets []webhook.Secret, out io.Writ
 // own receiver; signed with the operator's secrets, else the dev secret; with approval links to
 // the stack's HR API, signed with the stack's decision key in the worker's name.
 func (s *Stack) notifications(o Options) ([]webhook.Secret, activities.Links, error) {
-	env := o.Env
-	if env == nil {
-		env = config.MapEnv{}
+	env := o.env()
+	secrets, err := config.Source{Env: env}.WebhookSecrets()
+	if err != nil {
+		return nil, activities.Links{}, err
 	}
-	secrets, dev, err := notificationSecrets(env)
+	secrets, dev, err := orDevSecret(secrets, DevWebhookSecret)
 	if err != nil {
 		return nil, activities.Links{}, err
 	}

@@ -19,19 +19,17 @@ type Events struct {
 // OFFBOARD_EVENT_TOLERANCE. Neither secret setting is no secrets, not an error; a malformed
 // secret is an error that names the setting and the secret's position, never its value.
 func (s Source) Events() (Events, error) {
-	ev := Events{Tolerance: webhook.DefaultTolerance}
 	tol, err := s.Duration(EnvEventTolerance, webhook.DefaultTolerance)
-	if err == nil && tol == 0 {
+	if err == nil && tol <= 0 {
 		_, label, _ := s.get(EnvEventTolerance)
-		err = fmt.Errorf("%s=0: the replay window must be positive, e.g. 5m", label)
+		err = fmt.Errorf("%s=%s: the replay window must be positive, e.g. 5m", label, tol)
 	}
 	if err != nil {
 		return Events{}, err
 	}
-	ev.Tolerance = tol
-	ev.Secrets, err = s.webhookSecrets(EnvEventSecretsFile, EnvEventSecrets)
+	secrets, err := s.webhookSecrets(EnvEventSecretsFile, EnvEventSecrets)
 	if err != nil {
 		return Events{}, err
 	}
-	return ev, nil
+	return Events{Secrets: secrets, Tolerance: tol}, nil
 }

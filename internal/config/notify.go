@@ -16,20 +16,6 @@ func (s Source) WebhookSecrets() ([]webhook.Secret, error) {
 	return s.webhookSecrets(EnvWebhookSecretFile, EnvWebhookSecret)
 }
 
-// webhookSecrets reads whsec_ secrets from the file fileVar names or the variable envVar; none
-// set is nil and no error.
-func (s Source) webhookSecrets(fileVar, envVar string) ([]webhook.Secret, error) {
-	raw, label, ok, err := s.secretText(fileVar, envVar)
-	if err != nil || !ok {
-		return nil, err
-	}
-	secrets, err := webhook.ParseSecrets(string(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", label, err)
-	}
-	return secrets, nil
-}
-
 // Links reads what approval links need: the worker's decision signing key (nil when unset), the
 // public HR API URL (empty when unset) and the links' lifetime, which the credentials bound.
 func (s Source) Links() (activities.Links, error) {

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"os"
+
+	"github.com/offboard/offboard/internal/webhook"
 )
 
 // secretText reads a secret given either as a file (fileVar) or as the value of envVar, and
@@ -24,4 +26,18 @@ func (s Source) secretText(fileVar, envVar string) (text []byte, label string, o
 		return []byte(v), label, true, nil
 	}
 	return nil, "", false, nil
+}
+
+// webhookSecrets reads whsec_ secrets from the file fileVar names or the variable envVar; none
+// set is nil and no error.
+func (s Source) webhookSecrets(fileVar, envVar string) ([]webhook.Secret, error) {
+	raw, label, ok, err := s.secretText(fileVar, envVar)
+	if err != nil || !ok {
+		return nil, err
+	}
+	secrets, err := webhook.ParseSecrets(string(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	return secrets, nil
 }
