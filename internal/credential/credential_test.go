@@ -176,10 +176,12 @@ func Test_GivenForgedOrDamagedCredentials_ShouldRefuseEachWithItsReason(t *testi
 		mac.Write([]byte(input))
 		return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 	}()
+	// Another base64url character in the middle of the signature: flipping bits could make one
+	// outside the alphabet ('-' ^ 3 is '.'), which is malformed rather than a bad signature.
 	flipped := []byte(parts[2])
-	flipped[10] ^= 'A' ^ 'B'
-	if flipped[10] == parts[2][10] {
-		flipped[10] = 'C'
+	flipped[10] = 'A'
+	if parts[2][10] == 'A' {
+		flipped[10] = 'B'
 	}
 	tamperedBody, _ := json.Marshal(maps.Collect(func(yield func(string, any) bool) {
 		for k, v := range claimsOf() {
