@@ -58,6 +58,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&f.opts.Host, "host", f.opts.Host, "IP address every listener binds")
 	pf.IntVar(&f.opts.TemporalPort, "temporal-port", f.opts.TemporalPort, "Temporal frontend gRPC port")
 	pf.IntVar(&f.opts.UIPort, "ui-port", f.opts.UIPort, "Temporal Web UI port")
+	pf.BoolVar(&f.opts.NoUI, "no-ui", false, "leave the Temporal Web UI out (a server for other processes, such as deploy/cluster-test.sh's)")
 	pf.IntVar(&f.opts.EmulatorPort, "emulator-port", f.opts.EmulatorPort, "Genesys emulator port")
 	pf.IntVar(&f.opts.APIPort, "api-port", f.opts.APIPort, "HR API port")
 	pf.IntVar(&f.opts.MetricsPort, "metrics-port", f.opts.MetricsPort, "worker /metrics and /healthz port (0 turns it off)")
@@ -117,7 +118,9 @@ func newTemporal(f *flags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Temporal server:  %s (namespace %s, search attributes registered)\n", t.Address, t.Namespace)
-			fmt.Fprintf(out, "Temporal Web UI:  %s\n", t.UIURL)
+			if t.UIURL != "" {
+				fmt.Fprintf(out, "Temporal Web UI:  %s\n", t.UIURL)
+			}
 			fmt.Fprintf(out, "Persistence:      %s\n", t.Persistence)
 			fmt.Fprintln(out, "Press Ctrl-C to stop.")
 			<-cmd.Context().Done()

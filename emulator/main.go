@@ -31,6 +31,8 @@ type settings struct {
 	port                 int
 	seed                 int64
 	users, conversations int
+	requestsPerMinute    int
+	callLog              int
 	logLevel             string
 }
 
@@ -57,6 +59,8 @@ func newRoot() *cobra.Command {
 	f.Int64Var(&s.seed, "seed", emulator.DefaultSeed, "seed of the emulator's dataset")
 	f.IntVar(&s.users, "users", emulator.DefaultUsers, "number of seeded Genesys users")
 	f.IntVar(&s.conversations, "conversations", emulator.DefaultConversations, "number of seeded conversations")
+	f.IntVar(&s.requestsPerMinute, "requests-per-minute", 300, "per-OAuth-client rate limit, as Genesys's default; -1 turns it off")
+	f.IntVar(&s.callLog, "call-log", emulator.DefaultCallLog, "how many Genesys calls GET /emulator/v1/calls keeps (the newest)")
 	f.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error (debug logs one line per request)")
 	return cmd
 }
@@ -67,8 +71,15 @@ func run(ctx context.Context, s settings, out, logs io.Writer) error {
 	if err := level.UnmarshalText([]byte(s.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", s.logLevel)
 	}
+	if s.requestsPerMinute == 0 || s.requestsPerMinute < -1 {
+		return fmt.Errorf("--requests-per-minute %d: want a positive limit, or -1 for none", s.requestsPerMinute)
+	}
+	if s.callLog <= 0 {
+		return fmt.Errorf("--call-log %d: want a positive number of calls", s.callLog)
+	}
 	em := emulator.New(emulator.Options{
 		Seed: s.seed, Users: s.users, Conversations: s.conversations,
+		RequestsPerMinute: s.requestsPerMinute, CallLog: s.callLog,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})),
 	})
 	fmt.Fprintf(out, "Genesys emulator: http://%s (seed %d, %d users, %d conversations)\n", s.addr, s.seed, s.users, s.conversations)

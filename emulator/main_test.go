@@ -157,3 +157,36 @@ func Test_GivenVersionOrAnUnknownFlag_ShouldPrintTheVersionOrExit2(t *testing.T)
 	assert.Equal(t, command.ExitUsage, command.Run(context.Background(), "emulator", newRoot(), []string{"--users", "many"}, &errOut))
 	assert.Contains(t, errOut.String(), "Usage: emulator [flags]")
 }
+
+func Test_GivenARateLimitAndACallLogSize_ShouldAnswer429PastTheLimitAndKeepTheNewestCalls(t *testing.T) {
+	addr := freeAddr(t)
+	start(t, "--addr", addr, "--users", "5", "--conversations", "10", "--requests-per-minute", "3", "--call-log", "2")
+	base := "http://" + addr
+	tok := token(t, base)
+	statuses := make([]int, 0, 4)
+	for range 4 {
+		req, err := http.NewRequest(http.MethodGet, base+"/api/v2/users?pageSize=1", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		statuses = append(statuses, resp.StatusCode)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, statuses[len(statuses)-1], "past 3 requests a minute: %v", statuses)
+
+	resp, err := http.Get(base + "/emulator/v1/calls")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var calls []emulator.Call
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&calls))
+	require.Len(t, calls, 2, "--call-log 2 keeps the two newest calls")
+	assert.Equal(t, http.StatusTooManyRequests, calls[1].Status)
+}
+
+func Test_GivenAZeroRateLimitOrCallLog_ShouldFailNamingTheFlag(t *testing.T) {
+	for flag, value := range map[string]string{"--requests-per-minute": "0", "--call-log": "0"} {
+		_, _, done := start(t, "--addr", freeAddr(t), flag, value)
+		require.ErrorContains(t, <-done, flag)
+	}
+}

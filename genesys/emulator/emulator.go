@@ -99,6 +99,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// RequestsPerMinute is the per-client rate limit. Default 300; negative disables it.
 	RequestsPerMinute int
+	// CallLog is how many calls the call log keeps, newest last; older calls are dropped first.
+	// Default DefaultCallLog.
+	CallLog int
 	// JobPolls is how many polls an analytics job answers QUEUED or PENDING before FULFILLED.
 	// Default 2 (one QUEUED, one PENDING); negative means FULFILLED on the first poll.
 	JobPolls int
@@ -129,6 +132,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RequestsPerMinute == 0 {
 		o.RequestsPerMinute = 300
+	}
+	if o.CallLog <= 0 {
+		o.CallLog = DefaultCallLog
 	}
 	if o.JobPolls == 0 {
 		o.JobPolls = 2

@@ -403,21 +403,21 @@ type Call struct {
 	CorrelationID string    `json:"correlationId"`
 }
 
-// maxCalls bounds the call log; older calls are dropped first.
-const maxCalls = 10000
+// DefaultCallLog is how many calls the call log keeps by default (Options.CallLog).
+const DefaultCallLog = 10000
 
 func (e *Emulator) record(c Call) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.calls) < maxCalls {
+	if len(e.calls) < e.opts.CallLog {
 		e.calls = append(e.calls, c)
 		return
 	}
 	e.calls[e.callNext] = c
-	e.callNext = (e.callNext + 1) % maxCalls
+	e.callNext = (e.callNext + 1) % e.opts.CallLog
 }
 
-// Calls returns the call log of Genesys requests, oldest first (at most the last 10000).
+// Calls returns the call log of Genesys requests, oldest first (at most the last Options.CallLog).
 func (e *Emulator) Calls() []Call {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/offboard/offboard/activities/bundle"
+	"github.com/offboard/offboard/genesys/emulator"
+)
+
+// findings are what the checks after the runs found; the test passes when problems is empty.
+type findings struct {
+	problems []string
+
+	outcomes      map[string]int // outcome → runs
+	duplicates    []string       // side effects that happened more than once
+	bundlesOK     int
+	conversations int
+	calls, status429, jobsCreated, jobsDeleted int
+	// killDelay is the longest wait of an activity lost with the killed worker for its next
+	// attempt; killRetried counts those activities.
+	killDelay   time.Duration
+	killRetried int
+}
+
+func (f *findings) problem(format string, args ...any) {
+	f.problems = append(f.problems, fmt.Sprintf(format, args...))
+}
+
+// check verifies what the runs left: every run closed with its outcome and linked history, no
+// side effect twice at Genesys, every bundle sound, the run's own and complete.
+func (c *cluster) check(ctx context.Context, w *workload, kill *killReport) findings {
+	f := findings{outcomes: map[string]int{}}
+	for _, r := range w.runs {
+		c.checkRun(ctx, r, &f)
+	}
+	calls, err := c.calls(ctx)
+	if err != nil {
+		f.problem("read the emulator's call log: %v", err)
+	}
+	f.duplicates = duplicatedSideEffects(calls)
+	for _, d := range f.duplicates {
+		f.problem("side effect more than once: %s", d)
+	}
+	f.calls, f.status429, f.jobsCreated, f.jobsDeleted = tally(calls)
+	if kill != nil {
+		c.measureKill(ctx, kill, &f)
+	}
+	return f
+}
+
+// checkRun checks one run: closed completed, the outcome its disposition wants, history linked,
+// and its bundle verified against the run's digest and the emulator's own count.
+func (c *cluster) checkRun(ctx context.Context, r *offboarding, f *findings) {
+	f.outcomes[string(r.outcome)]++
+	if r.outcome != r.want() {
+		f.problem("%s (%s) ended %q, want %q: %v", r.user.ID, r.disposition, r.outcome, r.want(), r.status.Notes)
+		return
+	}
+	d, err := c.tc.DescribeWorkflowExecution(ctx, r.workflowID, "")
+	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		f.problem("%s: the run is not completed in Temporal (%v, %v)", r.user.ID, d.GetWorkflowExecutionInfo().GetStatus(), err)
+	}
+	st := r.status
+	if st.Verification == nil || !st.Verification.Linked {
+		f.problem("%s: history not proven linked: %+v", r.user.ID, st.Verification)
+	}
+	if st.Export == nil {
+		f.problem("%s: no export in the status", r.user.ID)
+		return
+	}
+	rep, err := bundle.VerifyURL(ctx, st.Export.ManifestURL)
+	switch {
+	case err != nil:
+		f.problem("%s: verify the bundle: %v", r.user.ID, err)
+		return
+	case !rep.OK() || rep.Manifest == nil:
+		f.problem("%s: bundle unsound: %v", r.user.ID, rep.Problems)
+		return
+	case rep.Manifest.ManifestSHA256 != st.Export.ManifestSHA256:
+		f.problem("%s: the bundle's digest %s is not the run's %s", r.user.ID, rep.Manifest.ManifestSHA256, st.Export.ManifestSHA256)
+		return
+	}
+	truth, err := c.conversationCount(ctx, r.user.ID, rep.Manifest.Window)
+	if err != nil {
+		f.problem("%s: %v", r.user.ID, err)
+		return
+	}
+	if rep.Conversations != truth {
+		f.problem("%s: the bundle holds %d conversations, the emulator has %d in %v", r.user.ID, rep.Conversations, truth, rep.Manifest.Window)
+		return
+	}
+	f.bundlesOK++
+	f.conversations += rep.Conversations
+}
+
+// conversationCount asks the emulator how many conversations the user took part in within w:
+// the truth the bundle is checked against, apart from the worker's own count.
+func (c *cluster) conversationCount(ctx context.Context, userID string, w bundle.Window) (int, error) {
+	q := url.Values{"start": {w.Start.UTC().Format(time.RFC3339Nano)}, "end": {w.End.UTC().Format(time.RFC3339Nano)}}
+	var out struct{ Count int }
+	if err := c.emulatorJSON(ctx, "/emulator/v1/users/"+url.PathEscape(userID)+"/conversations/count?"+q.Encode(), &out); err != nil {
+		return 0, err
+	}
+	return out.Count, nil
+}
+
+// calls reads the emulator's call log.
+func (c *cluster) calls(ctx context.Context) ([]emulator.Call, error) {
+	var calls []emulator.Call
+	return calls, c.emulatorJSON(ctx, "/emulator/v1/calls", &calls)
+}
+
+func (c *cluster) emulatorJSON(ctx context.Context, path string, dst any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.emulatorURL+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(dst)
+}
+
+// readsByPost are the POST paths (by suffix) that change nothing at Genesys: queries, searches,
+// logins, and the creation of analytics jobs, which an export may redo after a crash and which
+// the bundle checks cover (a conversation in two jobs would be in the bundle twice).
+var readsByPost = []string{"/analytics/conversations/details/query", "/analytics/conversations/details/jobs", "/users/search", "/oauth/token"}
+
+// duplicatedSideEffects lists every accepted (2xx) call that changes something and happened more
+// than once with the same method and path, such as a user deleted twice or a station
+// disassociated twice. Each target of a side effect has its own path, so a repeat is a duplicate.
+func duplicatedSideEffects(calls []emulator.Call) []string {
+	seen := map[string]int{}
+	for _, c := range calls {
+		if c.Status < 200 || c.Status > 299 || c.Method == http.MethodGet || c.Method == http.MethodHead {
+			continue
+		}
+		if c.Method == http.MethodPost && hasAnySuffix(c.Path, readsByPost) {
+			continue
+		}
+		seen[c.Method+" "+c.Path]++
+	}
+	var out []string
+	for k, n := range seen {
+		if n > 1 {
+			out = append(out, fmt.Sprintf("%s ×%d", k, n))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func hasAnySuffix(s string, suffixes []string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// tally counts the Genesys calls, those answered 429, and the analytics jobs created and deleted.
+func tally(calls []emulator.Call) (total, limited, created, deleted int) {
+	const jobs = "/analytics/conversations/details/jobs"
+	for _, c := range calls {
+		total++
+		ok := c.Status >= 200 && c.Status <= 299
+		switch {
+		case c.Status == http.StatusTooManyRequests:
+			limited++
+		case ok && c.Method == http.MethodPost && strings.HasSuffix(c.Path, jobs):
+			created++
+		case ok && c.Method == http.MethodDelete && strings.Contains(c.Path, jobs+"/"):
+			deleted++
+		}
+	}
+	return total, limited, created, deleted
+}
+
+// measureKill finds, in the histories, when each activity lost with the killed worker started
+// again, and keeps the longest wait.
+func (c *cluster) measureKill(ctx context.Context, kill *killReport, f *findings) {
+	for _, a := range kill.lost {
+		started, attempt, err := c.lastStart(ctx, a)
+		if err != nil {
+			f.problem("the history of %s: %v", a.workflowID, err)
+			continue
+		}
+		if attempt < 2 {
+			continue // it finished before the kill took effect
+		}
+		f.killRetried++
+		f.killDelay = max(f.killDelay, started.Sub(kill.at))
+	}
+}
+
+// lastStart returns the start time and attempt of the activity's last attempt, from the run's history.
+func (c *cluster) lastStart(ctx context.Context, a inFlight) (time.Time, int32, error) {
+	it := c.tc.GetWorkflowHistory(ctx, a.workflowID, a.runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var scheduled int64
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		if s := e.GetActivityTaskScheduledEventAttributes(); s != nil && s.GetActivityId() == a.activityID {
+			scheduled = e.GetEventId()
+		}
+		if s := startedOf(e, scheduled); s != nil {
+			return e.GetEventTime().AsTime(), s.GetAttempt(), nil
+		}
+	}
+	return time.Time{}, 0, fmt.Errorf("no start of activity %s (%s) recorded", a.activityID, a.activityType)
+}
+
+func startedOf(e *historypb.HistoryEvent, scheduled int64) *historypb.ActivityTaskStartedEventAttributes {
+	s := e.GetActivityTaskStartedEventAttributes()
+	if s == nil || scheduled == 0 || s.GetScheduledEventId() != scheduled {
+		return nil
+	}
+	return s
+}
+
+func sortedStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}
