@@ -31,4 +31,8 @@ trap 'exit 130' INT TERM
 
 cd "$repo"
 go build -o "$work/bin/" ./worker ./starter ./emulator ./devstack ./deploy/clustertest
-"$work/bin/clustertest" --bin "$work/bin" --work "$work" --repo "$repo" "$@"
+# In the background, so that an interrupt reaches the driver, which stops its processes itself.
+"$work/bin/clustertest" --bin "$work/bin" --work "$work" --repo "$repo" "$@" &
+driver=$!
+trap 'kill -TERM "$driver" 2>/dev/null; wait "$driver"; exit 130' INT TERM
+wait "$driver"

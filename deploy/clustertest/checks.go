@@ -141,9 +141,15 @@ func (c *cluster) emulatorJSON(ctx context.Context, path string, dst any) error 
 // the bundle checks cover (a conversation in two jobs would be in the bundle twice).
 var readsByPost = []string{"/analytics/conversations/details/query", "/analytics/conversations/details/jobs", "/users/search", "/oauth/token"}
 
+// targetInBody are the POST paths (by suffix) whose target is named in the body, not the path:
+// removing a user from a queue posts the user to the queue's members.
+var targetInBody = []string{"/members"}
+
 // duplicatedSideEffects lists every accepted (2xx) call that changes something and happened more
-// than once with the same method and path, such as a user deleted twice or a station
-// disassociated twice. Each target of a side effect has its own path, so a repeat is a duplicate.
+// than once to the same target, such as a user deleted twice or a station disassociated twice.
+// The target is the method and path (every write of an offboarding names its user in the path),
+// and the body where the path does not name it. A write repeated with another body, such as a
+// state change with a newer version, still counts: one offboarding makes each write once.
 func duplicatedSideEffects(calls []emulator.Call) []string {
 	seen := map[string]int{}
 	for _, c := range calls {
@@ -153,7 +159,11 @@ func duplicatedSideEffects(calls []emulator.Call) []string {
 		if c.Method == http.MethodPost && hasAnySuffix(c.Path, readsByPost) {
 			continue
 		}
-		seen[c.Method+" "+c.Path]++
+		target := c.Method + " " + c.Path
+		if c.Method == http.MethodPost && hasAnySuffix(c.Path, targetInBody) {
+			target += " body " + c.BodySHA256
+		}
+		seen[target]++
 	}
 	var out []string
 	for k, n := range seen {

@@ -2,11 +2,14 @@ package emulator
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -143,9 +146,14 @@ func (e *Emulator) routeNeeding(pattern string, h handler, n need) {
 func (e *Emulator) serveGenesys(w http.ResponseWriter, r *http.Request, needAuth bool, n need, h handler) {
 	start := e.opts.Now()
 	q := newRequest(w, r)
+	var body *digestingBody
+	if needAuth && r.Body != nil {
+		body = &digestingBody{ReadCloser: r.Body, h: sha256.New()}
+		r.Body = body
+	}
 	defer func() {
 		e.record(Call{Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-			Status: q.status, ClientID: q.clientID, CorrelationID: q.corrID})
+			Status: q.status, ClientID: q.clientID, CorrelationID: q.corrID, BodySHA256: body.digest()})
 		e.opts.Logger.Debug("genesys request", "method", r.Method, "path", r.URL.Path,
 			"status", q.status, "client", q.clientID, "correlationId", q.corrID)
 	}()
@@ -401,6 +409,32 @@ type Call struct {
 	Status        int       `json:"status"`
 	ClientID      string    `json:"clientId,omitempty"`
 	CorrelationID string    `json:"correlationId"`
+	// BodySHA256 is the digest of the request body as the handler read it, empty without one, so
+	// that two calls to a path whose target is in the body (queue members) can be told apart.
+	// Login requests, whose body may hold a secret, get none.
+	BodySHA256 string `json:"bodySha256,omitempty"`
+}
+
+// digestingBody hashes a request body as it is read.
+type digestingBody struct {
+	io.ReadCloser
+	h hash.Hash
+	n int
+}
+
+func (b *digestingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.h.Write(p[:n])
+	b.n += n
+	return n, err
+}
+
+// digest is the hex SHA-256 of what was read, empty when nothing was.
+func (b *digestingBody) digest() string {
+	if b == nil || b.n == 0 {
+		return ""
+	}
+	return hex.EncodeToString(b.h.Sum(nil))
 }
 
 // DefaultCallLog is how many calls the call log keeps by default (Options.CallLog).

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mypurecloud/platform-client-sdk-go/v157/platformclientv2"
+
 	"github.com/offboard/offboard/genesys/emulator"
 )
 
@@ -89,5 +91,26 @@ func Test_GivenTheInspectionSurface_ShouldShowUsersCountsCallsAndSetFaults(t *te
 	}
 	if code := get("/emulator/v1/users/nope", nil); code != 404 {
 		t.Fatalf("unknown user = %d", code)
+	}
+}
+
+func Test_GivenWritesWithBodies_ShouldLogEachBodysDigestAndNoneForLogins(t *testing.T) {
+	e := newEnv(t, emulator.Options{CallLog: 3})
+	u := activeUser(t, e)
+	api := users(e.dev())
+	for _, title := range []string{"Agent", "Former agent"} {
+		rec, _ := e.emu.User(u.ID)
+		_, resp, err := api.PatchUser(u.ID, platformclientv2.Updateuser{Version: ptr(rec.Version), Title: ptr(title)})
+		ok(t, resp, err)
+	}
+	calls := e.emu.Calls()
+	if len(calls) != 3 || calls[0].Path != "/oauth/token" {
+		t.Fatalf("CallLog 3 keeps the login and both patches, got %+v", calls)
+	}
+	if calls[0].BodySHA256 != "" {
+		t.Fatalf("a login's body may hold a secret, yet its digest was logged")
+	}
+	if len(calls[1].BodySHA256) != 64 || calls[1].BodySHA256 == calls[2].BodySHA256 {
+		t.Fatalf("two patches with other bodies: digests %q and %q", calls[1].BodySHA256, calls[2].BodySHA256)
 	}
 }
