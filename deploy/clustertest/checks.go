@@ -202,40 +202,57 @@ func tally(calls []emulator.Call) (total, limited, created, deleted int) {
 	return total, limited, created, deleted
 }
 
+// killSlack is how much longer than its heartbeat timeout an activity lost with a killed worker
+// may wait for its next attempt: the retry's first backoff (1 s) and a task dispatch.
+const killSlack = 20 * time.Second
+
 // measureKill finds, in the histories, when each activity lost with the killed worker started
-// again, and keeps the longest wait.
+// again, keeps the longest wait, and requires each within its heartbeat timeout and killSlack.
 func (c *cluster) measureKill(ctx context.Context, kill *killReport, f *findings) {
 	for _, a := range kill.lost {
-		started, attempt, err := c.lastStart(ctx, a)
+		attempt, err := c.lastAttempt(ctx, a)
 		if err != nil {
 			f.problem("the history of %s: %v", a.workflowID, err)
 			continue
 		}
-		if attempt < 2 {
+		if attempt.number < 2 {
 			continue // it finished before the kill took effect
 		}
+		delay := attempt.started.Sub(kill.at)
 		f.killRetried++
-		f.killDelay = max(f.killDelay, started.Sub(kill.at))
+		f.killDelay = max(f.killDelay, delay)
+		if delay > attempt.heartbeatTimeout+killSlack {
+			f.problem("%s of %s started again %v after the SIGKILL: more than its heartbeat timeout %v", a.activityType, a.workflowID, delay, attempt.heartbeatTimeout)
+		}
 	}
 }
 
-// lastStart returns the start time and attempt of the activity's last attempt, from the run's history.
-func (c *cluster) lastStart(ctx context.Context, a inFlight) (time.Time, int32, error) {
+// attempt is an activity's last attempt as the history records it.
+type attempt struct {
+	number           int32
+	started          time.Time
+	heartbeatTimeout time.Duration
+}
+
+// lastAttempt reads the activity's last attempt and its heartbeat timeout from the run's history.
+func (c *cluster) lastAttempt(ctx context.Context, a inFlight) (attempt, error) {
 	it := c.tc.GetWorkflowHistory(ctx, a.workflowID, a.runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var scheduled int64
+	var out attempt
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
-			return time.Time{}, 0, err
+			return out, err
 		}
 		if s := e.GetActivityTaskScheduledEventAttributes(); s != nil && s.GetActivityId() == a.activityID {
-			scheduled = e.GetEventId()
+			scheduled, out.heartbeatTimeout = e.GetEventId(), s.GetHeartbeatTimeout().AsDuration()
 		}
 		if s := startedOf(e, scheduled); s != nil {
-			return e.GetEventTime().AsTime(), s.GetAttempt(), nil
+			out.number, out.started = s.GetAttempt(), e.GetEventTime().AsTime()
+			return out, nil
 		}
 	}
-	return time.Time{}, 0, fmt.Errorf("no start of activity %s (%s) recorded", a.activityID, a.activityType)
+	return out, fmt.Errorf("no start of activity %s (%s) recorded", a.activityID, a.activityType)
 }
 
 func startedOf(e *historypb.HistoryEvent, scheduled int64) *historypb.ActivityTaskStartedEventAttributes {
