@@ -1,0 +1,79 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Settings of the worker's Temporal Worker Deployment version.
+const (
+	EnvDeploymentName     = "OFFBOARD_DEPLOYMENT_NAME"
+	EnvBuildID            = "OFFBOARD_BUILD_ID"
+	DefaultDeploymentName = "offboard"
+)
+
+// maxVersionField is the longest deployment name or build ID Temporal takes with its default
+// limit.maxIDLength of 1000: (1000 - len("temporal-sys-worker-deployment-version:")) / 2.
+const maxVersionField = 480
+
+// Deployment is the Temporal Worker Deployment version a worker runs as. An empty BuildID is an
+// unversioned worker, which takes any task of the task queue that no version claims.
+type Deployment struct {
+	// Name is the Worker Deployment: every version of Offboard's workers shares it.
+	Name string
+	// BuildID names this worker's code; empty means unversioned.
+	BuildID string
+}
+
+// Versioned reports whether the worker has a build ID.
+func (d Deployment) Versioned() bool { return d.BuildID != "" }
+
+// String is the version as Temporal's TemporalWorkerDeploymentVersion search attribute holds
+// it: name:buildID.
+func (d Deployment) String() string { return d.Name + ":" + d.BuildID }
+
+// Deployment reads OFFBOARD_DEPLOYMENT_NAME and OFFBOARD_BUILD_ID.
+func (s Source) Deployment() (Deployment, error) {
+	name, err := s.DeploymentName()
+	v, label, ok := s.get(EnvBuildID)
+	if !ok {
+		return Deployment{Name: name}, err
+	}
+	return Deployment{Name: name, BuildID: v}, errors.Join(err, CheckBuildID(label, v))
+}
+
+// DeploymentName reads OFFBOARD_DEPLOYMENT_NAME.
+func (s Source) DeploymentName() (string, error) {
+	v, label, ok := s.get(EnvDeploymentName)
+	if !ok {
+		return DefaultDeploymentName, nil
+	}
+	if err := checkVersionField(label, v, false); err != nil {
+		return DefaultDeploymentName, err
+	}
+	return v, nil
+}
+
+// CheckBuildID refuses a build ID Temporal would refuse or that would not survive a shell or a
+// visibility query unquoted: label names the setting or flag in the error.
+func CheckBuildID(label, v string) error { return checkVersionField(label, v, true) }
+
+// checkVersionField allows letters, digits, '-' and '_', and '.' and '+' in a build ID (a
+// release such as 1.4.2+3f2a9c1); Temporal refuses '.' and ':' in a deployment name, and
+// either starting with "__".
+func checkVersionField(label, v string, buildID bool) error {
+	what, allowed, example := "a deployment name", "letters, digits, - and _", "offboard"
+	if buildID {
+		what, allowed, example = "a build ID", "letters, digits, - _ . and +", "a release tag or commit such as 2026.12.01-3f2a9c1"
+	}
+	if v == "" || len(v) > maxVersionField {
+		return fmt.Errorf("%s=%q: want %s of 1 to %d characters: %s, e.g. %s", label, v, what, maxVersionField, allowed, example)
+	}
+	for i, r := range []rune(v) {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || (i > 0 && (r == '-' || r == '_' || buildID && (r == '.' || r == '+')))
+		if !ok {
+			return fmt.Errorf("%s=%q: %q at position %d is not allowed: want %s of %s, starting with a letter or digit, e.g. %s", label, v, r, i+1, what, allowed, example)
+		}
+	}
+	return nil
+}
