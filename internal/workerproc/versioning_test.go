@@ -51,7 +51,9 @@ func Test_GivenABuildID_ShouldRegisterOnAVersionedWorkerWithoutADefaultBehaviour
 
 	// The SDK panics when a versioned worker registers a workflow type without a behaviour.
 	assert.NotPanics(t, func() { Register(w, workflows.DefaultPolicy(), &activities.Activities{}) })
-	assert.Panics(t, func() { w.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "Unlisted"}) })
+	assert.Panics(t, func() {
+		w.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "Unlisted"})
+	})
 }
 
 func Test_GivenNoBuildID_ShouldRunUnversioned(t *testing.T) {
