@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+
+	"go.temporal.io/sdk/worker"
 )
 
 // Settings of the worker's Temporal Worker Deployment version.
@@ -31,6 +33,15 @@ func (d Deployment) Versioned() bool { return d.BuildID != "" }
 // String is the version as Temporal's TemporalWorkerDeploymentVersion search attribute holds
 // it: name:buildID.
 func (d Deployment) String() string { return d.Name + ":" + d.BuildID }
+
+// VersionName is a version as name:buildID; nil, a deployment's routing without a current or
+// ramping version, is the unversioned workers.
+func VersionName(v *worker.WorkerDeploymentVersion) string {
+	if v == nil {
+		return "unversioned"
+	}
+	return Deployment{Name: v.DeploymentName, BuildID: v.BuildID}.String()
+}
 
 // Deployment reads OFFBOARD_DEPLOYMENT_NAME and OFFBOARD_BUILD_ID.
 func (s Source) Deployment() (Deployment, error) {
@@ -62,18 +73,30 @@ func CheckBuildID(label, v string) error { return checkVersionField(label, v, tr
 // release such as 1.4.2+3f2a9c1); Temporal refuses '.' and ':' in a deployment name, and
 // either starting with "__".
 func checkVersionField(label, v string, buildID bool) error {
-	what, allowed, example := "a deployment name", "letters, digits, - and _", "offboard"
+	what, chars, example := "a deployment name", "letters, digits, - and _", "offboard"
 	if buildID {
-		what, allowed, example = "a build ID", "letters, digits, - _ . and +", "a release tag or commit such as 2026.12.01-3f2a9c1"
+		what, chars, example = "a build ID", "letters, digits, - _ . and +", "a release tag or commit such as 2026.12.01-3f2a9c1"
 	}
 	if v == "" || len(v) > maxVersionField {
-		return fmt.Errorf("%s=%q: want %s of 1 to %d characters: %s, e.g. %s", label, v, what, maxVersionField, allowed, example)
+		return fmt.Errorf("%s=%q: want %s of 1 to %d characters: %s, e.g. %s", label, v, what, maxVersionField, chars, example)
 	}
 	for i, r := range []rune(v) {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || (i > 0 && (r == '-' || r == '_' || buildID && (r == '.' || r == '+')))
-		if !ok {
-			return fmt.Errorf("%s=%q: %q at position %d is not allowed: want %s of %s, starting with a letter or digit, e.g. %s", label, v, r, i+1, what, allowed, example)
+		if !allowed(r, i == 0, buildID) {
+			return fmt.Errorf("%s=%q: %q at position %d is not allowed: want %s of %s, starting with a letter or digit, e.g. %s", label, v, r, i+1, what, chars, example)
 		}
 	}
 	return nil
+}
+
+// allowed reports whether r may stand in a deployment name or build ID, first or later.
+func allowed(r rune, first, buildID bool) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return true
+	case first:
+		return false
+	case r == '-', r == '_':
+		return true
+	}
+	return buildID && (r == '.' || r == '+')
 }

@@ -90,10 +90,10 @@ func reportRouting(ctx context.Context, c client.Client, d config.Deployment, lo
 		logger.Warn("could not read the worker deployment's routing; check it with `starter deployment status`", "deployment", d.Name, "error", err)
 	case d.Versioned() && (current == nil || current.BuildID != d.BuildID):
 		logger.Warn("this worker's version is not the deployment's current version: new offboardings are not routed to it until it is promoted",
-			"version", d.String(), "current", currentLabel(current), "promote", promote)
+			"version", d.String(), "current", config.VersionName(current), "promote", promote)
 	case !d.Versioned() && current != nil:
 		logger.Warn("this worker is unversioned but the deployment has a current version: it gets no new runs, only runs started before versioning",
-			"deployment", d.Name, "current", currentLabel(current))
+			"deployment", d.Name, "current", config.VersionName(current))
 	default:
 		logger.Info("new runs are routed to this worker's version", "version", versionLabel(d))
 	}
@@ -107,12 +107,4 @@ func listed(info client.WorkerDeploymentInfo, buildID string) bool {
 		}
 	}
 	return false
-}
-
-// currentLabel names a current version; nil is the unversioned workers.
-func currentLabel(v *worker.WorkerDeploymentVersion) string {
-	if v == nil {
-		return "unversioned"
-	}
-	return v.DeploymentName + ":" + v.BuildID
 }
