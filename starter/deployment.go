@@ -83,8 +83,9 @@ func (c *cli) promoteCmd() *cobra.Command {
 var errNotPolled = errors.New("not polled yet")
 
 // setCurrent makes v current and returns the version it replaced, retrying within wait while
-// the deployment does not list v. The change carries the conflict token of the description it
-// read the previous version from, so that a concurrent change is refused, not overwritten.
+// v's workers are not all polling yet: the deployment does not list v (NotFound), or v does not
+// poll every task queue of the current version yet (FailedPrecondition, also a concurrent
+// change: the change carries the conflict token of the description it read, and is re-read).
 func setCurrent(ctx context.Context, h client.WorkerDeploymentHandle, v config.Deployment, wait time.Duration) (*worker.WorkerDeploymentVersion, error) {
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -98,21 +99,31 @@ func setCurrent(ctx context.Context, h client.WorkerDeploymentHandle, v config.D
 			if err == nil {
 				_, err = h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: v.BuildID, ConflictToken: desc.ConflictToken})
 			}
-			var missing *serviceerror.NotFound
-			if errors.As(err, &missing) || errors.Is(err, errNotPolled) {
+			if notYet(err) {
 				last = err
 				return nil, false, nil
 			}
 			return desc.Info.RoutingConfig.CurrentVersion, err == nil, err
 		})
+	var precondition *serviceerror.FailedPrecondition
 	switch {
-	case err != nil && last != nil && ctx.Err() == nil:
-		return nil, fmt.Errorf("no worker of version %s has polled Temporal in %s (%v): start its workers with %s=%s and %s=%s, wait for their \"worker started\" log, then promote again (or raise --wait)",
-			v, wait, last, config.EnvDeploymentName, v.Name, config.EnvBuildID, v.BuildID)
-	case err != nil:
+	case err == nil:
+		return previous, nil
+	case last == nil || ctx.Err() != nil:
 		return nil, fmt.Errorf("promote %s: %w", v, err)
+	case errors.As(last, &precondition):
+		return nil, fmt.Errorf("promote %s: %w (retried for %s: start every worker of the version, or raise --wait)", v, last, wait)
 	}
-	return previous, nil
+	return nil, fmt.Errorf("no worker of version %s has polled Temporal in %s (%v): start its workers with %s=%s and %s=%s, wait for their \"worker started\" log, then promote again (or raise --wait)",
+		v, wait, last, config.EnvDeploymentName, v.Name, config.EnvBuildID, v.BuildID)
+}
+
+// notYet reports whether a promotion failed because the version's workers are not all polling
+// yet, or another change came first: worth trying again.
+func notYet(err error) bool {
+	var missing *serviceerror.NotFound
+	var precondition *serviceerror.FailedPrecondition
+	return errors.Is(err, errNotPolled) || errors.As(err, &missing) || errors.As(err, &precondition)
 }
 
 // deploymentStatus is what status reports.
