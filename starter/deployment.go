@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -93,7 +92,7 @@ func setCurrent(ctx context.Context, h client.WorkerDeploymentHandle, v config.D
 	previous, err := pace.Until(wctx, pace.Delays(500*time.Millisecond, 5*time.Second, 0.1), pace.Sleep,
 		func(ctx context.Context) (*worker.WorkerDeploymentVersion, bool, error) {
 			desc, err := h.Describe(ctx, client.WorkerDeploymentDescribeOptions{})
-			if err == nil && !slices.ContainsFunc(desc.Info.VersionSummaries, func(s client.WorkerDeploymentVersionSummary) bool { return s.Version.BuildID == v.BuildID }) {
+			if err == nil && !v.ListedIn(desc.Info) {
 				err = errNotPolled
 			}
 			if err == nil {

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 )
 
@@ -33,6 +35,12 @@ func (d Deployment) Versioned() bool { return d.BuildID != "" }
 // String is the version as Temporal's TemporalWorkerDeploymentVersion search attribute holds
 // it: name:buildID.
 func (d Deployment) String() string { return d.Name + ":" + d.BuildID }
+
+// ListedIn reports whether info, the description of d's deployment, lists d's version: a worker
+// of it has polled.
+func (d Deployment) ListedIn(info client.WorkerDeploymentInfo) bool {
+	return slices.ContainsFunc(info.VersionSummaries, func(s client.WorkerDeploymentVersionSummary) bool { return s.Version.BuildID == d.BuildID })
+}
 
 // VersionName is a version as name:buildID; nil, a deployment's routing without a current or
 // ramping version, is the unversioned workers.

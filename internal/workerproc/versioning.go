@@ -80,7 +80,7 @@ func reportRouting(ctx context.Context, c client.Client, d config.Deployment, lo
 			if err != nil {
 				return nil, false, err
 			}
-			return desc.Info.RoutingConfig.CurrentVersion, !d.Versioned() || listed(desc.Info, d.BuildID), nil
+			return desc.Info.RoutingConfig.CurrentVersion, !d.Versioned() || d.ListedIn(desc.Info), nil
 		})
 	promote := fmt.Sprintf("starter deployment promote --deployment-name %s --build-id %s", d.Name, d.BuildID)
 	switch {
@@ -97,14 +97,4 @@ func reportRouting(ctx context.Context, c client.Client, d config.Deployment, lo
 	default:
 		logger.Info("new runs are routed to this worker's version", "version", versionLabel(d))
 	}
-}
-
-// listed reports whether the deployment has a version of buildID.
-func listed(info client.WorkerDeploymentInfo, buildID string) bool {
-	for _, v := range info.VersionSummaries {
-		if v.Version.BuildID == buildID {
-			return true
-		}
-	}
-	return false
 }
