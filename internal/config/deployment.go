@@ -33,8 +33,13 @@ type Deployment struct {
 func (d Deployment) Versioned() bool { return d.BuildID != "" }
 
 // String is the version as Temporal's TemporalWorkerDeploymentVersion search attribute holds
-// it: name:buildID.
-func (d Deployment) String() string { return d.Name + ":" + d.BuildID }
+// it, name:buildID, or "unversioned".
+func (d Deployment) String() string {
+	if !d.Versioned() {
+		return "unversioned"
+	}
+	return d.Name + ":" + d.BuildID
+}
 
 // ListedIn reports whether info, the description of d's deployment, lists d's version: a worker
 // of it has polled.
@@ -46,7 +51,7 @@ func (d Deployment) ListedIn(info client.WorkerDeploymentInfo) bool {
 // ramping version, is the unversioned workers.
 func VersionName(v *worker.WorkerDeploymentVersion) string {
 	if v == nil {
-		return "unversioned"
+		return Deployment{}.String()
 	}
 	return Deployment{Name: v.DeploymentName, BuildID: v.BuildID}.String()
 }

@@ -15,6 +15,7 @@ func Test_GivenNoBuildID_ShouldBeAnUnversionedWorkerOfTheDefaultDeployment(t *te
 	require.NoError(t, err)
 	assert.Equal(t, Deployment{Name: DefaultDeploymentName}, d)
 	assert.False(t, d.Versioned())
+	assert.Equal(t, "unversioned", d.String())
 }
 
 func Test_GivenABuildIDAndAName_ShouldBeThatVersionWithTheFlagWinning(t *testing.T) {

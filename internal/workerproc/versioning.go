@@ -51,14 +51,6 @@ func deploymentOptions(d config.Deployment) worker.DeploymentOptions {
 	}
 }
 
-// versionLabel is how the logs name the worker's version.
-func versionLabel(d config.Deployment) string {
-	if !d.Versioned() {
-		return "unversioned"
-	}
-	return d.String()
-}
-
 // routingWait bounds how long a started worker waits for the server to list its version.
 const routingWait = 15 * time.Second
 
@@ -92,9 +84,9 @@ func reportRouting(ctx context.Context, c client.Client, d config.Deployment, lo
 		logger.Warn("this worker's version is not the deployment's current version: new offboardings are not routed to it until it is promoted",
 			"version", d.String(), "current", config.VersionName(current), "promote", promote)
 	case !d.Versioned() && current != nil:
-		logger.Warn("this worker is unversioned but the deployment has a current version: it gets no new runs, only runs started before versioning",
+		logger.Warn("this worker is unversioned but the deployment has a current version: new runs start there, not here",
 			"deployment", d.Name, "current", config.VersionName(current))
 	default:
-		logger.Info("new runs are routed to this worker's version", "version", versionLabel(d))
+		logger.Info("new runs are routed to this worker's version", "version", d.String())
 	}
 }

@@ -189,7 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 	logger.Info("worker started",
 		"taskQueue", workflows.TaskQueue, "namespace", opts.Namespace, "temporal", opts.HostPort,
 		"fleetRequestsPerMinute", cfg.Budget.FleetRequestsPerMinute, "processRequestsPerMinute", cfg.Budget.PerProcess(),
-		"healthAddr", addr, "deploymentVersion", versionLabel(cfg.Deployment))
+		"healthAddr", addr, "deploymentVersion", cfg.Deployment.String())
 	reportRouting(ctx, c, cfg.Deployment, logger)
 	<-ctx.Done()
 	running.Store(false)
