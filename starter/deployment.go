@@ -31,15 +31,21 @@ func (c *cli) deploymentCmd() *cobra.Command {
 	return cmd
 }
 
-// deploymentCommand is a deployment subcommand: a service command with the deployment's name.
-func (c *cli) deploymentCommand(use, short string, act func(cmd *cobra.Command, h client.WorkerDeploymentHandle, svc *hrapi.Service, name string) (any, func(io.Writer), error)) *cobra.Command {
+// deploymentCommand is a deployment subcommand: a service command on the deployment named by
+// OFFBOARD_DEPLOYMENT_NAME. The name, and what check checks (nil: nothing more), are checked
+// before Temporal is dialed.
+func (c *cli) deploymentCommand(use, short string, check func() error, act func(cmd *cobra.Command, h client.WorkerDeploymentHandle, svc *hrapi.Service, name string) (any, func(io.Writer), error)) *cobra.Command {
+	var name string
 	cmd := c.serviceCmd(use, short, cobra.NoArgs, func(cmd *cobra.Command, _ []string, svc *hrapi.Service) (any, func(io.Writer), error) {
-		name, err := c.source(cmd).DeploymentName()
-		if err != nil {
-			return nil, nil, err
-		}
 		return act(cmd, svc.Client.WorkerDeploymentClient().GetHandle(name), svc, name)
 	})
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		var err error
+		if name, err = c.source(cmd).DeploymentName(); err != nil || check == nil {
+			return err
+		}
+		return check()
+	}
 	config.AddFlags(cmd.Flags(), config.EnvDeploymentName)
 	return cmd
 }
@@ -55,10 +61,8 @@ func (c *cli) promoteCmd() *cobra.Command {
 	var buildID string
 	var wait time.Duration
 	cmd := c.deploymentCommand("promote --build-id <id>", "Make a worker version current: new offboardings start on it, runs started earlier stay on theirs",
+		func() error { return config.CheckBuildID("--build-id", buildID) },
 		func(cmd *cobra.Command, h client.WorkerDeploymentHandle, _ *hrapi.Service, name string) (any, func(io.Writer), error) {
-			if err := config.CheckBuildID("--build-id", buildID); err != nil {
-				return nil, nil, err
-			}
 			v := config.Deployment{Name: name, BuildID: buildID}
 			previous, err := setCurrent(cmd.Context(), h, v, wait)
 			if err != nil {
@@ -148,7 +152,7 @@ type versionStatus struct {
 }
 
 func (c *cli) deploymentStatusCmd() *cobra.Command {
-	return c.deploymentCommand("status", "Show the current and ramping worker versions, and each version's drainage and open pinned runs",
+	return c.deploymentCommand("status", "Show the current and ramping worker versions, and each version's drainage and open pinned runs", nil,
 		func(cmd *cobra.Command, h client.WorkerDeploymentHandle, svc *hrapi.Service, name string) (any, func(io.Writer), error) {
 			desc, err := h.Describe(cmd.Context(), client.WorkerDeploymentDescribeOptions{})
 			var missing *serviceerror.NotFound

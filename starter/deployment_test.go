@@ -21,8 +21,14 @@ import (
 // for the deployment given.
 func runDeployment(t *testing.T, deployment string, args ...string) (string, error) {
 	t.Helper()
+	return runDeploymentAt(t, env.ts.GetFrontendHostPort(), deployment, args...)
+}
+
+// runDeploymentAt is runDeployment against the Temporal frontend at addr.
+func runDeploymentAt(t *testing.T, addr, deployment string, args ...string) (string, error) {
+	t.Helper()
 	cmd := newRootCmd(deps{Env: config.MapEnv{
-		"TEMPORAL_ADDRESS":       env.ts.GetFrontendHostPort(),
+		"TEMPORAL_ADDRESS":       addr,
 		"TEMPORAL_NAMESPACE":     env.ts.GetDefaultNamespace(),
 		"TEMPORAL_CONFIG_FILE":   "/nonexistent/temporal.toml",
 		config.EnvPayloadKeys:    testPayloadKeys,
@@ -60,12 +66,14 @@ func Test_GivenAVersionNoWorkerPolledFor_ShouldRefuseToPromoteItSayingWhatToStar
 }
 
 func Test_GivenABadOrMissingBuildID_ShouldRefuseToPromoteNamingTheFlag(t *testing.T) {
+	// No Temporal answers there: the input is refused before anything is dialed.
+	const nowhere = "127.0.0.1:9"
 	for _, id := range []string{"", "v 2", "__v2"} {
-		_, err := runDeployment(t, "cli-bad", "promote", "--build-id", id)
+		_, err := runDeploymentAt(t, nowhere, "cli-bad", "promote", "--build-id", id)
 		require.Error(t, err, id)
 		assert.Contains(t, err.Error(), "--build-id", id)
 	}
-	_, err := runDeployment(t, "cli.bad", "status")
+	_, err := runDeploymentAt(t, nowhere, "cli.bad", "status")
 	require.ErrorContains(t, err, config.EnvDeploymentName)
 }
 
