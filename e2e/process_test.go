@@ -122,10 +122,19 @@ type processStack struct {
 	env        []string // the processes' environment, for starting more workers
 	worker     *process
 	hr         *hrclient.Client
-	healthAddr string // the first worker's health and metrics address
+	approver   *hrclient.Client // alice's, an approver
+	healthAddr string           // the first worker's health and metrics address
 }
 
-func startProcessStack(t *testing.T, ns, genesysURL, exportDir string) processStack {
+// Tokens of the process stack's HR API.
+const (
+	procHRToken       = "proc-hr-token-0123456789"
+	procApproverToken = "proc-approver-token-0123456789"
+)
+
+// startProcessStack starts the stack; extra (KEY=value) adds to or overrides both processes'
+// environment.
+func startProcessStack(t *testing.T, ns, genesysURL, exportDir string, extra ...string) processStack {
 	t.Helper()
 	createNamespace(t, ns)
 	addrs := freeAddrs(t, 2)
@@ -145,13 +154,15 @@ func startProcessStack(t *testing.T, ns, genesysURL, exportDir string) processSt
 		"OFFBOARD_WORKER_ADDR="+healthAddr,
 		"OFFBOARD_SHUTDOWN_TIMEOUT=2s",
 		"OFFBOARD_API_ADDR="+apiAddr,
-		"OFFBOARD_API_TOKENS=proc-hr-token-0123456789:hr:hr-system",
+		"OFFBOARD_API_TOKENS="+procHRToken+":hr:hr-system,"+procApproverToken+":approver:alice",
 		"OFFBOARD_LOG_FORMAT=text",
 		config.EnvPayloadKeysFile+"="+stk.PayloadKeysPath,
 	)
+	env = append(env, extra...)
 	ps := processStack{env: env, worker: startProcess(t, env, "worker"), healthAddr: healthAddr}
 	startProcess(t, env, "starter", "serve")
-	ps.hr = hrclient.New("http://"+apiAddr, "proc-hr-token-0123456789", nil)
+	ps.hr = hrclient.New("http://"+apiAddr, procHRToken, nil)
+	ps.approver = hrclient.New("http://"+apiAddr, procApproverToken, nil)
 	require.Eventually(t, func() bool { return ps.hr.Ready(context.Background()) == nil }, 30*time.Second, 100*time.Millisecond, "starter serve never became ready")
 	return ps
 }

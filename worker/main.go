@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -43,7 +44,7 @@ func newRootCmd() *cobra.Command {
 func workerVars() []string {
 	var names []string
 	for _, v := range config.Vars() {
-		if v.Used == "worker" || v.Used == "worker, starter" || v.Used == "worker, starter serve" {
+		if strings.HasPrefix(v.Used, "worker") {
 			names = append(names, v.Name)
 		}
 	}

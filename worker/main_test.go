@@ -48,3 +48,11 @@ func Test_GivenVersion_ShouldPrintTheBuildsVersion(t *testing.T) {
 	assert.Equal(t, 0, code, stderr)
 	assert.Equal(t, "worker "+version.String()+"\n", out)
 }
+
+func Test_GivenABuildIDWithASpace_ShouldRefuseToStartNamingTheFlag(t *testing.T) {
+	code, _, stderr := runWorker(t, "--build-id", "v 2", "--deployment-name", "offboard")
+
+	assert.Equal(t, command.ExitFailure, code, stderr)
+	assert.Contains(t, stderr, `--build-id="v 2"`)
+	assert.NotContains(t, stderr, "--deployment-name", "a good deployment name is not an error")
+}

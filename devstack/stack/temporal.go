@@ -278,6 +278,9 @@ func serverOptions(o TemporalOptions, db persistence, level *slog.LevelVar) ([]t
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key():       100,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                       8192,
+		// A demoted worker version shows drained seconds after its last pinned run closes, not minutes.
+		dynamicconfig.VersionDrainageStatusVisibilityGracePeriod.Key(): 5 * time.Second,
+		dynamicconfig.VersionDrainageStatusRefreshInterval.Key():       5 * time.Second,
 	}
 	return []temporal.ServerOption{
 		temporal.WithConfig(conf),

@@ -117,6 +117,8 @@ func Vars() []Var {
 		{Name: EnvApprovalLinkTTL, Flag: "approval-link-ttl", Default: activities.DefaultLinkTTL.String(), Used: w, Type: "duration", Usage: "How long an approval link stays valid (Go duration, at most 24h)."},
 		{Name: EnvWorkerAddr, Flag: "worker-addr", Default: DefaultWorkerAddr, Used: w, Usage: "Listen address of /healthz and /metrics (Prometheus); \"off\" disables."},
 		{Name: EnvShutdownTimeout, Flag: "shutdown-timeout", Default: DefaultShutdownTimeout.String(), Used: w, Type: "duration", Usage: "How long a stopping worker waits for in-flight activities (Go duration)."},
+		{Name: EnvDeploymentName, Flag: "deployment-name", Default: DefaultDeploymentName, Used: w + ", starter deployment", Usage: "Temporal Worker Deployment of the workers (letters, digits, - and _); every build of the worker is a version of it."},
+		{Name: EnvBuildID, Flag: "build-id", Used: w, Usage: "This worker's build ID (letters, digits, - _ . +), e.g. its image tag: the worker is then versioned, each offboarding stays on the version it started on, and new runs reach the version once `starter deployment promote` makes it current (docs/operations.md). Empty: unversioned."},
 		{Name: EnvPolicyFile, Flag: "policy-file", Used: ws, Usage: "JSON or YAML policy file (keys as below in camelCase); variables override it."},
 	}
 	for _, s := range workflows.PolicySettings() {

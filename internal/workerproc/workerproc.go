@@ -54,6 +54,8 @@ type Config struct {
 	Policy workflows.Policy
 	// Budget is the fleet's Genesys request budget.
 	Budget config.Budget
+	// Deployment is the worker's Worker Deployment version; without a build ID it is unversioned.
+	Deployment config.Deployment
 	// Addr serves /healthz, /readyz and /metrics; empty or "off" disables it.
 	Addr string
 	// ShutdownTimeout is how long a stop waits for in-flight activities.
@@ -69,7 +71,7 @@ type Config struct {
 // FromSource reads a worker Config from the environment and flags. Every error names its setting.
 func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
 	cfg := Config{Addr: src.String(config.EnvWorkerAddr, config.DefaultWorkerAddr), Logger: logger}
-	var errs [9]error
+	var errs [10]error
 	cfg.Temporal, errs[0] = src.Temporal()
 	cfg.Policy, errs[1] = src.Policy()
 	cfg.Budget, errs[2] = src.Budget()
@@ -79,23 +81,26 @@ func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
 	cfg.ShutdownTimeout, errs[6] = src.Duration(config.EnvShutdownTimeout, config.DefaultShutdownTimeout)
 	cfg.WebhookSecrets, errs[7] = src.WebhookSecrets()
 	cfg.Links, errs[8] = src.Links()
+	cfg.Deployment, errs[9] = src.Deployment()
 	if err := errors.Join(errs[:]...); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
 }
 
-// Register registers the Offboarding workflow under workflows.WorkflowType and every activity
-// method of acts on r. Tests use it to build a worker of their own.
+// Register registers the Offboarding workflow under workflows.WorkflowType, ResolvePerson, each
+// with its VersioningBehaviours entry, and every activity method of acts on r. Tests use it to
+// build a worker of their own.
 func Register(r worker.Registry, policy workflows.Policy, acts *activities.Activities) {
-	(&workflows.Workflows{Policy: policy}).Register(r)
+	(&workflows.Workflows{Policy: policy}).Register(behaviourRegistry{r})
 	r.RegisterActivity(acts)
 }
 
-// WorkerOptions are the worker options for the budget and stop timeout. The task queue rate is
-// enforced by the server across every worker of the queue; the worker rate is this process's
-// share. Both count activity starts; the Genesys client's limiter bounds the requests inside them.
-func WorkerOptions(b config.Budget, stopTimeout time.Duration) worker.Options {
+// WorkerOptions are the worker options for the budget, stop timeout and deployment version. The
+// task queue rate is enforced by the server across every worker of the queue; the worker rate is
+// this process's share. Both count activity starts; the Genesys client's limiter bounds the
+// requests inside them.
+func WorkerOptions(b config.Budget, stopTimeout time.Duration, d config.Deployment) worker.Options {
 	fleet := float64(b.FleetRequestsPerMinute) / 60
 	return worker.Options{
 		TaskQueueActivitiesPerSecond: fleet,
@@ -103,6 +108,7 @@ func WorkerOptions(b config.Budget, stopTimeout time.Duration) worker.Options {
 		WorkerStopTimeout:            stopTimeout,
 		// Export activities heartbeat; throttling keeps heartbeats cheap but timely.
 		MaxHeartbeatThrottleInterval: 10 * time.Second,
+		DeploymentOptions:            deploymentOptions(d),
 	}
 }
 
@@ -157,7 +163,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL, WebhookSecrets: cfg.WebhookSecrets,
 		Links: cfg.Links, Export: cfg.Export}
-	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout))
+	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout, cfg.Deployment))
 	Register(w, cfg.Policy, acts)
 
 	var running atomic.Bool
@@ -183,7 +189,8 @@ func Run(ctx context.Context, cfg Config) error {
 	logger.Info("worker started",
 		"taskQueue", workflows.TaskQueue, "namespace", opts.Namespace, "temporal", opts.HostPort,
 		"fleetRequestsPerMinute", cfg.Budget.FleetRequestsPerMinute, "processRequestsPerMinute", cfg.Budget.PerProcess(),
-		"healthAddr", addr)
+		"healthAddr", addr, "deploymentVersion", cfg.Deployment.String())
+	reportRouting(ctx, c, cfg.Deployment, logger)
 	<-ctx.Done()
 	running.Store(false)
 	logger.Info("stopping worker: waiting for in-flight activities", "timeout", cfg.ShutdownTimeout)
