@@ -38,6 +38,11 @@ const (
 	auditor   = "audit"
 )
 
+// buildID is the fleet's Worker Deployment version: the workers run versioned, offboardings
+// pinned to it, as in production. A rolling restart keeps it; a new build would be deployed
+// beside it (docs/operations.md, "Deploying a new worker version").
+const buildID = "cluster-1"
+
 // shutdownTimeout is how long a stopping worker waits for its activities: a rolling restart
 // waits this long at most per worker, and the export that outlasts it resumes elsewhere.
 const shutdownTimeout = 10 * time.Second
@@ -130,6 +135,9 @@ func startCluster(ctx context.Context, s settings, c *cluster) error {
 		if err := c.startWorker(ctx, i); err != nil {
 			return err
 		}
+	}
+	if err := c.promote(ctx, env); err != nil {
+		return err
 	}
 	c.approve = map[string][]*hrclient.Client{}
 	for i := range s.apis {
@@ -263,6 +271,7 @@ func (c *cluster) fleetEnv(ctx context.Context) ([]string, map[string]string, er
 		genesys.EnvClientSecret+"="+emulator.DevClientSecret,
 		config.EnvFleetRequestsPerMin+"="+strconv.Itoa(c.s.budget),
 		config.EnvWorkerReplicas+"="+strconv.Itoa(c.s.workers),
+		config.EnvBuildID+"="+buildID,
 		config.EnvExportURL+"=file://"+filepath.ToSlash(c.exportDir),
 		config.EnvShutdownTimeout+"="+shutdownTimeout.String(),
 		config.EnvPayloadKeysFile+"="+keys,
@@ -279,6 +288,17 @@ func (c *cluster) fleetEnv(ctx context.Context) ([]string, map[string]string, er
 		config.EnvLogFormat+"=text",
 	)
 	return env, tokens, nil
+}
+
+// promote makes the fleet's version the deployment's current one, as the deploy procedure does
+// before any run can start on a versioned fleet.
+func (c *cluster) promote(ctx context.Context, env []string) error {
+	cmd := exec.CommandContext(ctx, c.bin("starter"), "deployment", "promote", "--build-id", buildID)
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("starter deployment promote: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // startWorker starts worker i and waits for its health endpoint.
