@@ -94,6 +94,8 @@ type fixture struct {
 	legacyPath bool
 	// unsignedStart: run sends the request without the start credential the HR API would sign.
 	unsignedStart bool
+	// real, when set, runs these activities instead of the fakes (see BenchmarkGenesysCalls).
+	real *activities.Activities
 
 	checkAccess func(activities.CheckAccessInput) (activities.AccessReport, error)
 	snapshot    func(activities.SnapshotInput) (activities.UserSnapshot, error)
@@ -348,7 +350,11 @@ func (f *fixture) run(req workflows.Request) (workflows.Result, error) {
 	}
 	f.workflows.Register(f.env)
 	f.otherPath()
-	f.mock()
+	if f.real != nil {
+		f.env.RegisterActivity(f.real)
+	} else {
+		f.mock()
+	}
 	if req.Credential == "" && req.Resume == nil && !f.unsignedStart {
 		req.Credential = f.startCredential(req)
 	}
