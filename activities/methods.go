@@ -23,9 +23,12 @@ import (
 // so in Note and the run continues, since the first call that needs a missing permission fails
 // with a 403 naming it (docs/genesys.md) before it changes anything.
 //
+// The permissions read are trusted for a few minutes per Genesys client (see clientGrants), so
+// that the check costs its calls once per worker rather than once per run.
+//
 // Retry: default policy; ErrMissingPermissions and Genesys permission/auth errors are final.
 func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) (AccessReport, error) {
-	g, err := a.Genesys.Grants(ctx)
+	g, err := a.clientGrants(ctx, in.Permissions)
 	if genesys.KindOf(err) == genesys.KindPermissionDenied {
 		note := fmt.Sprintf("permissions not verified: the OAuth client may not read its own client and roles (%v); "+
 			"a missing permission will instead fail the first call that needs it, before that call changes anything", err)
