@@ -23,7 +23,7 @@ import (
 
 // Export defaults; ExportOptions overrides them.
 const (
-	defaultWindowSize        = 30 * 24 * time.Hour
+	defaultWindowSize        = 366 * 24 * time.Hour
 	defaultExportPageSize    = 1000
 	defaultQueryPageSize     = 100
 	defaultPollInterval      = time.Second
