@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
@@ -152,10 +153,10 @@ func (f *callsFixture) offboard(b *testing.B, user string, disposition workflows
 func callsMinimum(byClass map[string]float64, roles int, conversations, days float64, runs int) map[string]float64 {
 	perWorker := 1 / float64(runs)
 	const resultsPage, queryPage, jobs = 1000, 100, 1 // largest results page; query page; one job over the whole lookback
-	pages := max(1, ceilDiv(conversations, resultsPage))
+	pages := max(1, math.Ceil(conversations/resultsPage))
 	// Each count (the export's and the final verification's): whole UTC days at 31 days a query,
 	// and the partial day at either end paged.
-	count := ceilDiv(days, 31) + 2*max(1, ceilDiv(conversations/days, queryPage))
+	count := math.Ceil(days/31) + 2*max(1, math.Ceil(conversations/days/queryPage))
 	return map[string]float64{
 		classToken:        perWorker,
 		classPermission:   float64(2+roles) * perWorker,
@@ -169,21 +170,13 @@ func callsMinimum(byClass map[string]float64, roles int, conversations, days flo
 	}
 }
 
-func ceilDiv(a, b float64) float64 {
-	n := float64(int(a / b))
-	if n*b < a {
-		n++
-	}
-	return n
-}
-
 // BenchmarkGenesysCalls counts the Genesys calls of whole offboardings: the Offboarding workflow
 // in the Temporal test environment with the real activities, against the emulator through the
 // official SDK. One iteration runs callsRunsPerWorker offboardings (different users, about 120
 // conversations each over 3 years) on one worker, and reports per run the calls, the calls of
 // each class of the emulator's call log, the defined minimum, their ratio (calls/min, goal
 // <= 1.2), and the wall time of one export (export-s; the emulator's jobs are done at their
-// third status poll).
+// third status poll) and the analytics jobs left undeleted at the emulator (jobs-left, goal 0).
 //
 // The minimum is the least number of calls the same work needs, per run, computed from the
 // inputs:
@@ -208,7 +201,7 @@ func BenchmarkGenesysCalls(b *testing.B) {
 				var exports time.Duration
 				byClass := map[string]float64{}
 				var convs float64
-				var roles int
+				var roles, leftover int
 				for b.Loop() {
 					f := newCallsFixture(b)
 					for _, u := range f.users {
@@ -223,6 +216,7 @@ func BenchmarkGenesysCalls(b *testing.B) {
 						}
 					}
 					roles = len(seen)
+					leftover += len(f.em.JobIDs())
 				}
 				runs := float64(b.N * callsRunsPerWorker)
 				for k := range byClass {
@@ -241,6 +235,7 @@ func BenchmarkGenesysCalls(b *testing.B) {
 				b.ReportMetric(calls/least, "calls/min")
 				b.ReportMetric(convs/runs, "conv/run")
 				b.ReportMetric(exports.Seconds()/runs, "export-s")
+				b.ReportMetric(float64(leftover), "jobs-left")
 				classes := make([]string, 0, len(byClass))
 				for k := range byClass {
 					classes = append(classes, k)
