@@ -116,7 +116,7 @@ func (f *callsFixture) offboard(b *testing.B, user string, disposition workflows
 	policy := testPolicy()
 	policy.ExportLookback = lookback
 	w := newFixture(b, policy)
-	w.real = f.a
+	w.real, w.user = f.a, user
 	w.env.SetTestTimeout(time.Hour)
 	w.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(user), TaskQueue: workflows.TaskQueue})
 	var exportStart time.Time
@@ -134,7 +134,7 @@ func (f *callsFixture) offboard(b *testing.B, user string, disposition workflows
 	req := archiveRequest()
 	if disposition == workflows.DispositionDelete {
 		req = deleteRequest()
-		w.at(time.Hour, func() { w.update(workflows.UpdateApprove, decide("alice")) })
+		w.approveWhenAwaiting()
 	}
 	req.UserID = user
 	want := workflows.OutcomeArchived
@@ -143,9 +143,24 @@ func (f *callsFixture) offboard(b *testing.B, user string, disposition workflows
 	}
 	res, err := w.run(req)
 	if err != nil || res.Outcome != want {
+		for _, h := range w.status().History {
+			b.Logf("%s %s %s", h.At, h.Stage, h.Detail)
+		}
 		b.Fatalf("%s of %s: outcome %s, error %v", disposition, user, res.Outcome, err)
 	}
 	return exportTime
+}
+
+// approveWhenAwaiting approves the run once it awaits approval, looking every minute of workflow
+// time: the real activities take wall time, which the test environment's clock does not follow.
+func (f *fixture) approveWhenAwaiting() {
+	f.at(time.Minute, func() {
+		if f.status().Stage == workflows.StageAwaitingApproval {
+			f.update(workflows.UpdateApprove, decide("alice"))
+			return
+		}
+		f.approveWhenAwaiting()
+	})
 }
 
 // callsMinimum is the least number of Genesys calls one run needs, by class (see
