@@ -4,8 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/offboard/offboard/activities"
 	"github.com/offboard/offboard/genesys"
+	"github.com/offboard/offboard/genesys/emulator"
 )
 
 // callsTo counts the emulator's logged calls whose path ends with suffix, with method if set.
@@ -67,6 +70,46 @@ func Test_GivenJobDeletionsHeldBackByTheRateLimit_ShouldLeaveNoJobBehind(t *test
 	require.NoError(t, run.err)
 	assert.Empty(t, f.em.JobIDs(), "every analytics job is deleted, the held-back ones too")
 	assert.Less(t, held.refusals.Load(), int32(0), "deletions were held back")
+}
+
+// crowdedDeletes fills the client's rate limiter with other requests just before the first job
+// deletion, so that the deletion waits its turn for longer than the 10 s a deletion used to be
+// given: what many exports sharing one budget do to each other.
+type crowdedDeletes struct {
+	genesys.Client
+	crowd int
+	once  sync.Once
+	wg    sync.WaitGroup
+}
+
+func (c *crowdedDeletes) DeleteConversationJob(ctx context.Context, id string) error {
+	c.once.Do(func() {
+		for range c.crowd {
+			c.wg.Go(func() { _, _ = c.Client.DataAvailability(context.Background()) })
+		}
+		time.Sleep(200 * time.Millisecond) // until they hold their places in the limiter
+	})
+	return c.Client.DeleteConversationJob(ctx, id)
+}
+
+func Test_GivenAJobDeletionQueuedBehindAContendedRateLimit_ShouldWaitItsTurnAndDeleteIt(t *testing.T) {
+	f := newExportFixture(t, exportSeededOptions())
+	// 2 requests a second, and 24 others ahead of the deletion: a 12 s wait.
+	g, err := genesys.New(context.Background(), genesys.Config{ClientID: emulator.DevClientID, ClientSecret: emulator.DevClientSecret,
+		APIURL: f.url, RequestsPerMinute: 120}, genesys.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	crowded := &crowdedDeletes{Client: g, crowd: 24}
+	a := *f.a
+	a.Genesys = crowded
+	end := exportClock.Add(-time.Hour)
+	in := f.input("contended", end.AddDate(0, 0, -10), end)
+
+	run := runExport(t, &a, in, nil)
+	crowded.wg.Wait()
+
+	require.NoError(t, run.err)
+	assert.Equal(t, 1, run.summary.Windows)
+	assert.Empty(t, f.em.JobIDs(), "the deletion waited its turn instead of being dropped")
 }
 
 // undeletingClient never manages to delete a job, and fails the attempt after a number of
