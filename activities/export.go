@@ -23,7 +23,7 @@ import (
 
 // Export defaults; ExportOptions overrides them.
 const (
-	defaultWindowSize        = 30 * 24 * time.Hour
+	defaultWindowSize        = 366 * 24 * time.Hour
 	defaultExportPageSize    = 1000
 	defaultQueryPageSize     = 100
 	defaultPollInterval      = time.Second
@@ -58,8 +58,15 @@ type exporter struct {
 	pre *precount
 	// deletions are the jobs being deleted in the background.
 	deletions sync.WaitGroup
+	// jobs are the analytics jobs created and not yet deleted (see liveJobs).
+	jobs liveJobs
 	// pulse repeats the last checkpoint while a call or a wait holds the export.
 	pulse *pulse
+	// avail is the jobs store's data availability date as last read (see availableFor).
+	avail struct {
+		mu    sync.Mutex
+		until time.Time
+	}
 }
 
 // ExportInteractions writes every conversation of the user that started within the window to
@@ -77,8 +84,10 @@ func (a *Activities) ExportInteractions(ctx context.Context, in ExportInput) (Ex
 	x.pulse = startPulse(ctx, true)
 	defer x.pulse.stop()
 	sum, err := x.run(ctx)
+	if err != nil {
+		x.checkpoint(ctx) // with the jobs deleted since the last one, for the retry
+	}
 	if errors.Is(context.Cause(ctx), errWorkerStopping) {
-		x.checkpoint(ctx)
 		return ExportSummary{}, failure(ErrWorkerStopping, nil, "the worker is stopping; the export resumes from its last checkpoint on another attempt")
 	}
 	return sum, asTemporalError(err)
@@ -115,6 +124,7 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 	if err := x.resume(ctx); err != nil {
 		return ExportSummary{}, err
 	}
+	x.deleteLeftovers(ctx)
 	x.checkpoint(ctx) // what was resumed and adopted, before the first Genesys call
 	for x.p.Window < len(x.windows) {
 		if err := x.exportAndCount(ctx, x.p.Window); err != nil {

@@ -30,7 +30,7 @@ func (x *exporter) countWindow(ctx context.Context, w int) error {
 		}
 	}
 	// A disagreement: page the whole window and compare distinct IDs, to name the ones that differ.
-	found, err := x.queryIDs(ctx, x.windows[w], x.beat(ctx))
+	found, err := x.counter().ids(ctx, x.windows[w], x.beat(ctx))
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (x *exporter) countAgrees(ctx context.Context, w int) (bool, error) {
 		return false, err
 	}
 	if pieces == nil {
-		if pieces, err = x.queryPieces(ctx, x.windows[w], x.beat(ctx)); err != nil {
+		if pieces, err = x.counter().pieces(ctx, x.windows[w], x.beat(ctx)); err != nil {
 			return false, err
 		}
 	}
@@ -82,37 +82,61 @@ func (x *exporter) recordMismatch(wp *windowProgress, found map[string]struct{})
 }
 
 // pieceCount is what the conversation-details query says about one piece of a window that
-// dayPieces cuts. The query matches conversations that started on any UTC day its interval
-// touches, so its totalHits is exact for whole days: one small request settles them. A partial
-// day at either end is paged, keeping the IDs of the conversations that started in the window.
+// countPieces cuts. The query matches conversations that started on any UTC day its interval
+// touches, so its totalHits is exact for whole days: one small request settles up to 31 of
+// them. A partial day at either end is paged, keeping the IDs of the conversations that started
+// in the window.
 type pieceCount struct {
 	bundle.Window
 	total int                 // whole days: totalHits
 	ids   map[string]struct{} // a partial day: the distinct IDs
 }
 
-// queryPieces runs the count queries for the pieces of win. beat, if set, heartbeats between
-// pages.
-func (x *exporter) queryPieces(ctx context.Context, win bundle.Window, beat func()) ([]pieceCount, error) {
+// conversationCounter runs the conversation-details query for one user, pageSize a page.
+type conversationCounter struct {
+	g        genesys.Client
+	userID   string
+	pageSize int
+}
+
+func (x *exporter) counter() conversationCounter {
+	return conversationCounter{g: x.g, userID: x.in.UserID, pageSize: x.queryPage}
+}
+
+// pieces runs the count queries for the pieces of win. beat, if set, heartbeats between pages.
+func (c conversationCounter) pieces(ctx context.Context, win bundle.Window, beat func()) ([]pieceCount, error) {
 	var out []pieceCount
-	for _, p := range dayPieces(win) {
+	for _, p := range countPieces(win) {
 		pc := pieceCount{Window: p}
 		if utcMidnight(p.Start) && utcMidnight(p.End) {
-			qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(p), 1, 1)
+			qp, err := c.g.QueryConversations(ctx, c.userID, genesys.Interval(p), 1, 1)
 			if err != nil {
 				return nil, err
 			}
 			pc.total = qp.TotalHits
 		} else {
-			ids, err := x.queryIDs(ctx, p, beat)
+			ids, err := c.ids(ctx, p, beat)
 			if err != nil {
 				return nil, err
 			}
 			pc.ids, pc.total = ids, len(ids)
 		}
+		if beat != nil {
+			beat()
+		}
 		out = append(out, pc)
 	}
 	return out, nil
+}
+
+// count is the number of the user's conversations that started within win.
+func (c conversationCounter) count(ctx context.Context, win bundle.Window, beat func()) (int, error) {
+	pieces, err := c.pieces(ctx, win, beat)
+	n := 0
+	for _, p := range pieces {
+		n += p.total
+	}
+	return n, err
 }
 
 // piecesAgree reports whether the query counts, in every piece, the conversations the export
@@ -155,7 +179,7 @@ func (x *exporter) startPrecount(ctx context.Context, w int) {
 	}
 	win := x.windows[w]
 	x.pre = &precount{window: w, queries: startTask(ctx, func(ctx context.Context) []pieceCount {
-		pieces, err := x.queryPieces(ctx, win, nil)
+		pieces, err := x.counter().pieces(ctx, win, nil)
 		if err != nil {
 			return nil
 		}
@@ -186,10 +210,14 @@ func (x *exporter) dropPrecount() {
 	}
 }
 
-// dayPieces cuts w at the first and last UTC midnight inside it: the partial day at its start,
-// the whole days, and the partial day at its end, leaving out empty pieces. A window without a
-// whole day in it is one piece.
-func dayPieces(w bundle.Window) []bundle.Window {
+// maxQueryDays is the longest interval, in days, that the conversation-details query takes
+// with a filter (docs/genesys.md).
+const maxQueryDays = 31
+
+// countPieces cuts w at the first and last UTC midnight inside it: the partial day at its start,
+// the whole days in runs of at most maxQueryDays, and the partial day at its end, leaving out
+// empty pieces. A window without a whole day in it is one piece.
+func countPieces(w bundle.Window) []bundle.Window {
 	first := w.Start.Truncate(24 * time.Hour)
 	if first.Before(w.Start) {
 		first = first.Add(24 * time.Hour)
@@ -202,32 +230,57 @@ func dayPieces(w bundle.Window) []bundle.Window {
 	if w.Start.Before(first) {
 		out = append(out, bundle.Window{Start: w.Start, End: first})
 	}
-	out = append(out, bundle.Window{Start: first, End: last})
+	out = append(out, queryIntervals(bundle.Window{Start: first, End: last})...)
 	if last.Before(w.End) {
 		out = append(out, bundle.Window{Start: last, End: w.End})
 	}
 	return out
 }
 
-// queryIDs pages the conversation-details query over iv and returns the distinct IDs of the
-// conversations that started within it. beat, if set, heartbeats between pages.
-func (x *exporter) queryIDs(ctx context.Context, iv bundle.Window, beat func()) (map[string]struct{}, error) {
+// ids pages the conversation-details query over iv, in pieces the query takes, and returns the
+// distinct IDs of the conversations that started within it. beat, if set, heartbeats between
+// pages.
+func (c conversationCounter) ids(ctx context.Context, iv bundle.Window, beat func()) (map[string]struct{}, error) {
 	found := map[string]struct{}{}
-	for page := 1; ; page++ {
-		qp, err := x.g.QueryConversations(ctx, x.in.UserID, genesys.Interval(iv), x.queryPage, page)
-		if err != nil {
+	for _, p := range queryIntervals(iv) {
+		if err := c.pageIDs(ctx, p, beat, found); err != nil {
 			return nil, err
 		}
-		for _, c := range qp.Conversations {
-			if iv.Contains(c.Start) {
-				found[c.ID] = struct{}{}
+	}
+	return found, nil
+}
+
+// queryIntervals cuts iv into intervals of at most maxQueryDays.
+func queryIntervals(iv bundle.Window) []bundle.Window {
+	var out []bundle.Window
+	for s := iv.Start; s.Before(iv.End); {
+		e := s.AddDate(0, 0, maxQueryDays)
+		if e.After(iv.End) {
+			e = iv.End
+		}
+		out = append(out, bundle.Window{Start: s, End: e})
+		s = e
+	}
+	return out
+}
+
+// pageIDs adds to found the IDs of the conversations that started within iv, paging the query.
+func (c conversationCounter) pageIDs(ctx context.Context, iv bundle.Window, beat func(), found map[string]struct{}) error {
+	for page := 1; ; page++ {
+		qp, err := c.g.QueryConversations(ctx, c.userID, genesys.Interval(iv), c.pageSize, page)
+		if err != nil {
+			return err
+		}
+		for _, conv := range qp.Conversations {
+			if iv.Contains(conv.Start) {
+				found[conv.ID] = struct{}{}
 			}
 		}
 		if beat != nil {
 			beat()
 		}
-		if len(qp.Conversations) < x.queryPage || page*x.queryPage >= qp.TotalHits {
-			return found, nil
+		if len(qp.Conversations) < c.pageSize || page*c.pageSize >= qp.TotalHits {
+			return nil
 		}
 	}
 }

@@ -40,7 +40,7 @@ func checkExportInput(in ExportInput) (time.Duration, error) {
 	}
 	size := cmpOr(in.WindowSize, defaultWindowSize)
 	if in.WindowSize < 0 || size%(24*time.Hour) != 0 {
-		return 0, failf(ErrInvalidInput, "export: window size %s is not a whole number of days; use e.g. 720h for 30 days", in.WindowSize)
+		return 0, failf(ErrInvalidInput, "export: window size %s is not a whole number of days; use e.g. 8784h for 366 days", in.WindowSize)
 	}
 	prefix := strings.Trim(in.Bundle, "/")
 	if segs := strings.Split(prefix, "/"); prefix == "" || slices.Contains(segs, "..") || slices.Contains(segs, ".") {

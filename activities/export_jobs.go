@@ -41,7 +41,7 @@ func (x *exporter) exportWindow(ctx context.Context, w int) error {
 		}
 		failures = append(failures, failed)
 		x.logger(ctx).Warn("analytics job did not complete; creating a new one", "jobId", x.p.JobID, "reason", failed)
-		x.deleteJob(ctx, x.p.JobID)
+		x.deleteJobLater(ctx, x.p.JobID)
 		x.p.clearJob()
 		x.checkpoint(ctx)
 	}
@@ -62,6 +62,7 @@ func (x *exporter) newJob(ctx context.Context, w int) (*resultStream, error) {
 		if id, err = x.g.CreateConversationJob(ctx, x.in.UserID, genesys.Interval(x.windows[w])); err != nil {
 			return nil, err
 		}
+		x.jobs.add(id)
 	}
 	x.p.useJob(id)
 	x.checkpoint(ctx)
@@ -133,7 +134,7 @@ func (x *exporter) startLookahead(ctx context.Context, w int) {
 // stream of its results. It stops at the first thing that fails and returns what it has.
 func (x *exporter) prepareJob(ctx context.Context, win bundle.Window, target time.Time, released <-chan struct{}, stream func(string) *resultStream) preparedJob {
 	var prep preparedJob
-	if avail, err := x.g.DataAvailability(ctx); err != nil || avail.Before(target) {
+	if ok, _, err := x.availableFor(ctx, target); err != nil || !ok {
 		return prep
 	}
 	// Not cancelled with the lookahead: a job created while the request was cut off would be
@@ -144,6 +145,7 @@ func (x *exporter) prepareJob(ctx context.Context, win bundle.Window, target tim
 	if err != nil {
 		return prep
 	}
+	x.jobs.add(id)
 	prep.jobID = id
 	// Polled without heartbeats: only the export's goroutine heartbeats. A job that ended
 	// otherwise, exportWindow sees end and replaces.
@@ -186,25 +188,7 @@ func (x *exporter) dropLookahead(ctx context.Context) {
 		prep.stream.stop()
 	}
 	if prep.jobID != "" {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		x.deleteJob(ctx, prep.jobID)
-	}
-}
-
-// deleteJobLater deletes a job in the background; run waits for it before it returns.
-func (x *exporter) deleteJobLater(ctx context.Context, id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	x.deletions.Go(func() {
-		defer cancel()
-		x.deleteJob(ctx, id)
-	})
-}
-
-func (x *exporter) deleteJob(ctx context.Context, id string) {
-	if err := x.g.DeleteConversationJob(ctx, id); err != nil {
-		// An undeleted job expires on its own; this is not worth failing the export for.
-		x.logger(ctx).Warn("could not delete analytics job", "jobId", id, "error", err)
+		x.deleteJobLater(ctx, prep.jobID)
 	}
 }
 
@@ -213,14 +197,36 @@ func (x *exporter) deleteJob(ctx context.Context, id string) {
 func (x *exporter) awaitAvailability(ctx context.Context, w bundle.Window) error {
 	target := x.availabilityTarget(w)
 	_, err := pace.Until(ctx, x.pollDelays(), x.sleep, func(ctx context.Context) (struct{}, bool, error) {
-		avail, err := x.g.DataAvailability(ctx)
-		if err != nil || !avail.Before(target) {
+		ok, avail, err := x.availableFor(ctx, target)
+		if err != nil || ok {
 			return struct{}{}, true, err
 		}
 		x.logger(ctx).Info("waiting for Genesys analytics data to become available", "availableUntil", avail, "needed", target)
 		return struct{}{}, false, nil
 	})
 	return err
+}
+
+// availableFor reports whether the jobs store holds complete data up to target, and the
+// availability date it knows. It asks Genesys only when the last answer does not cover target:
+// the date only moves forward, so one check usually answers for every window of the export.
+func (x *exporter) availableFor(ctx context.Context, target time.Time) (bool, time.Time, error) {
+	x.avail.mu.Lock()
+	known := x.avail.until
+	x.avail.mu.Unlock()
+	if !known.Before(target) {
+		return true, known, nil
+	}
+	avail, err := x.g.DataAvailability(ctx)
+	if err != nil {
+		return false, known, err
+	}
+	x.avail.mu.Lock()
+	if avail.After(x.avail.until) {
+		x.avail.until = avail
+	}
+	x.avail.mu.Unlock()
+	return !avail.Before(target), avail, nil
 }
 
 // availabilityTarget is the time up to which the jobs store must hold complete data before a

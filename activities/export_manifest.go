@@ -105,7 +105,7 @@ func (x *exporter) manifest(user []byte) bundle.Manifest {
 			API:            "POST /api/v2/analytics/conversations/details/jobs, one job per window, order asc by conversationStart",
 			SegmentFilters: filters,
 			Selection:      "conversations whose conversationStart is in [window.start, window.end), each once, in the window containing its start",
-			CountAPI:       "POST /api/v2/analytics/conversations/details/query, per window: totalHits for whole-day windows, else distinct conversationIds starting in the window",
+			CountAPI:       "POST /api/v2/analytics/conversations/details/query, per window in pieces of at most 31 days: totalHits for whole UTC days, distinct conversationIds starting in the window for a partial day",
 		},
 		User: bundle.ObjectRecord{Name: bundle.UserName, Bytes: int64(len(user)), SHA256: sha256Hex(user)},
 	}

@@ -38,6 +38,9 @@ type exportProgress struct {
 	Cursor  string           `json:"cursor,omitempty"`
 	Windows []windowProgress `json:"windows"`
 	Parts   []partProgress   `json:"parts"`
+	// Jobs are the analytics jobs created and not known to be deleted, JobID included: the
+	// next attempt deletes the others (see liveJobs).
+	Jobs []string `json:"jobs,omitempty"`
 }
 
 type windowProgress struct {
@@ -207,6 +210,7 @@ func (x *exporter) checkpoint(ctx context.Context) {
 	if !activity.IsActivity(ctx) {
 		return
 	}
+	x.p.Jobs = x.jobs.list()
 	raw, err := json.Marshal(x.p)
 	if err != nil { // never for its ints, strings and slices; the previous checkpoint still holds
 		x.logger(ctx).Warn("export progress not checkpointed", "error", err)

@@ -39,6 +39,7 @@ type exportFixture struct {
 	dir   string
 	store *bundle.Store
 	user  string
+	url   string // the emulator's
 }
 
 func newExportFixture(t testing.TB, opts emulator.Options) *exportFixture {
@@ -66,7 +67,7 @@ func newExportFixture(t testing.TB, opts emulator.Options) *exportFixture {
 		Genesys: g, Store: store, Now: opts.Now,
 		Export: activities.ExportOptions{PageSize: 7, QueryPage: 25, PollInterval: time.Millisecond, PartConversations: 10},
 	}
-	return &exportFixture{em: em, g: g, a: a, dir: dir, store: store, user: em.SeedUsers()[0].ID}
+	return &exportFixture{em: em, g: g, a: a, dir: dir, store: store, user: em.SeedUsers()[0].ID, url: srv.URL}
 }
 
 func (f *exportFixture) input(bundlePrefix string, start, end time.Time) activities.ExportInput {

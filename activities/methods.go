@@ -23,9 +23,12 @@ import (
 // so in Note and the run continues, since the first call that needs a missing permission fails
 // with a 403 naming it (docs/genesys.md) before it changes anything.
 //
+// The permissions read are trusted for a few minutes per Genesys client (see clientGrants), so
+// that the check costs its calls once per worker rather than once per run.
+//
 // Retry: default policy; ErrMissingPermissions and Genesys permission/auth errors are final.
 func (a *Activities) CheckAccess(ctx context.Context, in CheckAccessInput) (AccessReport, error) {
-	g, err := a.Genesys.Grants(ctx)
+	g, err := a.clientGrants(ctx, in.Permissions)
 	if genesys.KindOf(err) == genesys.KindPermissionDenied {
 		note := fmt.Sprintf("permissions not verified: the OAuth client may not read its own client and roles (%v); "+
 			"a missing permission will instead fail the first call that needs it, before that call changes anything", err)
@@ -180,11 +183,11 @@ func (a *Activities) RestoreUser(ctx context.Context, in RestoreInput) (StateCha
 	return change.movedTo(cur), nil
 }
 
-// CountInteractions counts the user's conversations that started in the window, paging the
-// conversation-details query (which matches whole UTC days, so starts outside the window are
-// dropped) and counting each conversation ID once.
+// CountInteractions counts the user's conversations that started in the window with the
+// conversation-details query, in the pieces it takes (at most 31 days each): whole UTC days by
+// their totalHits, the partial day at either end by paging its conversation IDs.
 //
-// Retry: default policy; heartbeats once per page and, under keepAlive, while a page is slow.
+// Retry: default policy; heartbeats once per query and, under keepAlive, while one is slow.
 func (a *Activities) CountInteractions(ctx context.Context, in CountInput) (int, error) {
 	defer keepAlive(ctx)()
 	return a.countInteractions(ctx, in.UserID, in.Window)
@@ -195,26 +198,16 @@ func (a *Activities) countInteractions(ctx context.Context, userID string, w gen
 		return 0, failf(ErrInvalidInput, "count conversations of user %q over %s..%s: need a user ID and a window whose end is after its start",
 			userID, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
 	}
-	size := a.Export.QueryPage
-	if size <= 0 {
-		size = 100
+	c := conversationCounter{g: a.Genesys, userID: userID, pageSize: cmpOr(a.Export.QueryPage, defaultQueryPageSize)}
+	queries := 0
+	n, err := c.count(ctx, bundle.Window{Start: w.Start.UTC(), End: w.End.UTC()}, func() {
+		queries++
+		activity.RecordHeartbeat(ctx, queries)
+	})
+	if err != nil {
+		return 0, asTemporalError(fmt.Errorf("count conversations of user %s: %w", userID, err))
 	}
-	seen := make(map[string]struct{})
-	for page := 1; ; page++ {
-		p, err := a.Genesys.QueryConversations(ctx, userID, w, size, page)
-		if err != nil {
-			return 0, asTemporalError(fmt.Errorf("count conversations of user %s, page %d: %w", userID, page, err))
-		}
-		for _, c := range p.Conversations {
-			if !c.Start.Before(w.Start) && c.Start.Before(w.End) {
-				seen[c.ID] = struct{}{}
-			}
-		}
-		activity.RecordHeartbeat(ctx, page)
-		if len(p.Conversations) < size {
-			return len(seen), nil
-		}
-	}
+	return n, nil
 }
 
 // VerifyOutcome re-reads the user and re-counts their conversations against the manifest.

@@ -59,7 +59,7 @@ type ExportInput struct {
 	Bundle string           `json:"bundle"`
 	User   genesys.User     `json:"user"`
 	Window genesys.Interval `json:"window"`
-	// WindowSize is the span of one analytics job; zero means the default (30 days).
+	// WindowSize is the span of one analytics job; zero means the default (366 days).
 	WindowSize time.Duration `json:"windowSize,omitempty"`
 	// Access is the user's access before any change, written as access.json beside user.json;
 	// nil (runs started before it existed) writes none.

@@ -87,12 +87,13 @@ func Test_GivenAConversationJob_ShouldPollPageAndDeleteIt(t *testing.T) {
 }
 
 func Test_GivenAConversationQuery_ShouldPageOldestFirst(t *testing.T) {
-	f := newFixture(t, emulator.Options{})
+	f := newFixture(t, emulator.Options{Conversations: 50000})
 	c := f.dev(t)
 	ctx := context.Background()
 	u := f.userIn(t, "active", 30)
 	end := time.Now().UTC().Truncate(24 * time.Hour)
-	iv := genesys.Interval{Start: end.AddDate(-2, 0, 0), End: end}
+	// The longest interval the query takes with a filter.
+	iv := genesys.Interval{Start: end.AddDate(0, 0, -31), End: end}
 	want := f.emu.ConversationCount(u.ID, iv.Start, iv.End)
 	require.Positive(t, want)
 

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -94,6 +95,10 @@ type fixture struct {
 	legacyPath bool
 	// unsignedStart: run sends the request without the start credential the HR API would sign.
 	unsignedStart bool
+	// real, when set, runs these activities instead of the fakes (see BenchmarkGenesysCalls).
+	real *activities.Activities
+	// user is the Genesys user whose workflow the decision credentials name; "" is userID.
+	user string
 
 	checkAccess func(activities.CheckAccessInput) (activities.AccessReport, error)
 	snapshot    func(activities.SnapshotInput) (activities.UserSnapshot, error)
@@ -348,7 +353,11 @@ func (f *fixture) run(req workflows.Request) (workflows.Result, error) {
 	}
 	f.workflows.Register(f.env)
 	f.otherPath()
-	f.mock()
+	if f.real != nil {
+		f.env.RegisterActivity(f.real)
+	} else {
+		f.mock()
+	}
 	if req.Credential == "" && req.Resume == nil && !f.unsignedStart {
 		req.Credential = f.startCredential(req)
 	}
@@ -389,7 +398,7 @@ var testSigner = func() *credential.Signer {
 // for the caller the legacy input names: approvers decide and shorten retention, HR controls.
 func (f *fixture) claims(name string, arg any) credential.Claims {
 	t := f.env.Now().UTC()
-	c := credential.Claims{Issuer: "test-hrapi", WorkflowID: workflows.WorkflowID(userID), RunID: testRunID,
+	c := credential.Claims{Issuer: "test-hrapi", WorkflowID: workflows.WorkflowID(cmp.Or(f.user, userID)), RunID: testRunID,
 		Action: credential.Action(name), IssuedAt: t, ExpiresAt: t.Add(credential.DefaultTTL)}
 	switch in := arg.(type) {
 	case workflows.DecisionInput:

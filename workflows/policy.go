@@ -67,7 +67,7 @@ func DefaultPolicy() Policy {
 		MinRetention:       0,
 		MaxRetention:       400 * 24 * time.Hour,
 		ExportLookback:     3 * 365 * 24 * time.Hour,
-		ExportWindow:       30 * 24 * time.Hour,
+		ExportWindow:       366 * 24 * time.Hour,
 	}
 }
 
@@ -132,7 +132,7 @@ var policySettings = []PolicySetting{
 	{Key: "minRetention", Env: EnvRetentionMin, Flag: "retention-min", Usage: "Shortest retention a request may ask for.", Field: func(p *Policy) any { return &p.MinRetention }, check: nonNegative},
 	{Key: "maxRetention", Env: EnvRetentionMax, Flag: "retention-max", Usage: "Longest retention a request may ask for.", Field: func(p *Policy) any { return &p.MaxRetention }, check: checkMaxRetention},
 	{Key: "exportLookback", Env: EnvExportLookback, Flag: "export-lookback", Usage: "Default export window length before the request.", Field: func(p *Policy) any { return &p.ExportLookback }, check: positive},
-	{Key: "exportWindow", Env: EnvExportWindow, Flag: "export-window", Usage: "Span of one analytics export job.", Field: func(p *Policy) any { return &p.ExportWindow }, check: positive},
+	{Key: "exportWindow", Env: EnvExportWindow, Flag: "export-window", Usage: "Span of one analytics export job (Genesys documents no limit; see docs/genesys.md).", Field: func(p *Policy) any { return &p.ExportWindow }, check: positive},
 	{Key: "protectedUserIds", Env: EnvProtectedUserIDs, Flag: "protected-user-ids", Usage: "Comma-separated Genesys user IDs that are never offboarded.", Field: func(p *Policy) any { return &p.ProtectedUserIDs }, check: uuidItems},
 	{Key: "optionalAccessSteps", Env: EnvOptionalAccessSteps, Flag: "optional-access-steps", Usage: "Comma-separated revoking steps skipped with a warning when a permission is missing; empty requires every step.", Field: func(p *Policy) any { return &p.OptionalAccessSteps }, check: accessStepItems},
 	{Key: "handOverReports", Env: EnvHandOverReports, Flag: "hand-over-reports", Usage: "Move the leaver's direct reports to the leaver's manager.", Field: func(p *Policy) any { return &p.HandOverReports }},

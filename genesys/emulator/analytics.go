@@ -206,6 +206,26 @@ func queryPage(p *pagingJSON) (size, number int, err error) {
 	return size, number, nil
 }
 
+// The sync query's longest interval: 31 days with a segment filter, 7 without (Genesys's
+// documented limits; the jobs API has none).
+const (
+	maxFilteredQueryInterval   = 31 * 24 * time.Hour
+	maxUnfilteredQueryInterval = 7 * 24 * time.Hour
+)
+
+// checkQueryInterval refuses a sync query whose interval is longer than Genesys allows.
+func checkQueryInterval(pq parsedQuery) error {
+	limit, days := maxFilteredQueryInterval, 31
+	if len(pq.filter) == 0 {
+		limit, days = maxUnfilteredQueryInterval, 7
+	}
+	if pq.end.Sub(pq.start) > limit {
+		return errBadRequest(fmt.Sprintf("The interval %s/%s is longer than %d days, the most the conversation details query allows; split it, or use an async job",
+			ts(pq.start), ts(pq.end), days))
+	}
+	return nil
+}
+
 // hits are the conversations a sync query matched, oldest first: positions lo to hi of the
 // candidates, or of them those in matched when the filter asks more than the candidate list.
 type hits struct {
@@ -267,6 +287,9 @@ func (e *Emulator) handleQuery(q *request) {
 		return
 	}
 	pageSize, pageNumber, err := queryPage(body.Paging)
+	if err == nil {
+		err = checkQueryInterval(pq)
+	}
 	if err != nil {
 		q.reject(err)
 		return

@@ -35,13 +35,13 @@ func involves(c platformclientv2.Analyticsconversation, userID string) bool {
 }
 
 func Test_GivenASyncQuery_ShouldPageCountHitsAndOmitConversationsPastTheEnd(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
+	e := newEnv(t, emulator.Options{Conversations: 30000})
 	api := platformclientv2.NewConversationsApiWithConfig(e.dev())
 	u := activeUser(t, e)
 	from := time.Date(2024, 1, 10, 15, 0, 0, 0, time.UTC)
-	to := time.Date(2024, 7, 2, 9, 30, 0, 0, time.UTC)
-	// Started on a UTC day the interval touches: [Jan 10 00:00, Jul 3 00:00).
-	want := e.emu.ConversationCount(u.ID, time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC), time.Date(2024, 7, 3, 0, 0, 0, 0, time.UTC))
+	to := time.Date(2024, 2, 9, 9, 30, 0, 0, time.UTC)
+	// Started on a UTC day the interval touches: [Jan 10 00:00, Feb 10 00:00).
+	want := e.emu.ConversationCount(u.ID, time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 10, 0, 0, 0, 0, time.UTC))
 	if want < 10 {
 		t.Fatalf("too few conversations (%d) to page", want)
 	}
@@ -76,6 +76,38 @@ func Test_GivenASyncQuery_ShouldPageCountHitsAndOmitConversationsPastTheEnd(t *t
 	}
 	_, resp, err := api.PostAnalyticsConversationsDetailsQuery(platformclientv2.Conversationquery{SegmentFilters: userFilter(u.ID)})
 	wantStatus(t, resp, err, 400, "invalid.value")
+}
+
+func Test_GivenASyncQueryLongerThanGenesysAllows_ShouldRefuseIt(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	api := platformclientv2.NewConversationsApiWithConfig(e.dev())
+	u := activeUser(t, e)
+	from := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name   string
+		to     time.Time
+		filter *[]platformclientv2.Segmentdetailqueryfilter
+		status int
+	}{
+		{"31 days with a filter", from.AddDate(0, 0, 31), userFilter(u.ID), 200},
+		{"a day more with a filter", from.AddDate(0, 0, 32), userFilter(u.ID), 400},
+		{"7 days without a filter", from.AddDate(0, 0, 7), nil, 200},
+		{"8 days without a filter", from.AddDate(0, 0, 8), nil, 400},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, resp, err := api.PostAnalyticsConversationsDetailsQuery(platformclientv2.Conversationquery{
+				Interval: interval(from, c.to), SegmentFilters: c.filter, Paging: &platformclientv2.Pagingspec{PageSize: ptr(1), PageNumber: ptr(1)}})
+			if c.status == 200 {
+				ok(t, resp, err)
+				return
+			}
+			wantStatus(t, resp, err, 400, "bad.request")
+			if !strings.Contains(err.Error(), "longer than") {
+				t.Fatalf("the error does not say the interval is too long: %v", err)
+			}
+		})
+	}
 }
 
 func Test_GivenRenderedConversations_ShouldHaveTheGenesysShape(t *testing.T) {

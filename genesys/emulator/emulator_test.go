@@ -32,7 +32,7 @@ func Test_GivenTheSameSeed_ShouldGenerateTheSameData(t *testing.T) {
 	eb := &env{t: t, emu: b, url: newServer(t, b)}
 	u := a.SeedUsers()[0].ID
 	q := func(e *env) string {
-		body := platformclientv2.Conversationquery{Interval: ptr(epoch.AddDate(-3, 0, 0).Format("2006-01-02T15:04:05.000Z") + "/" + epoch.Format("2006-01-02T15:04:05.000Z")),
+		body := platformclientv2.Conversationquery{Interval: ptr(epoch.AddDate(0, 0, -31).Format("2006-01-02T15:04:05.000Z") + "/" + epoch.Format("2006-01-02T15:04:05.000Z")),
 			SegmentFilters: userFilter(u), Paging: &platformclientv2.Pagingspec{PageSize: ptr(50), PageNumber: ptr(1)}}
 		_, resp, err := platformclientv2.NewConversationsApiWithConfig(e.dev()).PostAnalyticsConversationsDetailsQuery(body)
 		ok(t, resp, err)

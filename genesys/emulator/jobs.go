@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -241,4 +242,17 @@ func (e *Emulator) handleJobResults(q *request) {
 		return
 	}
 	q.json(http.StatusOK, e.data.renderResults(j, sc, pageSize, e.opts.Now()))
+}
+
+// JobIDs lists the analytics jobs that exist (created and not deleted), sorted: what an
+// export left behind at Genesys.
+func (e *Emulator) JobIDs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]string, 0, len(e.jobs))
+	for id := range e.jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
