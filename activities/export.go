@@ -119,6 +119,7 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 		return sum, err
 	}
 	defer x.deletions.Wait()
+	defer x.deleteCurrentOnStop(ctx)
 	defer x.dropLookahead(ctx)
 	defer x.dropPrecount()
 	if err := x.resume(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/offboard/offboard/activities"
@@ -167,4 +168,35 @@ func runActivity(t *testing.T, a *activities.Activities, fn, in, out any) error 
 		require.NoError(t, v.Get(out))
 	}
 	return err
+}
+
+// A worker that stops gracefully mid-export (SIGTERM) deletes the jobs it made, the current one
+// included: the checkpoint that names them may not reach the server as the attempt ends, so the
+// retry, here from an earlier checkpoint, could not delete them. The retry makes the window's
+// job anew and exports every conversation once.
+func Test_GivenAWorkerStoppingMidExport_ShouldLeaveNoJobBehindAndResumeFromAnEarlierCheckpoint(t *testing.T) {
+	f := newExportFixture(t, exportSeededOptions())
+	start, end := exportSeededWindow()
+	in := f.input("stopping", start, end)
+	stop := make(chan struct{})
+	stopping := *f.a
+	stopping.Genesys = &crashingClient{Client: f.g, onPage: func(n int32) {
+		if n == 6 {
+			close(stop)
+		}
+	}}
+	var s testsuite.WorkflowTestSuite
+	first := runExportIn(t, &s, &stopping, in, nil, func(env *testsuite.TestActivityEnvironment) { env.SetWorkerStopChannel(stop) })
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, first.err, &appErr)
+	require.Equal(t, activities.ErrWorkerStopping, appErr.Type())
+	assert.Empty(t, f.em.JobIDs(), "a graceful stop deletes every job it made")
+	require.Greater(t, len(first.heartbeats), 2)
+
+	second := runExport(t, f.a, in, first.heartbeats[len(first.heartbeats)/2])
+
+	require.NoError(t, second.err)
+	assert.Empty(t, f.em.JobIDs())
+	assert.Equal(t, f.em.ConversationCount(f.user, start, end), second.summary.Conversations)
+	requireExportVerified(t, f.dir, in.Bundle)
 }

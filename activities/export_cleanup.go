@@ -2,11 +2,10 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
-
-	"go.temporal.io/sdk/activity"
 
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/internal/pace"
@@ -67,21 +66,20 @@ func (x *exporter) deleteJobLater(ctx context.Context, id string) {
 }
 
 // deletionContext outlives the export's own cancellation, so that a job the export no longer
-// needs is still deleted, for up to jobDeleteWait; it ends when the worker stops, and the
-// checkpoint keeps the job for the next attempt.
+// needs is still deleted, for up to jobDeleteWait. A stopping worker waits for it too (within
+// its WorkerStopTimeout): the deletions are what a graceful stop must not leave behind.
 func (x *exporter) deletionContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobDeleteWait)
-	if activity.IsActivity(ctx) {
-		stop := activity.GetWorkerStopChannel(ctx)
-		go func() {
-			select {
-			case <-stop:
-				cancel()
-			case <-dctx.Done():
-			}
-		}()
+	return context.WithTimeout(context.WithoutCancel(ctx), jobDeleteWait)
+}
+
+// deleteCurrentOnStop deletes the current job when the worker stops. The next attempt would
+// read on from it only if the last checkpoint reached the server, which a heartbeat recorded as
+// the attempt ends does not (the SDK drops a throttled one), so it would be left behind; the
+// next attempt finds it gone and makes the window's job anew, as after an expiry.
+func (x *exporter) deleteCurrentOnStop(ctx context.Context) {
+	if errors.Is(context.Cause(ctx), errWorkerStopping) && x.p.JobID != "" {
+		x.deleteJobLater(ctx, x.p.JobID)
 	}
-	return dctx, cancel
 }
 
 // deleteJob deletes a job, retrying a retryable failure (a 429, a wait in the rate limiter, a
@@ -96,7 +94,7 @@ func (x *exporter) deleteJob(ctx context.Context, id string) {
 		}
 		return struct{}{}, true, err
 	})
-	if err != nil {
+	if err != nil && !genesys.IsNotFound(err) { // not found: deleted already, or expired
 		x.logger(ctx).Warn("could not delete analytics job; the next attempt deletes it, or it expires", "jobId", id, "error", err)
 		return
 	}

@@ -93,12 +93,16 @@ func runExport(t testing.TB, a *activities.Activities, in activities.ExportInput
 	return runExportIn(t, &s, a, in, details)
 }
 
-// runExportIn is runExport in the suite s (e.g. one with a metrics handler).
-func runExportIn(t testing.TB, s *testsuite.WorkflowTestSuite, a *activities.Activities, in activities.ExportInput, details json.RawMessage) exportRun {
+// runExportIn is runExport in the suite s (e.g. one with a metrics handler); setup adjusts the
+// environment (e.g. a worker stop channel).
+func runExportIn(t testing.TB, s *testsuite.WorkflowTestSuite, a *activities.Activities, in activities.ExportInput, details json.RawMessage, setup ...func(*testsuite.TestActivityEnvironment)) exportRun {
 	t.Helper()
 	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
+	for _, f := range setup {
+		f(env)
+	}
 	if details != nil {
 		env.SetHeartbeatDetails(details)
 	}

@@ -21,11 +21,11 @@ import (
 type findings struct {
 	problems []string
 
-	outcomes      map[string]int // outcome → runs
-	duplicates    []string       // side effects that happened more than once
-	repeats       []string       // unreadable writes a retry made again, harmlessly
-	bundlesOK     int
-	conversations int
+	outcomes                                   map[string]int // outcome → runs
+	duplicates                                 []string       // side effects that happened more than once
+	repeats                                    []string       // unreadable writes a retry made again, harmlessly
+	bundlesOK                                  int
+	conversations                              int
 	calls, status429, jobsCreated, jobsDeleted int
 	// killDelay is the longest wait of an activity lost with the killed worker for its next
 	// attempt; killRetried counts those activities.

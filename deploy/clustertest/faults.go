@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,66 +36,71 @@ type killReport struct {
 	lost   []inFlight
 }
 
-// injectFaults runs the fault schedule while the runs are in flight: a worker SIGKILLed while it
-// exports, then restarted; every worker restarted in turn (SIGTERM, drain, start); the Temporal
-// server restarted; PostgreSQL restarted. Each fault waits for the cluster to be whole again
-// before the next, with a pause between them so that runs move on in between.
+// faultNames are the faults of the schedule, in order (--faults).
+var faultNames = []string{"kill", "rolling", "temporal", "postgres"}
+
+// injectFaults runs the fault schedule while the runs are in flight, each fault of s.faults in
+// faultNames' order: kill SIGKILLs a worker while it exports and starts it again; rolling
+// restarts every worker in turn (SIGTERM, drain, start); temporal restarts the Temporal server;
+// postgres restarts PostgreSQL. Each fault waits for the cluster to be whole again, and a pause
+// lets runs move on before the next.
 func (c *cluster) injectFaults(ctx context.Context, w *workload) ([]fault, *killReport, error) {
 	var faults []fault
-	record := func(name string, at time.Time, down time.Duration) {
-		faults = append(faults, fault{name: name, at: at, open: len(w.open()), downtime: down})
-		fmt.Printf("%s  %s (%d runs open, back after %v)\n", at.UTC().Format("15:04:05"), name, len(w.open()), down.Round(100*time.Millisecond))
-	}
-
-	kill, err := c.killMidExport(ctx)
-	if err != nil {
-		return faults, nil, err
-	}
-	record("SIGKILL "+kill.worker+" mid-export, restarted", kill.at, time.Since(kill.at))
-
-	pause := func() error {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(c.s.pause):
-			return nil
+	var kill *killReport
+	for i, name := range faultNames {
+		if !slices.Contains(c.s.faults, name) {
+			continue
 		}
-	}
-	if err := pause(); err != nil {
-		return faults, kill, err
-	}
-	at := time.Now()
-	for i, wk := range c.workers {
-		if err := wk.stop(shutdownTimeout + 20*time.Second); err != nil {
-			return faults, kill, fmt.Errorf("rolling restart: %w", err)
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return faults, kill, ctx.Err()
+			case <-time.After(c.s.pause):
+			}
 		}
-		if err := c.startWorker(ctx, i); err != nil {
-			return faults, kill, fmt.Errorf("rolling restart: %w", err)
+		open, at := len(w.open()), time.Now()
+		what, err := c.inject(ctx, name, &kill)
+		if err != nil {
+			return faults, kill, fmt.Errorf("%s: %w", what, err)
 		}
+		if kill != nil && name == "kill" {
+			at = kill.at
+		}
+		faults = append(faults, fault{name: what, at: at, open: open, downtime: time.Since(at)})
+		fmt.Printf("%s  %s (%d runs open, back after %v)\n", at.UTC().Format("15:04:05"), what, open, time.Since(at).Round(100*time.Millisecond))
 	}
-	record(fmt.Sprintf("rolling restart of %d workers", len(c.workers)), at, time.Since(at))
-
-	if err := pause(); err != nil {
-		return faults, kill, err
-	}
-	at = time.Now()
-	if err := c.temporal.stop(time.Minute); err != nil {
-		return faults, kill, err
-	}
-	if err := c.restartTemporal(ctx); err != nil {
-		return faults, kill, err
-	}
-	record("Temporal server restarted", at, time.Since(at))
-
-	if err := pause(); err != nil {
-		return faults, kill, err
-	}
-	at = time.Now()
-	if err := c.restartPostgres(ctx); err != nil {
-		return faults, kill, err
-	}
-	record("PostgreSQL restarted", at, time.Since(at))
 	return faults, kill, nil
+}
+
+// inject injects one fault and waits until the cluster is whole again; it says what it did.
+func (c *cluster) inject(ctx context.Context, name string, kill **killReport) (string, error) {
+	switch name {
+	case "kill":
+		rep, err := c.killMidExport(ctx)
+		if err != nil {
+			return "SIGKILL mid-export", err
+		}
+		*kill = rep
+		return "SIGKILL " + rep.worker + " mid-export, restarted", nil
+	case "rolling":
+		what := fmt.Sprintf("rolling restart of %d workers", len(c.workers))
+		for i, wk := range c.workers {
+			if err := wk.stop(shutdownTimeout + 20*time.Second); err != nil {
+				return what, err
+			}
+			if err := c.startWorker(ctx, i); err != nil {
+				return what, err
+			}
+		}
+		return what, nil
+	case "temporal":
+		if err := c.temporal.stop(time.Minute); err != nil {
+			return "Temporal restart", err
+		}
+		return "Temporal server restarted", c.restartTemporal(ctx)
+	default:
+		return "PostgreSQL restarted", c.restartPostgres(ctx)
+	}
 }
 
 // restartPostgres stops the database and starts it again on its port, then waits until Temporal

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type settings struct {
 	exportWindow    string
 	pause           time.Duration
 	timeout         time.Duration
+	faults          []string
 }
 
 func newRoot() *cobra.Command {
@@ -53,6 +55,11 @@ func newRoot() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if s.bin == "" || s.work == "" {
 				return fmt.Errorf("--bin and --work are required")
+			}
+			for _, name := range s.faults {
+				if !slices.Contains(faultNames, name) {
+					return fmt.Errorf("--faults: unknown fault %q; the faults are %s", name, strings.Join(faultNames, ", "))
+				}
 			}
 			line, err := runTest(cmd.Context(), s)
 			if err != nil {
@@ -86,6 +93,7 @@ func newRoot() *cobra.Command {
 	f.StringVar(&s.exportWindow, "export-window", "P120D", "the export's analytics job window (ISO 8601)")
 	f.DurationVar(&s.pause, "pause", 10*time.Second, "pause between two faults")
 	f.DurationVar(&s.timeout, "timeout", 20*time.Minute, "the whole test's bound")
+	f.StringSliceVar(&s.faults, "faults", faultNames, "the faults to inject, in this order whatever the flag's: "+strings.Join(faultNames, ", "))
 	return cmd
 }
 
