@@ -31,6 +31,8 @@ type findings struct {
 	// attempt; killRetried counts those activities.
 	killDelay   time.Duration
 	killRetried int
+	// killedExports counts the exports the SIGKILL interrupted.
+	killedExports int
 }
 
 func (f *findings) problem(format string, args ...any) {
@@ -53,8 +55,16 @@ func (c *cluster) check(ctx context.Context, w *workload, kill *killReport) find
 		f.problem("side effect more than once: %s", d)
 	}
 	f.calls, f.status429, f.jobsCreated, f.jobsDeleted = tally(calls)
+	lost := 0
 	if kill != nil {
 		c.measureKill(ctx, kill, &f)
+		lost = kill.exports()
+	}
+	f.killedExports = lost
+	// Only a crash leaves jobs behind: those an export lost with the killed worker had made since
+	// its last checkpoint reached the server, its current window's and the lookahead's at most.
+	if left := f.jobsCreated - f.jobsDeleted; left > 2*lost {
+		f.problem("%d analytics jobs left undeleted at Genesys; a crash accounts for %d at most (2 for each of the %d exports it interrupted)", left, 2*lost, lost)
 	}
 	return f
 }

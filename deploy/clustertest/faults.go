@@ -115,6 +115,20 @@ func (c *cluster) restartPostgres(ctx context.Context) error {
 	return c.temporal.waitReady(ctx, 2*time.Minute, c.temporalReady)
 }
 
+// exports counts the exports the kill interrupted.
+func (k *killReport) exports() int {
+	n := 0
+	for _, a := range k.lost {
+		if a.activityType == exportActivity {
+			n++
+		}
+	}
+	return n
+}
+
+// exportActivity is the export's activity type.
+const exportActivity = "ExportInteractions"
+
 // killMidExport waits for a worker to be running an export that has been going for a while,
 // notes every activity that worker is running, SIGKILLs it and starts it again.
 func (c *cluster) killMidExport(ctx context.Context) (*killReport, error) {
@@ -126,7 +140,7 @@ func (c *cluster) killMidExport(ctx context.Context) (*killReport, error) {
 		}
 		if victim >= 0 {
 			wk := c.workers[victim]
-			lost, err := c.activitiesOn(ctx, identityPrefix(wk.pid()))
+			lost, err := c.activitiesOn(ctx, identityPrefix(wk.pid()), 0)
 			if err != nil {
 				return nil, err
 			}
@@ -149,12 +163,12 @@ func identityPrefix(pid int) string { return strconv.Itoa(pid) + "@" }
 // ago, or -1.
 func (c *cluster) exportingWorker(ctx context.Context) (int, error) {
 	for i, wk := range c.workers {
-		acts, err := c.activitiesOn(ctx, identityPrefix(wk.pid()))
+		acts, err := c.activitiesOn(ctx, identityPrefix(wk.pid()), 2*time.Second)
 		if err != nil {
 			return -1, err
 		}
 		for _, a := range acts {
-			if a.activityType == "ExportInteractions" {
+			if a.activityType == exportActivity {
 				return i, nil
 			}
 		}
@@ -162,13 +176,14 @@ func (c *cluster) exportingWorker(ctx context.Context) (int, error) {
 	return -1, nil
 }
 
-// activitiesOn lists the started activities of open runs whose worker identity starts with prefix.
-func (c *cluster) activitiesOn(ctx context.Context, prefix string) ([]inFlight, error) {
+// activitiesOn lists the activities of open runs started at least minAge ago on a worker whose
+// identity starts with prefix.
+func (c *cluster) activitiesOn(ctx context.Context, prefix string, minAge time.Duration) ([]inFlight, error) {
 	var out []inFlight
 	err := c.eachOpenRun(ctx, func(d *workflowservice.DescribeWorkflowExecutionResponse) {
 		for _, a := range d.GetPendingActivities() {
 			if a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && strings.HasPrefix(a.GetLastWorkerIdentity(), prefix) &&
-				time.Since(a.GetLastStartedTime().AsTime()) > 2*time.Second {
+				time.Since(a.GetLastStartedTime().AsTime()) >= minAge {
 				ex := d.GetWorkflowExecutionInfo().GetExecution()
 				out = append(out, inFlight{workflowID: ex.GetWorkflowId(), runID: ex.GetRunId(), activityID: a.GetActivityId(), activityType: a.GetActivityType().GetName()})
 			}
