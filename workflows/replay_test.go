@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -203,4 +204,22 @@ func activityTypes(history *historypb.History) []string {
 		}
 	}
 	return out
+}
+
+// Every recorded history in testdata replays, so that one recorded for a new GetVersion is
+// covered by CI as soon as it is committed, even before a test of its own names it.
+func Test_GivenEveryRecordedHistoryInTestdata_ShouldReplayDeterministically(t *testing.T) {
+	files, err := filepath.Glob("testdata/*-history.json")
+	require.NoError(t, err)
+	require.Subset(t, files, []string{deleteHistory, revokingHistory, credentialsHistory, encryptedHistory}, "a recorded history is missing: restore it from git")
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			f, err := os.Open(file)
+			require.NoError(t, err)
+			defer f.Close()
+			history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			replay(t, history)
+		})
+	}
 }
