@@ -81,6 +81,9 @@ func run(m *testing.M) int {
 	opts.DataDir = filepath.Join(dir, "data")
 	opts.TemporalPort, opts.UIPort, opts.EmulatorPort, opts.APIPort, opts.MetricsPort = 0, 0, 0, 0, 0
 	opts.Users, opts.Conversations = 60, 3000
+	// The tests run in parallel on one emulator: Genesys's default 300 a minute would make them
+	// queue for each other's count queries (31 days each); the rate-limit tests inject their 429s.
+	opts.RequestsPerMinute = 1200
 	opts.WebhookURL = hooks.URL
 	opts.PolicyEnv = policyEnv()
 	if *updateHistory {

@@ -86,6 +86,9 @@ type Options struct {
 	Seed          int64
 	Users         int
 	Conversations int
+	// RequestsPerMinute is the emulator's rate limit per OAuth client and the worker's Genesys
+	// budget; 0 is Genesys's default (genesys.DefaultRequestsPerMinute).
+	RequestsPerMinute int
 	// PolicyEnv overrides variables of DevPolicyEnv, e.g. for tests of a stricter policy.
 	PolicyEnv map[string]string
 	// Env is the operator's environment, read as the worker reads it: its policy variables,
@@ -297,7 +300,7 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 		return err
 	}
 	s.Emulator = emulator.New(emulator.Options{
-		Seed: o.Seed, Users: o.Users, Conversations: o.Conversations,
+		Seed: o.Seed, Users: o.Users, Conversations: o.Conversations, RequestsPerMinute: o.budget(),
 		Logger: s.logger.With("component", "emulator"),
 	})
 	serve(s.group, s.ctx, ls.emulator, s.Emulator, "Genesys emulator")
@@ -341,6 +344,14 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 	return nil
 }
 
+// budget is the Genesys requests per minute of the emulator and the worker.
+func (o Options) budget() int {
+	if o.RequestsPerMinute > 0 {
+		return o.RequestsPerMinute
+	}
+	return genesys.DefaultRequestsPerMinute
+}
+
 // workerConfig is the worker of the stack: the emulator as Genesys, the data directory as the
 // export store.
 func (s *Stack) workerConfig(o Options, policy workflows.Policy, metricsAddr string) workerproc.Config {
@@ -348,14 +359,14 @@ func (s *Stack) workerConfig(o Options, policy workflows.Policy, metricsAddr str
 		Temporal: client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace, DataConverter: config.DataConverter(s.payloads)},
 		Genesys: genesys.Config{
 			ClientID: emulator.DevClientID, ClientSecret: genesys.Secret(emulator.DevClientSecret),
-			APIURL: s.EmulatorURL, RequestsPerMinute: genesys.DefaultRequestsPerMinute,
+			APIURL: s.EmulatorURL, RequestsPerMinute: o.budget(),
 		},
 		ExportURL:  s.ExportURL,
 		WebhookURL: s.WebhookURL,
 		// The emulator fulfils jobs within a few polls; Genesys's own take seconds to minutes.
 		Export:          activities.ExportOptions{PollInterval: 200 * time.Millisecond},
 		Policy:          policy,
-		Budget:          config.Budget{FleetRequestsPerMinute: genesys.DefaultRequestsPerMinute, Replicas: 1},
+		Budget:          config.Budget{FleetRequestsPerMinute: o.budget(), Replicas: 1},
 		Addr:            metricsAddr,
 		ShutdownTimeout: 10 * time.Second,
 		Development:     true,
