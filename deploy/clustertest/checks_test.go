@@ -55,3 +55,15 @@ func Test_GivenACallLog_ShouldCountCalls429sAndJobsCreatedAndDeleted(t *testing.
 	})
 	assert.Equal(t, [4]int{6, 2, 2, 1}, [4]int{total, limited, created, deleted})
 }
+
+func Test_GivenSettingsTheTestCannotRunWith_ShouldRefuseThemNamingTheFlag(t *testing.T) {
+	ok := settings{bin: "b", work: "w", runs: 1, workers: 1, apis: 2, rateLimit: 1, budget: 1, deletesPerFive: 2, faults: faultNames}
+	assert.NoError(t, ok.check())
+
+	bad := ok
+	bad.apis, bad.deletesPerFive, bad.faults, bad.work = 1, 6, []string{"kill", "flood"}, ""
+	err := bad.check()
+	for _, want := range []string{"--apis 1", "--deletes-per-five 6", `unknown fault "flood"`, "--work are required"} {
+		assert.ErrorContains(t, err, want)
+	}
+}

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -53,13 +54,8 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if s.bin == "" || s.work == "" {
-				return fmt.Errorf("--bin and --work are required")
-			}
-			for _, name := range s.faults {
-				if !slices.Contains(faultNames, name) {
-					return fmt.Errorf("--faults: unknown fault %q; the faults are %s", name, strings.Join(faultNames, ", "))
-				}
+			if err := s.check(); err != nil {
+				return err
 			}
 			line, err := runTest(cmd.Context(), s)
 			if err != nil {
@@ -90,11 +86,36 @@ func newRoot() *cobra.Command {
 	f.IntVar(&s.budget, "budget", 6000, "the fleet's Genesys budget in requests per minute, split across the workers")
 	f.DurationVar(&s.latency, "latency", 25*time.Millisecond, "latency the emulator adds to every Genesys call")
 	f.StringVar(&s.retention, "retention", "PT30S", "retention of the deletes (ISO 8601)")
-	f.StringVar(&s.exportWindow, "export-window", "P120D", "the export's analytics job window (ISO 8601)")
+	f.StringVar(&s.exportWindow, "export-window", "P120D", "the export's analytics job window (ISO 8601): shorter than the default, so that exports last long enough to be interrupted")
 	f.DurationVar(&s.pause, "pause", 10*time.Second, "pause between two faults")
 	f.DurationVar(&s.timeout, "timeout", 20*time.Minute, "the whole test's bound")
 	f.StringSliceVar(&s.faults, "faults", faultNames, "the faults to inject, in this order whatever the flag's: "+strings.Join(faultNames, ", "))
 	return cmd
+}
+
+// check refuses settings the test cannot run with, naming the flag.
+func (s settings) check() error {
+	var errs []error
+	if s.bin == "" || s.work == "" {
+		errs = append(errs, fmt.Errorf("--bin and --work are required"))
+	}
+	for flag, v := range map[string]int{"--runs": s.runs, "--workers": s.workers, "--apis": s.apis, "--rate-limit": s.rateLimit, "--budget": s.budget} {
+		if v < 1 {
+			errs = append(errs, fmt.Errorf("%s %d: want at least 1", flag, v))
+		}
+	}
+	if s.apis < 2 {
+		errs = append(errs, fmt.Errorf("--apis %d: the approvers decide through two replicas, want at least 2", s.apis))
+	}
+	if s.deletesPerFive < 0 || s.deletesPerFive > 5 {
+		errs = append(errs, fmt.Errorf("--deletes-per-five %d: want 0 to 5", s.deletesPerFive))
+	}
+	for _, name := range s.faults {
+		if !slices.Contains(faultNames, name) {
+			errs = append(errs, fmt.Errorf("--faults: unknown fault %q; the faults are %s", name, strings.Join(faultNames, ", ")))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // runTest is the test: start, offboard under faults, check, sum up. It returns the summary line
