@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -175,11 +176,11 @@ func duplicatedSideEffects(calls []emulator.Call) (duplicates, repeats []string)
 		if c.Status < 200 || c.Status > 299 || c.Method == http.MethodGet || c.Method == http.MethodHead {
 			continue
 		}
-		if c.Method == http.MethodPost && hasAnySuffix(c.Path, readsByPost) {
+		if c.Method == http.MethodPost && slices.ContainsFunc(readsByPost, suffixOf(c.Path)) {
 			continue
 		}
 		target := c.Method + " " + c.Path
-		if c.Method == http.MethodPost && hasAnySuffix(c.Path, targetInBody) {
+		if c.Method == http.MethodPost && slices.ContainsFunc(targetInBody, suffixOf(c.Path)) {
 			target += " body " + c.BodySHA256
 		}
 		seen[target]++
@@ -188,7 +189,7 @@ func duplicatedSideEffects(calls []emulator.Call) (duplicates, repeats []string)
 		if n < 2 {
 			continue
 		}
-		if line := fmt.Sprintf("%s ×%d", k, n); hasAnyPrefix(k, unreadable) {
+		if line := fmt.Sprintf("%s ×%d", k, n); slices.ContainsFunc(unreadable, func(p string) bool { return strings.HasPrefix(k, p) }) {
 			repeats = append(repeats, line)
 		} else {
 			duplicates = append(duplicates, line)
@@ -199,22 +200,9 @@ func duplicatedSideEffects(calls []emulator.Call) (duplicates, repeats []string)
 	return duplicates, repeats
 }
 
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, x := range prefixes {
-		if strings.HasPrefix(s, x) {
-			return true
-		}
-	}
-	return false
-}
-
-func hasAnySuffix(s string, suffixes []string) bool {
-	for _, x := range suffixes {
-		if strings.HasSuffix(s, x) {
-			return true
-		}
-	}
-	return false
+// suffixOf matches the suffixes that path ends with.
+func suffixOf(path string) func(string) bool {
+	return func(suffix string) bool { return strings.HasSuffix(path, suffix) }
 }
 
 // tally counts the Genesys calls, those answered 429, and the analytics jobs created and deleted.
@@ -293,10 +281,5 @@ func startedOf(e *historypb.HistoryEvent, scheduled int64) *historypb.ActivityTa
 	if s == nil || scheduled == 0 || s.GetScheduledEventId() != scheduled {
 		return nil
 	}
-	return s
-}
-
-func sortedStrings(s []string) []string {
-	sort.Strings(s)
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"github.com/offboard/offboard/devstack/defaults"
 	"github.com/offboard/offboard/genesys"
@@ -37,6 +39,9 @@ const (
 	approverB = "bob"
 	auditor   = "audit"
 )
+
+// quiet drops the SDK client's own logs; the driver reports what matters itself.
+var quiet = tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 
 // buildID is the fleet's Worker Deployment version: the workers run versioned, offboardings
 // pinned to it, as in production. A rolling restart keeps it; a new build would be deployed
@@ -195,7 +200,7 @@ func (c *cluster) startTemporal(ctx context.Context, dbURL, password string) err
 	if err := c.restartTemporal(ctx); err != nil {
 		return err
 	}
-	tc, err := client.Dial(client.Options{HostPort: c.temporalAddr, Namespace: defaults.Namespace, Logger: quietLogger{}})
+	tc, err := client.Dial(client.Options{HostPort: c.temporalAddr, Namespace: defaults.Namespace, Logger: quiet})
 	if err != nil {
 		return fmt.Errorf("dial Temporal at %s: %w", c.temporalAddr, err)
 	}
@@ -215,7 +220,7 @@ func (c *cluster) restartTemporal(ctx context.Context) error {
 // attributes in the namespace: it holds once the server has registered both, and again after
 // PostgreSQL came back.
 func (c *cluster) temporalReady(ctx context.Context) error {
-	tc, err := client.Dial(client.Options{HostPort: c.temporalAddr, Namespace: defaults.Namespace, Logger: quietLogger{}})
+	tc, err := client.Dial(client.Options{HostPort: c.temporalAddr, Namespace: defaults.Namespace, Logger: quiet})
 	if err != nil {
 		return err
 	}
@@ -330,11 +335,3 @@ func (c *cluster) stopAll() {
 		}
 	}
 }
-
-// quietLogger drops the SDK client's own logs; the driver reports what matters itself.
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}

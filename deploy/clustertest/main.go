@@ -198,7 +198,7 @@ func summary(w *workload, faults []fault, f findings, wall time.Duration) string
 	return fmt.Sprintf("cluster test %s: %d offboardings (%s); faults: %s; approvals per API replica %v; "+
 		"duplicated side effects %d (token revocations repeated by a retry, no read-back: %d); bundles verified %d/%d (%d conversations, none twice or missing); "+
 		"worst delay after the SIGKILL %v (%d activities retried); Genesys calls %d, 429s %.2f%%, analytics jobs left %d (exports the SIGKILL interrupted: %d); wall %v",
-		verdict, len(w.runs), strings.Join(sortedStrings(outcomes), ", "), strings.Join(names, ", "), w.decisions,
+		verdict, len(w.runs), strings.Join(slices.Sorted(slices.Values(outcomes)), ", "), strings.Join(names, ", "), w.decisions,
 		len(f.duplicates), len(f.repeats), f.bundlesOK, len(w.runs), f.conversations,
 		f.killDelay.Round(100*time.Millisecond), f.killRetried, f.calls, percent(f.status429, f.calls), f.jobsCreated-f.jobsDeleted, f.killedExports,
 		wall.Round(time.Second))

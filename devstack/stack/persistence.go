@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -197,7 +198,9 @@ func clusterID(dataDir string) (string, error) {
 const NamespaceRetention = 30 * 24 * time.Hour
 
 // ensureNamespace registers the namespace unless it exists, and waits until the frontend
-// serves it (its namespace cache refreshes every second).
+// serves it from its namespace cache (refreshed every second). DescribeNamespace reads the
+// database and finds a namespace before the cache does; ListSearchAttributes, which the
+// registration of the search attributes calls next, goes through the cache.
 func ensureNamespace(ctx context.Context, c client.Client, namespace string) error {
 	svc := c.WorkflowService()
 	_, err := svc.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
@@ -212,7 +215,7 @@ func ensureNamespace(ctx context.Context, c client.Client, namespace string) err
 	defer cancel()
 	var last error
 	_, err = pace.Until(ctx, pace.Delays(100*time.Millisecond, time.Second, 0), pace.Sleep, func(ctx context.Context) (struct{}, bool, error) {
-		_, last = svc.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+		_, last = c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 		return struct{}{}, last == nil, nil
 	})
 	if err != nil {

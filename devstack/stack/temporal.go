@@ -25,7 +25,6 @@ import (
 	"go.temporal.io/server/temporal"
 
 	"github.com/offboard/offboard/devstack/defaults"
-	"github.com/offboard/offboard/internal/pace"
 	"github.com/offboard/offboard/workflows"
 )
 
@@ -310,7 +309,7 @@ func (t *Temporal) register(ctx context.Context, o TemporalOptions, createNamesp
 // EnsureSearchAttributes registers the attributes in want that the namespace lacks. It fails if
 // one exists with another type, which needs a new data directory or a manual fix.
 func EnsureSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace string, want map[string]enumspb.IndexedValueType) error {
-	have, err := listSearchAttributes(ctx, op, namespace)
+	have, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return fmt.Errorf("list the search attributes of namespace %q: %w", namespace, err)
 	}
@@ -333,28 +332,6 @@ func EnsureSearchAttributes(ctx context.Context, op operatorservice.OperatorServ
 		return fmt.Errorf("register search attributes in namespace %q: %w", namespace, err)
 	}
 	return nil
-}
-
-// listSearchAttributes lists the namespace's search attributes. A namespace just registered is
-// found by DescribeNamespace, which reads the database, before the operator service's namespace
-// cache holds it (up to NamespaceCacheRefreshInterval later): NotFound is retried for a while.
-func listSearchAttributes(ctx context.Context, op operatorservice.OperatorServiceClient, namespace string) (*operatorservice.ListSearchAttributesResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var last error
-	have, err := pace.Until(ctx, pace.Delays(100*time.Millisecond, time.Second, 0), pace.Sleep, func(ctx context.Context) (*operatorservice.ListSearchAttributesResponse, bool, error) {
-		have, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-		var notFound *serviceerror.NamespaceNotFound
-		if errors.As(err, &notFound) {
-			last = err
-			return nil, false, nil
-		}
-		return have, true, err
-	})
-	if err != nil && last != nil {
-		return nil, errors.Join(err, last)
-	}
-	return have, err
 }
 
 // dial connects to a frontend and waits until it answers, for up to 30 seconds.
