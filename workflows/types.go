@@ -160,6 +160,9 @@ type Request struct {
 	// RequestedBy and binds it to this request (RequestDigest). A run refuses a request
 	// without one, except under a policy of unsigned decisions.
 	Credential string `json:"credential,omitempty"`
+	// Batch is set on an offboarding that a batch started: the batch's credential then proves
+	// the requester instead of Credential.
+	Batch *BatchRef `json:"batch,omitempty"`
 	// Resume is the state a run carries over when it continues as new. Only the workflow sets
 	// it; ValidateRequest rejects it and a first run that carries it fails.
 	Resume *State `json:"resume,omitempty"`
