@@ -12,6 +12,7 @@ var (
 	KeyDisposition    = temporal.NewSearchAttributeKeyKeyword(SADisposition)
 	KeyRequestedBy    = temporal.NewSearchAttributeKeyKeyword(SARequestedBy)
 	KeyRetentionUntil = temporal.NewSearchAttributeKeyTime(SARetentionUntil)
+	KeyBatchID        = temporal.NewSearchAttributeKeyKeyword(SABatchID)
 )
 
 // SearchAttributes lists the custom search attributes a namespace must have registered before an
@@ -23,16 +24,21 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		SADisposition:    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		SARequestedBy:    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		SARetentionUntil: enumspb.INDEXED_VALUE_TYPE_DATETIME,
+		SABatchID:        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }
 
 // requestSearchAttributes are the search attributes that the request alone decides.
 func requestSearchAttributes(req Request) []temporal.SearchAttributeUpdate {
-	return []temporal.SearchAttributeUpdate{
+	attrs := []temporal.SearchAttributeUpdate{
 		KeyGenesysUserID.ValueSet(req.UserID),
 		KeyDisposition.ValueSet(string(req.Disposition)),
 		KeyRequestedBy.ValueSet(req.RequestedBy),
 	}
+	if req.Batch != nil {
+		attrs = append(attrs, KeyBatchID.ValueSet(req.Batch.ID))
+	}
+	return attrs
 }
 
 // StartSearchAttributes are the search attributes to set when starting req: IDs and enums

@@ -25,4 +25,5 @@ add OffboardingStage Keyword
 add OffboardingDisposition Keyword
 add OffboardingRequestedBy Keyword
 add OffboardingRetentionUntil Datetime
+add OffboardingBatchId Keyword
 echo "namespace $ns and search attributes are ready"
