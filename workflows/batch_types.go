@@ -33,6 +33,14 @@ const (
 	SignalBatchProgress = "batchProgress"
 	// MaxBatchItems is the most people one batch takes.
 	MaxBatchItems = 10000
+	// ReconciliationWorkflowType compares HR's roster with Genesys; by policy it starts a batch
+	// as its child, which the batch trusts without a credential (the policy is the worker's).
+	ReconciliationWorkflowType = "Reconciliation"
+	// ReconciliationIDPrefix begins the workflow ID of every reconciliation run (the Schedule's
+	// workflow ID; Temporal appends the scheduled time).
+	ReconciliationIDPrefix = "reconciliation-"
+	// ReconciliationRequester is the requester of a batch a reconciliation starts.
+	ReconciliationRequester = "reconciliation"
 )
 
 // BatchWorkflowID is the workflow ID of the batch batchID.
