@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/internal/webhook"
@@ -30,6 +32,9 @@ type Activities struct {
 	Export ExportOptions
 	// Access tunes the read-backs of RevokeAccess and RestoreAccess.
 	Access AccessOptions
+	// Temporal is the worker's client, by which an export reports its progress to its run; nil
+	// leaves the run without those reports.
+	Temporal client.Client
 }
 
 // ExportOptions tunes the export; zero values mean the defaults.

@@ -62,6 +62,11 @@ type exporter struct {
 	jobs liveJobs
 	// pulse repeats the last checkpoint while a call or a wait holds the export.
 	pulse *pulse
+	// job is the current job's state for progress reports; reported is when the last one went,
+	// and reports are those being sent.
+	job      string
+	reported time.Time
+	reports  sync.WaitGroup
 	// avail is the jobs store's data availability date as last read (see availableFor).
 	avail struct {
 		mu    sync.Mutex
@@ -119,6 +124,7 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 		return sum, err
 	}
 	defer x.deletions.Wait()
+	defer x.reports.Wait()
 	defer x.deleteCurrentOnStop(ctx)
 	defer x.dropLookahead(ctx)
 	defer x.dropPrecount()
@@ -133,8 +139,10 @@ func (x *exporter) run(ctx context.Context) (ExportSummary, error) {
 		}
 		x.p.Window++
 		x.p.clearJob()
+		x.job = ""
 		x.stored = nil
 		x.checkpoint(ctx)
+		x.report(ctx, true)
 	}
 	if err := x.mismatches(); err != nil {
 		return ExportSummary{}, err

@@ -149,7 +149,7 @@ func (x *exporter) prepareJob(ctx context.Context, win bundle.Window, target tim
 	prep.jobID = id
 	// Polled without heartbeats: only the export's goroutine heartbeats. A job that ended
 	// otherwise, exportWindow sees end and replaces.
-	if st, err := x.pollJob(ctx, id, pace.Sleep); err != nil || st.State != genesys.JobFulfilled {
+	if st, err := x.pollJob(ctx, id, pace.Sleep, nil); err != nil || st.State != genesys.JobFulfilled {
 		return prep
 	}
 	select {
@@ -240,13 +240,17 @@ func (x *exporter) availabilityTarget(w bundle.Window) time.Time {
 
 // awaitJob polls the job, heartbeating, until it leaves QUEUED and PENDING.
 func (x *exporter) awaitJob(ctx context.Context, id string) (genesys.JobStatus, error) {
-	return x.pollJob(ctx, id, x.sleep)
+	return x.pollJob(ctx, id, x.sleep, func(st genesys.JobStatus) { x.job = string(st.State) })
 }
 
 // pollJob polls the job until it leaves QUEUED and PENDING, waiting through wait.
-func (x *exporter) pollJob(ctx context.Context, id string, wait pace.Wait) (genesys.JobStatus, error) {
+// Each status read is handed to seen, if set.
+func (x *exporter) pollJob(ctx context.Context, id string, wait pace.Wait, seen func(genesys.JobStatus)) (genesys.JobStatus, error) {
 	return pace.Until(ctx, x.pollDelays(), wait, func(ctx context.Context) (genesys.JobStatus, bool, error) {
 		st, err := x.g.ConversationJob(ctx, id)
+		if err == nil && seen != nil {
+			seen(st)
+		}
 		return st, st.State != genesys.JobQueued && st.State != genesys.JobPending, err
 	})
 }

@@ -217,6 +217,7 @@ func (x *exporter) checkpoint(ctx context.Context) {
 		return
 	}
 	x.pulse.record(ctx, json.RawMessage(raw))
+	x.report(ctx, false)
 }
 
 // sleep waits d, heartbeating often enough for the activity's heartbeat timeout: the pace.Wait

@@ -105,6 +105,7 @@ func (x *exporter) readResults(ctx context.Context, w int, s *resultStream) erro
 		s = x.streamResults(ctx, x.p.JobID, x.p.Cursor)
 	}
 	defer s.stop()
+	x.job = "reading"
 	x.startPrecount(ctx, w)
 	x.startLookahead(ctx, w+1)
 	if la := x.ahead; la != nil && la.window == w+1 {

@@ -35,6 +35,7 @@ func (o *offboarding) registerMessages(ctx workflow.Context) error {
 		{UpdateRelease, o.applyRelease},
 		{UpdateExtendRetention, o.applyRetention},
 	}
+	o.drains = append(o.drains, o.listenExportProgress(ctx))
 	var err error
 	for _, c := range controls {
 		d, e := o.register(ctx, c)
@@ -82,16 +83,20 @@ func (o *offboarding) register(ctx workflow.Context, c control) (drain, error) {
 		c.apply(ctx, d, d.via("signal"))
 		return true
 	}
-	// The listener waits for a buffered signal rather than blocking in Receive, which would hand
-	// the value to a goroutine that may not run before the workflow ends or continues as new;
-	// a buffered signal is instead handled by whichever of the listener and settle runs first.
-	// Signals keep being handled while a cancelled run cleans up.
+	listen(ctx, ch, next)
+	return next, nil
+}
+
+// listen handles ch's signals with next as they come. The listener waits for a buffered signal
+// rather than blocking in Receive, which would hand the value to a goroutine that may not run
+// before the workflow ends or continues as new; a buffered signal is instead handled by whichever
+// of the listener and settle runs first. Signals keep being handled while a cancelled run cleans up.
+func listen(ctx workflow.Context, ch workflow.ReceiveChannel, next drain) {
 	workflow.Go(disconnected(ctx), func(ctx workflow.Context) {
 		for workflow.Await(ctx, func() bool { return ch.Len() > 0 }) == nil {
 			next(ctx)
 		}
 	})
-	return next, nil
 }
 
 // rules applies the run's rules to a decision whose sender is proved (or trusted).

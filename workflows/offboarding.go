@@ -105,6 +105,8 @@ type offboarding struct {
 	// keys are the parsed decision keys, parsed from keysFrom.
 	keys     *credential.KeySet
 	keysFrom []string
+	// exporting is the running export's last report of how far it is.
+	exporting *activities.ExportProgress
 }
 
 func now(ctx workflow.Context) time.Time { return workflow.Now(ctx).UTC() }

@@ -64,7 +64,7 @@ func stageTable() []stageDef {
 		{stage: StageScheduled, step: (*offboarding).schedule, doing: func(o *offboarding) string { return "access ends " + formatTime(o.st.AccessEndAt) }},
 		{stage: StageRevoking, step: (*offboarding).revoke, doing: (*offboarding).revokingSummary},
 		{stage: StageArchiving, step: (*offboarding).archive, doing: says("deactivating")},
-		{stage: StageExporting, step: (*offboarding).export, doing: says("exporting conversations")},
+		{stage: StageExporting, step: (*offboarding).export, doing: (*offboarding).exportingNow},
 		{stage: StageAwaitingApproval, step: (*offboarding).awaitApproval, doing: (*offboarding).approvalSummary, decides: true, shortens: true, at: "while"},
 		{stage: StageRetention, step: (*offboarding).retain, doing: (*offboarding).retentionSummary, shortens: true, at: "in"},
 		{stage: StageDeleting, step: (*offboarding).delete, doing: says("deleting")},

@@ -203,6 +203,9 @@ func (o *offboarding) status() Status {
 	if o.st.Hold == nil && !o.req.DryRun {
 		s.RetentionUntil = o.st.RetentionUntil
 	}
+	if o.st.Stage == StageExporting {
+		s.Exporting = o.exporting
+	}
 	return s
 }
 

@@ -209,10 +209,12 @@ type Report struct {
 	// WouldEnd is the outcome a real run would end in, as a dry run planned it.
 	WouldEnd Stage `json:"wouldEnd,omitempty"`
 	// WouldHappen is the dry run's report of what a real run would do.
-	WouldHappen  []string                  `json:"wouldHappen,omitempty"`
-	Export       *activities.ExportSummary `json:"export,omitempty"`
-	Verification *activities.Verification  `json:"verification,omitempty"`
-	Audit        *activities.AuditRef      `json:"audit,omitempty"`
+	WouldHappen []string                  `json:"wouldHappen,omitempty"`
+	Export      *activities.ExportSummary `json:"export,omitempty"`
+	// Exporting is how far the running export is, from its last report (while exporting).
+	Exporting    *activities.ExportProgress `json:"exporting,omitempty"`
+	Verification *activities.Verification   `json:"verification,omitempty"`
+	Audit        *activities.AuditRef       `json:"audit,omitempty"`
 	// AccessEndedAt is when the revoking stage ended: from then on the user holds no access.
 	AccessEndedAt time.Time `json:"accessEndedAt,omitzero"`
 	// SkippedSteps are optional steps left out because a permission is missing (see Notes).

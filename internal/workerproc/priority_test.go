@@ -22,7 +22,9 @@ func priorityWorkflow(ctx workflow.Context) (genesys.Priority, error) {
 	return got, err
 }
 
-func genesysPriority(ctx context.Context) (genesys.Priority, error) { return genesys.PriorityOf(ctx), nil }
+func genesysPriority(ctx context.Context) (genesys.Priority, error) {
+	return genesys.PriorityOf(ctx), nil
+}
 
 // The worker hands every activity's priority to its Genesys requests. (The SDK's test suite
 // drops task priorities, so the key itself is checked on requestPriority below.)

@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer store.Close()
 
 	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL, WebhookSecrets: cfg.WebhookSecrets,
-		Links: cfg.Links, Export: cfg.Export}
+		Links: cfg.Links, Export: cfg.Export, Temporal: c}
 	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout, cfg.Deployment))
 	Register(w, cfg.Policy, acts)
 

@@ -127,6 +127,7 @@ func fullStatus() workflows.Status {
 			WorkflowID: workflows.WorkflowID(uid), UserID: uid, DryRun: true, WouldEnd: workflows.OutcomeDeleted, WouldHappen: []string{"delete the user"},
 			Export: &activities.ExportSummary{Bundle: "s3://bucket/b", ManifestURL: "s3://bucket/b/manifest.json", ManifestSHA256: strings.Repeat("a", 64),
 				Parts: 2, Conversations: 10, Bytes: 1 << 20, Windows: 3},
+			Exporting:     &activities.ExportProgress{Windows: 3, WindowsDone: 1, Conversations: 4, Job: "PENDING", Attempt: 1, At: now},
 			Verification:  &activities.Verification{State: genesys.StateDeleted, Count: 10, ManifestCount: 10, Linked: true, CheckedAt: now},
 			Audit:         &activities.AuditRef{URL: "s3://bucket/b/audit.json", SHA256: strings.Repeat("b", 64)},
 			AccessEndedAt: now, SkippedSteps: []activities.AccessStep{activities.StepReports},
