@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,18 +101,17 @@ func (c *cli) waitBatch(cmd *cobra.Command, api *hrclient.Client, batchID string
 	var bar *progressbar.ProgressBar
 	last := ""
 	for {
-		view, err := api.Batch(cmd.Context(), batchID, hrapi.BatchQuery{PageSize: 1})
+		st, err := batchProgress(cmd.Context(), api, batchID)
 		if err != nil {
 			return fmt.Errorf("follow batch %s: %w", batchID, err)
 		}
-		st := view.Status
 		line := progressLine(st)
 		switch {
-		case isTerminal(out) && bar == nil:
-			bar = progressbar.NewOptions(st.Total, progressbar.OptionSetWriter(out), progressbar.OptionShowCount(),
-				progressbar.OptionSetDescription("batch "+batchID), progressbar.OptionClearOnFinish())
-			fallthrough
-		case bar != nil:
+		case st.State == "": // not answering yet
+		case isTerminal(out):
+			if bar == nil {
+				bar = progressbar.NewOptions(st.Total, progressbar.OptionSetWriter(out), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+			}
 			_ = bar.Set(settled(st))
 			bar.Describe(line)
 		case line != last:
@@ -130,6 +131,16 @@ func (c *cli) waitBatch(cmd *cobra.Command, api *hrclient.Client, batchID string
 		case <-time.After(batchPoll):
 		}
 	}
+}
+
+// batchProgress is the batch's status; a zero status while it does not answer yet (503).
+func batchProgress(ctx context.Context, api *hrclient.Client, batchID string) (workflows.BatchStatus, error) {
+	view, err := api.Batch(ctx, batchID, hrapi.BatchQuery{PageSize: 1})
+	var p *hrapi.Problem
+	if errors.As(err, &p) && p.Status == http.StatusServiceUnavailable {
+		return workflows.BatchStatus{}, nil
+	}
+	return view.Status, err
 }
 
 // settled counts the items no longer pending nor working.

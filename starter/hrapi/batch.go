@@ -285,7 +285,14 @@ func (s *Service) BatchStatus(ctx context.Context, batchID string) (workflows.Ba
 // queryBatch asks the batch the query name with args into v.
 func (s *Service) queryBatch(ctx context.Context, batchID, name string, v any, args ...any) error {
 	enc, err := s.Client.QueryWorkflow(ctx, workflows.BatchWorkflowID(batchID), "", name, args...)
-	if err != nil {
+	var failed *serviceerror.QueryFailed
+	switch {
+	case errors.As(err, &failed):
+		// A batch answers once its first workflow task has run: a moment after its start.
+		p := newProblem(TypeUnavailable, "the batch does not answer yet (it may have only just started): retry in a few seconds")
+		p.cause = err
+		return p
+	case err != nil:
 		return asBatch(temporalProblem("read the batch", err))
 	}
 	if err := enc.Get(v); err != nil {

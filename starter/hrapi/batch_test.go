@@ -63,7 +63,7 @@ func itemErrorsOf(t *testing.T, a answer) []string {
 	require.Equal(t, TypeInvalidBatch, p.Type, a.body)
 	var out []string
 	for _, e := range p.Items {
-		out = append(out, strings.TrimSpace(strconv.Itoa(e.Line) + " " + e.Field))
+		out = append(out, strings.TrimSpace(strconv.Itoa(e.Line)+" "+e.Field))
 	}
 	return out
 }
