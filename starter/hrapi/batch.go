@@ -108,16 +108,13 @@ func (s *Service) StartBatch(ctx context.Context, sub BatchSubmission) (BatchRes
 	if in.Credential, err = s.signBatch(in); err != nil {
 		return BatchResult{}, err
 	}
-	opts := client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                workflows.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	// A batch ID names one batch for good: no second run under it, even once it has closed.
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue, StaticSummary: batchSummary(sub),
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.KeyBatchID.ValueSet(sub.ID)),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.KeyBatchID.ValueSet(sub.ID)),
-		StaticSummary:                            batchSummary(sub),
-	}
-	run, err := s.Client.ExecuteWorkflow(ctx, opts, workflows.BatchWorkflowType, in)
+	}, workflows.BatchWorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):

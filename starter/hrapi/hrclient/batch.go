@@ -108,10 +108,4 @@ func (c *Client) controlBatch(ctx context.Context, batchID, update, reason strin
 }
 
 // batch is the path of the batch, or of one of its controls.
-func batch(batchID, control string) string {
-	p := "/v1/batches/" + url.PathEscape(batchID)
-	if control != "" {
-		p += "/" + control
-	}
-	return p
-}
+func batch(batchID, control string) string { return resource("/v1/batches/", batchID, control) }
