@@ -63,15 +63,15 @@ func decodeBatch(w http.ResponseWriter, r *http.Request) ([]submittedItem, int, 
 		return nil, 0, nil, invalid(fmt.Sprintf("the batch could not be read (at most %d bytes): %v", MaxBatchBodyBytes, err))
 	}
 	if mt == "text/csv" {
-		items, errs, p := DecodeBatchCSV(raw)
+		items, errs, p := decodeBatchCSV(raw)
 		return items, 0, errs, p
 	}
-	return DecodeBatchJSON(raw)
+	return decodeBatchJSON(raw)
 }
 
-// DecodeBatchJSON reads a JSON batch: one object with items (each decoded strictly, as the body
+// decodeBatchJSON reads a JSON batch: one object with items (each decoded strictly, as the body
 // of a single start) and maxInFlight.
-func DecodeBatchJSON(raw []byte) ([]submittedItem, int, []ItemError, *Problem) {
+func decodeBatchJSON(raw []byte) ([]submittedItem, int, []ItemError, *Problem) {
 	if !utf8.Valid(raw) {
 		return nil, 0, nil, invalid("the batch is not valid UTF-8: send UTF-8 text")
 	}
@@ -136,10 +136,10 @@ func checkTopLevel(raw []byte) *Problem {
 	return nil
 }
 
-// DecodeBatchCSV reads a CSV batch: a header row naming batchColumns, then one person a row.
+// decodeBatchCSV reads a CSV batch: a header row naming batchColumns, then one person a row.
 // Each row becomes the JSON body of a single start and is decoded as one, so the two forms
 // share every rule. A UTF-8 byte order mark (spreadsheets write one) is skipped.
-func DecodeBatchCSV(raw []byte) ([]submittedItem, []ItemError, *Problem) {
+func decodeBatchCSV(raw []byte) ([]submittedItem, []ItemError, *Problem) {
 	raw = bytes.TrimPrefix(raw, []byte("\ufeff"))
 	switch {
 	case bytes.HasPrefix(raw, []byte{0xfe, 0xff}), bytes.HasPrefix(raw, []byte{0xff, 0xfe}):
