@@ -253,7 +253,8 @@ func tooManyItems() *Problem {
 // itemErrors are the item errors of a problem met with the item at line.
 func itemErrors(line int, p *Problem) []ItemError {
 	if len(p.Errors) == 0 {
-		return []ItemError{{Line: line, Message: p.Detail}}
+		// The item was read as the body of a single start would be.
+		return []ItemError{{Line: line, Message: strings.Replace(p.Detail, "the body", "the item", 1)}}
 	}
 	out := make([]ItemError, 0, len(p.Errors))
 	for _, f := range p.Errors {

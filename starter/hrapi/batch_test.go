@@ -85,10 +85,12 @@ func Test_GivenAJSONBatchWithSeveralInvalidItems_ShouldReportEachWithItsLineAndS
 		batchItem("userId", strings.ToUpper(uid), "delete", "e4"),
 		`{"userId":"`+uid+`","disposition":"archive","reason":"r","hrEventId":"e5","approver":"me"}`,
 		batchItem("employeeId", "E1", "archive", "e6"),
+		`"not an object"`,
 	)
 	a := send(h, "POST", "/v1/batches", body, asHR())
 	require.Equal(t, http.StatusUnprocessableEntity, a.code, a.body)
-	assert.Equal(t, []string{"2 disposition", "3 reason", "3 hrEventId", "4 userId", "5 approver"}, itemErrorsOf(t, a))
+	assert.Equal(t, []string{"2 disposition", "3 reason", "3 hrEventId", "4 userId", "5 approver", "7"}, itemErrorsOf(t, a))
+	assert.Contains(t, a.body, "the item must be a JSON object")
 	assert.Contains(t, a.body, "same person as line 1")
 	assertNothingStored(t, temporal, dir)
 }
