@@ -62,7 +62,9 @@ func Test_GivenEachSubcommand_ShouldShowOnlyItsOwnFlags(t *testing.T) {
 		{[]string{"start"}, []string{"--api-url", "--dry-run", "--json"}, []string{"--temporal-address", "--approvals-required"}},
 		{[]string{"verify-bundle"}, []string{"--expect-digest", "--json", "Exit status: 0 verified; 1 discrepancies"}, []string{"--temporal-address", "--approvals-required"}},
 		{[]string{"keys", "generate"}, []string{"--out"}, []string{"--json", "--temporal-address"}},
-		{[]string{"serve"}, []string{"--addr", "--temporal-address", "--approvals-required int", "--approve-archive ", "--event-secrets-file", "--event-tolerance duration", "--codec-origin", "--payload-keys-file"}, []string{"--json", "--webhook-secret-file"}},
+		{[]string{"serve"}, []string{"--addr", "--temporal-address", "--approvals-required int", "--approve-archive ", "--event-secrets-file", "--event-tolerance duration", "--codec-origin", "--payload-keys-file", "--export-url"}, []string{"--json", "--webhook-secret-file"}},
+		{[]string{"batch"}, []string{"--file", "--max-in-flight", "--wait", "--idempotency-key", "--api-url", "--json", "status", "pause", "resume", "cancel"}, []string{"--temporal-address", "--approvals-required"}},
+		{[]string{"batch", "status"}, []string{"--problems", "--page-token", "--json", "--api-url"}, []string{"--temporal-address", "--file"}},
 	} {
 		code, out, stderr := runStarter(t, append(tc.cmd, "--help")...)
 		require.Equal(t, 0, code, stderr)

@@ -108,12 +108,13 @@ func runMain(m *testing.M) int {
 	env.policy = testPolicy()
 	w := worker.New(env.client, workflows.TaskQueue, worker.Options{})
 	workerproc.Register(w, env.policy, &activities.Activities{Genesys: gc, Store: store})
+	registerStubBatch(w, env.policy, store)
 	if err := w.Start(); err != nil {
 		log.Printf("start worker: %v", err)
 		return 1
 	}
 	defer w.Stop()
-	api, err := hrapi.New(hrapi.Options{Temporal: env.client, Policy: env.policy, Tokens: append(apiTokens(), cliTokens()...), Signer: testSigner, Codec: testPayloadCodec()})
+	api, err := hrapi.New(hrapi.Options{Temporal: env.client, Policy: env.policy, Tokens: append(apiTokens(), cliTokens()...), Signer: testSigner, Codec: testPayloadCodec(), Store: store})
 	if err != nil {
 		log.Printf("HR API: %v", err)
 		return 1

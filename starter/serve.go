@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 )
@@ -36,7 +37,8 @@ func (c *cli) serveCmd() *cobra.Command {
 			signer, errSigner := src.Signer(hrapi.Issuer)
 			events, errEvents := src.Events()
 			origin, errOrigin := src.CodecOrigin()
-			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner, errEvents, errOrigin); err != nil {
+			exportURL, errExport := src.URL(config.EnvExportURL, config.DefaultExportURL, "file", "s3", "gs", "azblob")
+			if err := errors.Join(errTemporal, errPolicy, errTokens, errSigner, errEvents, errOrigin, errExport); err != nil {
 				return fmt.Errorf("configuration:\n%w", err)
 			}
 			opts.Logger = tlog.NewStructuredLogger(logger)
@@ -45,8 +47,13 @@ func (c *cli) serveCmd() *cobra.Command {
 				return err
 			}
 			defer tc.Close()
+			store, err := bundle.Open(ctx, exportURL)
+			if err != nil {
+				return fmt.Errorf("%s: %w", config.EnvExportURL, err)
+			}
+			defer store.Close()
 			h, err := hrapi.New(hrapi.Options{Temporal: tc, Policy: policy, Tokens: tokens, Signer: signer, Logger: logger, Now: c.Now,
-				EventSecrets: events.Secrets, EventTolerance: events.Tolerance, Codec: payloads, CodecOrigin: origin})
+				EventSecrets: events.Secrets, EventTolerance: events.Tolerance, Codec: payloads, CodecOrigin: origin, Store: store})
 			if err != nil {
 				return err
 			}
@@ -75,7 +82,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		},
 	}
 	config.AddFlags(cmd.Flags(), append(append([]string{config.EnvAPIAddr, config.EnvAPITokensFile, config.EnvDecisionSigningKeyFile, config.EnvCodecOrigin, config.EnvLogLevel, config.EnvLogFormat,
-		config.EnvEventSecretsFile, config.EnvEventTolerance}, temporalVars...), policyVars()...)...)
+		config.EnvEventSecretsFile, config.EnvEventTolerance, config.EnvExportURL}, temporalVars...), policyVars()...)...)
 	return cmd
 }
 

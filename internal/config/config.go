@@ -109,7 +109,7 @@ func Vars() []Var {
 		{Name: genesys.EnvRequestsPerMinute, Used: w, Usage: "Per-process client limiter; default: fleet budget / replicas."},
 		{Name: EnvFleetRequestsPerMin, Flag: "fleet-requests-per-minute", Default: strconv.Itoa(genesys.DefaultRequestsPerMinute), Used: w, Type: "int", Usage: "Genesys requests/minute for the whole worker fleet (one OAuth client)."},
 		{Name: EnvWorkerReplicas, Flag: "worker-replicas", Default: "1", Used: w, Type: "int", Usage: "How many worker processes share the fleet budget."},
-		{Name: EnvExportURL, Flag: "export-url", Default: DefaultExportURL, Used: w, Usage: "Export store URL: file://, s3://, gs:// or azblob://."},
+		{Name: EnvExportURL, Flag: "export-url", Default: DefaultExportURL, Used: ws, Usage: "Export store URL: file://, s3://, gs:// or azblob://. The HR API keeps each batch's items there for the workers: give both the same store."},
 		{Name: EnvWebhookURL, Flag: "webhook-url", Used: w, Usage: "http(s) URL that receives notifications; empty disables them."},
 		{Name: EnvWebhookSecretFile, Flag: "webhook-secret-file", Used: w, Usage: "File of whsec_ secrets (comma, space or line separated; the first signs) that sign notifications the Standard Webhooks way; required with a webhook URL."},
 		{Name: EnvWebhookSecret, Secret: true, Used: w, Usage: "The same secrets in the variable, instead of the file."},

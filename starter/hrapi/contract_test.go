@@ -67,7 +67,7 @@ func (f *contractTemporal) DescribeWorkflowExecution(ctx context.Context, id, ru
 	return desc, nil
 }
 
-func (f *contractTemporal) QueryWorkflow(_ context.Context, id, _, _ string, _ ...any) (converter.EncodedValue, error) {
+func (f *contractTemporal) QueryWorkflow(_ context.Context, id, _, query string, _ ...any) (converter.EncodedValue, error) {
 	switch f.mode {
 	case absent:
 		return nil, serviceerror.NewNotFound("workflow not found for ID: " + id)
@@ -75,6 +75,9 @@ func (f *contractTemporal) QueryWorkflow(_ context.Context, id, _, _ string, _ .
 		return nil, errUnreachable
 	case garbled:
 		return jsonValue{v: "not a status"}, nil
+	}
+	if batchID, ok := workflows.BatchIDFromWorkflowID(id); ok {
+		return batchAnswer(batchID, query), nil
 	}
 	return jsonValue{v: fullStatus()}, nil
 }

@@ -36,6 +36,13 @@ type fakeTemporal struct {
 	resolve  func(activities.ResolveInput) (activities.Resolution, error)
 	resolves []resolveStart
 	started  []workflows.Request // the offboardings started
+	batches  []batchStart        // the batches started
+}
+
+// batchStart is one batch the service started.
+type batchStart struct {
+	opts client.StartWorkflowOptions
+	in   workflows.BatchInput
 }
 
 // resolveKnown resolves every person to uid, except one whose value starts with "unknown".
@@ -102,10 +109,13 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 		return fakeRun{id: o.ID, resolution: r, err: err}, nil
 	}
 	f.called("ExecuteWorkflow")
-	if req, ok := args[0].(workflows.Request); ok {
-		f.mu.Lock()
-		f.started = append(f.started, req)
-		f.mu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch in := args[0].(type) {
+	case workflows.Request:
+		f.started = append(f.started, in)
+	case workflows.BatchInput:
+		f.batches = append(f.batches, batchStart{o, in})
 	}
 	return fakeRun{id: o.ID}, nil
 }

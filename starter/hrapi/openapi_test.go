@@ -122,6 +122,11 @@ func schemaDrift(at string, t reflect.Type, s *openapi3.Schema) []string {
 		return want("boolean")
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		return want("integer")
+	case reflect.Map:
+		if d := want("object"); d != nil || s.AdditionalProperties.Schema == nil {
+			return append(d, at+": a map documents its values as additionalProperties")
+		}
+		return schemaDrift(at+"{}", t.Elem(), s.AdditionalProperties.Schema.Value)
 	}
 	return []string{fmt.Sprintf("%s: the test cannot compare %s", at, t)}
 }
@@ -165,6 +170,9 @@ func Test_GivenTheResponseTypes_ShouldDocumentEveryFieldTheyWriteAndNoOther(t *t
 		"IssuedCredential": reflect.TypeFor[IssuedCredential](),
 		"Decision":         reflect.TypeFor[Decision](),
 		"Problem":          reflect.TypeFor[Problem](),
+		"BatchResult":      reflect.TypeFor[BatchResult](),
+		"BatchView":        reflect.TypeFor[BatchView](),
+		"BatchStatus":      reflect.TypeFor[workflows.BatchStatus](),
 	} {
 		ref := doc.Components.Schemas[name]
 		require.NotNil(t, ref, "components.schemas.%s", name)
@@ -183,6 +191,8 @@ func Test_GivenTheRequestBodies_ShouldDocumentExactlyTheFieldsTheDecoderTakes(t 
 		off + "/release":     reflect.TypeFor[ControlRequest](),
 		off + "/retention":   reflect.TypeFor[RetentionRequest](),
 		off + "/credentials": reflect.TypeFor[CredentialRequest](),
+		"/v1/batches":        reflect.TypeFor[BatchRequest](),
+		batchPath + "/pause": reflect.TypeFor[ControlRequest](),
 	} {
 		op := doc.Paths.Find(path).Post
 		require.NotNil(t, op, path)
@@ -312,7 +322,7 @@ func contractCalls(t *testing.T) []contractCall {
 		{name: "credential", method: "POST", path: off + "/credentials", body: `{"action":"approve","ttl":"PT1H"}`, header: asApprover(), code: 201},
 		{name: "credential finished", mode: finished, method: "POST", path: off + "/credentials", body: `{"action":"cancel"}`, header: asHR(), code: 409},
 		{name: "credential Temporal down", mode: down, method: "POST", path: off + "/credentials", body: `{"action":"cancel"}`, header: asHR(), code: 503},
-	}, append(eventCalls(), append([]contractCall{
+	}, append(append(eventCalls(), batchContractCalls()...), append([]contractCall{
 		{name: "inspect link", method: "GET", path: link("approve"), code: 200},
 		{name: "inspect bad link", method: "GET", path: DecisionLink("not-a-credential"), code: 401},
 		{name: "follow link", method: "POST", path: link("approve"), code: 200},
@@ -364,7 +374,8 @@ func Test_GivenACallOfEveryRoute_ShouldConformToOpenAPIAndAnswerOnlyTheRouteTabl
 func newContractAPI(t *testing.T, mode temporalMode) http.Handler {
 	t.Helper()
 	h, err := New(Options{Temporal: &contractTemporal{mode: mode}, Policy: testPolicy(), Signer: testSigner, Now: func() time.Time { return now },
-		Tokens: testTokens(), AuthFailureLimit: RateLimit{Rate: rate.Every(time.Hour), Burst: 2}, EventSecrets: contractEventSecrets(mode), Codec: testCodec, CodecOrigin: uiOrigin})
+		Tokens: testTokens(), AuthFailureLimit: RateLimit{Rate: rate.Every(time.Hour), Burst: 2}, EventSecrets: contractEventSecrets(mode), Codec: testCodec, CodecOrigin: uiOrigin,
+		Store: testStore(t)})
 	require.NoError(t, err)
 	return h
 }
@@ -416,7 +427,7 @@ func Test_GivenTemporalFailures_ShouldAnswerInTheCallersTermsWithRetryAfterOn503
 		t.Run(c.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			h, err := New(Options{Temporal: &contractTemporal{mode: c.mode}, Policy: testPolicy(), Signer: testSigner, Tokens: testTokens(),
-				Now: func() time.Time { return now }, Logger: slogTo(&logs), EventSecrets: contractEventSecrets(c.mode)})
+				Now: func() time.Time { return now }, Logger: slogTo(&logs), EventSecrets: contractEventSecrets(c.mode), Store: testStore(t)})
 			require.NoError(t, err)
 			a := send(h, c.method, c.path, c.body, c.header)
 			require.Equal(t, c.code, a.code, a.body)

@@ -27,6 +27,8 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 	// Errors are the invalid fields, for 400s.
 	Errors []workflows.FieldError `json:"errors,omitempty"`
+	// Items are the invalid items of a batch (TypeInvalidBatch), each with its line.
+	Items []ItemError `json:"items,omitempty"`
 	// WorkflowID names the offboarding concerned, when there is one.
 	WorkflowID string `json:"workflowId,omitempty"`
 	// cause is the internal error behind the problem: the server logs it, the answer never
@@ -63,6 +65,10 @@ const (
 	TypeEventSignature = "/problems/event-signature"
 	// TypeUnknownEventType is a valid, signed CloudEvent of a type the API does not take.
 	TypeUnknownEventType = "/problems/unknown-event-type"
+	// TypeInvalidBatch is a batch some of whose items are invalid; items lists each.
+	TypeInvalidBatch = "/problems/invalid-batch"
+	// TypeBatchesOff is a batch sent to an API that has no export store to keep its items in.
+	TypeBatchesOff = "/problems/batches-off"
 	// TypeEventsOff is an HR event sent to an API that has no event secret configured.
 	TypeEventsOff = "/problems/events-off"
 )
@@ -139,6 +145,12 @@ var problemPages = []problemPage{
 	{TypeEventsOff, "Events off", http.StatusServiceUnavailable,
 		"This HR API has no event secret configured (OFFBOARD_EVENT_SECRETS or OFFBOARD_EVENT_SECRETS_FILE), so it can verify no HR event and takes none. Nothing was started.",
 		"Operators configure the secret the HR system signs with; a sender that retries delivers its events once they have."},
+	{TypeInvalidBatch, "Invalid batch", http.StatusUnprocessableEntity,
+		"Items of the batch are invalid: each entry of items gives its line (the CSV line, the header being line 1, or the JSON item's index plus one), the field and what is wrong, a person named twice included. Nothing was stored or started.",
+		"Fix every item that items names and send the whole batch again (with the same Idempotency-Key, if you sent one)."},
+	{TypeBatchesOff, "Batches off", http.StatusServiceUnavailable,
+		"This HR API has no export store (OFFBOARD_EXPORT_URL), where a batch's items are kept for its workflow, so it takes no batch. Nothing was stored or started.",
+		"Operators set OFFBOARD_EXPORT_URL for `starter serve` to the workers' export store; single starts work meanwhile."},
 }
 
 // problemPageOf is the page of the problem type typ.
@@ -165,6 +177,9 @@ func (p *Problem) Error() string {
 	}
 	for _, f := range p.Errors {
 		fmt.Fprintf(&b, "\n  %s: %s", f.Field, f.Message)
+	}
+	for _, it := range p.Items {
+		fmt.Fprintf(&b, "\n  line %d: %s", it.Line, strings.TrimPrefix(it.Field+": "+it.Message, ": "))
 	}
 	return b.String()
 }

@@ -29,6 +29,8 @@ type handler func(s *server, w http.ResponseWriter, r *http.Request, who Princip
 var (
 	readers = []config.Role{config.RoleHR, config.RoleApprover, config.RoleAuditor}
 	hrOnly  = []config.Role{config.RoleHR}
+	// batchReaders read batches: HR, whose they are, and auditors.
+	batchReaders = []config.Role{config.RoleHR, config.RoleAuditor}
 	// Who may decide is the workflow's rule (workflows.RolesFor); the routes only apply it early.
 	approvers = rolesFor(credential.ActionApprove)
 	retainers = rolesFor(credential.ActionRetention)
@@ -47,6 +49,7 @@ func rolesFor(action credential.Action) []config.Role {
 var (
 	authStatuses   = []int{401, 403, 429, 503, 500}
 	startStatuses  = append([]int{200, 202, 400, 409, 415, 422}, authStatuses...)
+	batchStatuses  = append([]int{200, 202, 400, 409, 415, 422}, authStatuses...)
 	readStatuses   = append([]int{200, 400, 404}, authStatuses...)
 	listStatuses   = append([]int{200, 400}, authStatuses...)
 	updateStatuses = append([]int{200, 400, 404, 409, 415}, authStatuses...)
@@ -75,6 +78,11 @@ var routes = []Route{
 	{"POST", "/v1/offboardings/{userId}/release", "release", rolesFor(credential.ActionRelease), updateStatuses, statusUpdate(true, control(workflows.UpdateRelease))},
 	{"POST", "/v1/offboardings/{userId}/retention", "retention", retainers, updateStatuses, statusUpdate(false, retention)},
 	{"POST", "/v1/offboardings/{userId}/credentials", "issueCredential", retainers, issueStatuses, (*server).issue},
+	{"POST", "/v1/batches", "startBatch", hrOnly, batchStatuses, (*server).startBatch},
+	{"GET", "/v1/batches/{batchId}", "getBatch", batchReaders, readStatuses, (*server).batch},
+	{"POST", "/v1/batches/{batchId}/pause", "pauseBatch", hrOnly, updateStatuses, batchControl(workflows.UpdatePauseBatch)},
+	{"POST", "/v1/batches/{batchId}/resume", "resumeBatch", hrOnly, updateStatuses, batchControl(workflows.UpdateResumeBatch)},
+	{"POST", "/v1/batches/{batchId}/cancel", "cancelBatch", hrOnly, updateStatuses, batchControl(workflows.UpdateCancelBatch)},
 	{"POST", "/v1/events", "receiveEvent", nil, eventStatuses, (*server).event},
 	{"GET", "/v1/decisions/{credential}", "inspectDecision", nil, linkStatuses, (*server).inspect},
 	{"POST", "/v1/decisions/{credential}", "followDecision", nil, followStatuses, (*server).follow},

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/internal/webhook"
@@ -68,6 +69,9 @@ type Options struct {
 	// CodecOrigin is the Temporal Web UI's origin, the one browser origin the codec server
 	// allows (CORS); empty allows none (the temporal CLI needs none).
 	CodecOrigin string
+	// Store is the export store (config.EnvExportURL), the workers', where POST /v1/batches
+	// keeps a batch's items; nil answers every batch 503.
+	Store *bundle.Store
 	// TrustForwardedFor makes the failed-authentication limit count against the last
 	// X-Forwarded-For address instead of the connection's. Set it only when every request
 	// comes through one proxy that appends that header; otherwise a client could pick its
@@ -121,7 +125,7 @@ func New(opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := &Service{Client: opts.Temporal, Policy: opts.Policy, Signer: opts.Signer, Now: opts.Now, pages: pages}
+	svc := &Service{Client: opts.Temporal, Policy: opts.Policy, Signer: opts.Signer, Now: opts.Now, Store: opts.Store, pages: pages}
 	if opts.Codec != nil {
 		svc.DataConverter = config.DataConverter(opts.Codec)
 	}

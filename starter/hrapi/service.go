@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/internal/credential"
 	"github.com/offboard/offboard/workflows"
 )
@@ -38,6 +39,8 @@ type Service struct {
 	// DataConverter is the Temporal client's (config.DataConverter), with which the service
 	// reads memos, encrypted like every payload; nil means the SDK's default.
 	DataConverter converter.DataConverter
+	// Store is the export store, where batches keep their items; nil takes no batch.
+	Store *bundle.Store
 	// pages signs List's page tokens; New sets it. Without it (the operator CLI, which
 	// reaches Temporal anyway) the tokens are Temporal's own, in base64url.
 	pages *pageTokens
@@ -316,9 +319,17 @@ func (s *Service) update(ctx context.Context, userID, name string, arg any) (wor
 	if p := checkUserID(userID); p != nil {
 		return workflows.Status{}, p
 	}
-	id := workflows.WorkflowID(userID)
-	if _, err := s.stillRunning(ctx, id, name); err != nil {
+	if err := s.sendUpdate(ctx, workflows.WorkflowID(userID), name, arg); err != nil {
 		return workflows.Status{}, err
+	}
+	return s.Status(ctx, userID)
+}
+
+// sendUpdate sends the update name with arg to the running workflow id and waits for its
+// outcome. A refusal by the workflow is a 409 Problem with its reason.
+func (s *Service) sendUpdate(ctx context.Context, id, name string, arg any) error {
+	if _, err := s.stillRunning(ctx, id, name); err != nil {
+		return err
 	}
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
@@ -331,18 +342,18 @@ func (s *Service) update(ctx context.Context, userID, name string, arg any) (wor
 	}
 	if err != nil {
 		if p := rejection(id, name, err); p != nil {
-			return workflows.Status{}, p
+			return p
 		}
 		// A run that finished between the look-up and the update is not missing: say it finished.
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			if _, ferr := s.stillRunning(ctx, id, name); ferr != nil {
-				return workflows.Status{}, ferr
+				return ferr
 			}
 		}
-		return workflows.Status{}, temporalProblem("send the "+name+" decision to the offboarding", err)
+		return temporalProblem("send the "+name+" decision to the offboarding", err)
 	}
-	return s.Status(ctx, userID)
+	return nil
 }
 
 // stillRunning answers the offboarding id's execution while it runs, and a 409 Problem once it

@@ -154,8 +154,11 @@ func (c *Client) page(ctx context.Context, path string) ([]byte, error) {
 }
 
 // offboarding is the path of the user's offboarding, or of one of its actions.
-func offboarding(userID, action string) string {
-	p := "/v1/offboardings/" + url.PathEscape(userID)
+func offboarding(userID, action string) string { return resource("/v1/offboardings/", userID, action) }
+
+// resource is the path of the resource id under prefix, or of one of its actions.
+func resource(prefix, id, action string) string {
+	p := prefix + url.PathEscape(id)
 	if action != "" {
 		p += "/" + action
 	}

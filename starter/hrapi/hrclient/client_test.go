@@ -52,6 +52,8 @@ type fakeRun struct {
 	client.WorkflowRun
 	id, runID, hrEvent string
 	st                 workflows.Status
+	// batch is a batch's status; nil for an offboarding.
+	batch *workflows.BatchStatus
 }
 
 func (r *fakeRun) GetID() string    { return r.id }
@@ -60,6 +62,10 @@ func (r *fakeRun) GetRunID() string { return r.runID }
 func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if in, ok := args[0].(workflows.BatchInput); ok {
+		f.runs[o.ID] = startBatch(o.ID, in)
+		return f.runs[o.ID], nil
+	}
 	req := args[0].(workflows.Request)
 	r := &fakeRun{id: o.ID, runID: "run-1", hrEvent: o.Memo[hrapi.MemoHREventID].(string), st: workflows.Status{
 		Report: workflows.Report{WorkflowID: o.ID, UserID: req.UserID}, Disposition: req.Disposition, Stage: workflows.StageAwaitingApproval,
@@ -95,14 +101,18 @@ func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string
 	}}, nil
 }
 
-func (f *fakeTemporal) QueryWorkflow(_ context.Context, id, _, _ string, _ ...any) (converter.EncodedValue, error) {
+func (f *fakeTemporal) QueryWorkflow(_ context.Context, id, _, query string, args ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, err := f.run(id)
 	if err != nil {
 		return nil, err
 	}
-	p, err := converter.GetDefaultDataConverter().ToPayloads(r.st)
+	var answer any = r.st
+	if r.batch != nil {
+		answer = batchAnswer(r, query, args)
+	}
+	p, err := converter.GetDefaultDataConverter().ToPayloads(answer)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +148,9 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 	c, err := credential.NewKeySet(testSigner.PublicKey()).Verify(in.Credential, time.Now())
 	if err != nil {
 		return nil, err
+	}
+	if r.batch != nil {
+		return controlBatch(r.batch, o.UpdateName, c), nil
 	}
 	switch o.UpdateName {
 	case workflows.UpdateApprove, workflows.UpdateReject:
@@ -244,7 +257,7 @@ func newAPI(t *testing.T) (base string, temporal *fakeTemporal, seen *served) {
 		config.NewToken("hr-token-0123456789", config.RoleHR, "workday"),
 		config.NewToken("alice-token-0123456789", config.RoleApprover, "alice"),
 		config.NewToken("mallory-token-0123456789", config.RoleApprover, "mallory"),
-	}})
+	}, Store: testStore(t)})
 	require.NoError(t, err)
 	seen = newServed()
 	srv := httptest.NewServer(seen.wrap(h))
@@ -340,6 +353,8 @@ func Test_GivenTheHRAPI_ShouldAnswerEveryOperationWithItsOwnTypes(t *testing.T) 
 	st, err = hr.Cancel(ctx, userID, "rehired")
 	require.NoError(t, err)
 	assert.Equal(t, workflows.OutcomeCancelled, st.Outcome)
+
+	exerciseBatches(t, hr)
 
 	var want []string
 	for _, r := range hrapi.Routes() {
