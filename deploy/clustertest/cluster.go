@@ -284,7 +284,8 @@ func (c *cluster) fleetEnv(ctx context.Context) ([]string, map[string]string, er
 		config.EnvDecisionSigningKey+"="+base64.StdEncoding.EncodeToString(key.Seed()),
 		workflows.EnvDecisionKeys+"="+credential.EncodePublicKey(key.Public().(ed25519.PublicKey)),
 		workflows.EnvApprovalsRequired+"=2",
-		workflows.EnvApproveArchive+"=true",
+		// The batch benchmark archives without approvals: it measures the Genesys budget.
+		workflows.EnvApproveArchive+"="+strconv.FormatBool(c.s.workload != workloadBatch),
 		workflows.EnvApprovers+"="+approverA+","+approverB,
 		workflows.EnvApprovalTimeout+"=P1D",
 		workflows.EnvRetentionDefault+"="+c.s.retention,

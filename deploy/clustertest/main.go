@@ -27,6 +27,12 @@ import (
 
 func main() { command.Execute("clustertest", newRoot()) }
 
+// The workloads.
+const (
+	workloadFaults = "faults"
+	workloadBatch  = "batch"
+)
+
 // settings are the command's flags.
 type settings struct {
 	bin, work, repo string
@@ -43,6 +49,9 @@ type settings struct {
 	pause           time.Duration
 	timeout         time.Duration
 	faults          []string
+	// workload is "faults" (the cluster test) or "batch" (the batch benchmark).
+	workload    string
+	maxInFlight int
 }
 
 func newRoot() *cobra.Command {
@@ -89,6 +98,8 @@ func newRoot() *cobra.Command {
 	f.StringVar(&s.exportWindow, "export-window", "P120D", "the export's analytics job window (ISO 8601): shorter than the default, so that exports last long enough to be interrupted")
 	f.DurationVar(&s.pause, "pause", 10*time.Second, "pause between two faults")
 	f.DurationVar(&s.timeout, "timeout", 20*time.Minute, "the whole test's bound")
+	f.StringVar(&s.workload, "workload", workloadFaults, "faults: offboard people one by one under faults and check everything; batch: one batch of archives through the HR API, no faults, measured against the rate limit (the batch benchmark)")
+	f.IntVar(&s.maxInFlight, "max-in-flight", 0, "the batch's bound of offboardings working at once; 0 is the batch's default")
 	f.StringSliceVar(&s.faults, "faults", faultNames, "the faults to inject, in this order whatever the flag's: "+strings.Join(faultNames, ", "))
 	return cmd
 }
@@ -109,6 +120,9 @@ func (s settings) check() error {
 	}
 	if s.deletesPerFive < 0 || s.deletesPerFive > 5 {
 		errs = append(errs, fmt.Errorf("--deletes-per-five %d: want 0 to 5", s.deletesPerFive))
+	}
+	if s.workload != workloadFaults && s.workload != workloadBatch {
+		errs = append(errs, fmt.Errorf("--workload %q: want %s or %s", s.workload, workloadFaults, workloadBatch))
 	}
 	for _, name := range s.faults {
 		if !slices.Contains(faultNames, name) {
@@ -138,6 +152,9 @@ func runTest(ctx context.Context, s settings) (string, error) {
 	}
 	if err := c.setLatency(ctx, s.latency); err != nil {
 		return "", err
+	}
+	if s.workload == workloadBatch {
+		return runBatchBenchmark(ctx, c, users)
 	}
 	w := &workload{}
 	started := time.Now()
