@@ -35,16 +35,23 @@ func (b *batch) checkRequester(ctx workflow.Context) error {
 	if d := info.WorkflowStartTime.Sub(b.in.RequestedAt); d < -credential.Leeway || d > maxStartSkew {
 		return fmt.Errorf("the batch started %s after its requestedAt; it must start within %s", d.Round(time.Second), maxStartSkew)
 	}
-	c, err := b.keys.Verify(b.in.Credential, b.in.RequestedAt)
+	return verifyStart(b.keys, b.in.Credential, b.in.RequestedAt, info.WorkflowExecution.ID, b.digest, b.in.RequestedBy)
+}
+
+// verifyStart checks a start credential at time at: signed by one of keys, a start by role hr,
+// for the workflow workflowID over the input whose digest is digest, by requestedBy. An
+// Offboarding's checkRequester checks the same of a single start.
+func verifyStart(keys credential.KeySet, tok string, at time.Time, workflowID, digest, requestedBy string) error {
+	c, err := keys.Verify(tok, at)
 	switch {
 	case err != nil:
 		return fmt.Errorf("the start credential is refused: %w", err)
 	case c.Action != credential.ActionStart || c.Role != credential.RoleHR:
 		return fmt.Errorf("the start credential is a %s credential of role %s, not a start by role hr", c.Action, c.Role)
-	case c.WorkflowID != info.WorkflowExecution.ID || c.Request != b.digest:
-		return errors.New("the start credential is for another batch: the batch was changed after it was signed")
-	case c.Identity != b.in.RequestedBy:
-		return fmt.Errorf("the start credential proves %q, not the requester %q", c.Identity, truncate(b.in.RequestedBy, 64))
+	case c.WorkflowID != workflowID || c.Request != digest:
+		return errors.New("the start credential is for another request: it was changed after it was signed")
+	case c.Identity != requestedBy:
+		return fmt.Errorf("the start credential proves %q, not the requester %q", c.Identity, truncate(requestedBy, 64))
 	}
 	return nil
 }
@@ -114,25 +121,29 @@ func (b *batch) admit(ctx workflow.Context, name string, action credential.Actio
 	if r != nil {
 		return decision{}, r
 	}
-	var d decision
+	d, r := b.decide(ctx, name, action, body)
+	if r == nil {
+		if err := b.applies(to); err != nil {
+			r = &refusal{Reason: reasonRefused, Detail: err.Error(), Sender: d.by}
+		}
+	}
+	return d, r
+}
+
+// decide reads who decided: from the credential, or from the payload under unsigned decisions.
+func (b *batch) decide(ctx workflow.Context, name string, action credential.Action, body messageBody) (decision, *refusal) {
 	tok, signed := body.fields["credential"]
-	switch {
-	case signed && len(body.fields) > 1:
+	if !signed {
+		if b.policy.UnsignedDecisions {
+			return unsignedDecision(action, body)
+		}
+		return decision{}, &refusal{Reason: reasonNoCredential, Sender: unverified,
+			Detail: name + ` needs a decision credential of role hr for this batch: get one from the HR API and send {"credential": "..."}`}
+	}
+	if len(body.fields) > 1 {
 		return decision{}, malformed("a payload with a credential holds nothing else")
-	case signed:
-		d, r = b.verifyControl(ctx, action, tok)
-	case b.policy.UnsignedDecisions:
-		d, r = unsignedDecision(action, body)
-	default:
-		r = &refusal{Reason: reasonNoCredential, Sender: unverified, Detail: name + ` needs a decision credential of role hr for this batch: get one from the HR API and send {"credential": "..."}`}
 	}
-	if r != nil {
-		return d, r
-	}
-	if err := b.applies(to); err != nil {
-		return d, &refusal{Reason: reasonRefused, Detail: err.Error(), Sender: d.by}
-	}
-	return d, nil
+	return b.verifyControl(ctx, action, tok)
 }
 
 // verifyControl checks a control's credential and its binding to this batch, action and role.
@@ -261,10 +272,10 @@ func (b *batch) itemsPage(q BatchItemsQuery) (BatchItemsPage, error) {
 }
 
 func (b *batch) itemStatus(it itemState) BatchItemStatus {
-	s := BatchItemStatus{Line: it.Line, UserID: it.UserID, RunID: it.RunID, Outcome: it.Outcome,
+	s := BatchItemStatus{Line: it.Line, UserID: string(it.UserID), RunID: string(it.RunID), Outcome: it.Outcome,
 		AccessEndedAt: b.at(it.AccessEndedMs), FinishedAt: b.at(it.FinishedMs), Error: it.Error}
 	if it.UserID != "" {
-		s.WorkflowID = WorkflowID(it.UserID)
+		s.WorkflowID = WorkflowID(string(it.UserID))
 	}
 	return s
 }

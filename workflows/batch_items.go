@@ -2,11 +2,14 @@ package workflows
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -19,8 +22,8 @@ import (
 // input (about 1.2 MB; see the batch tests).
 type itemState struct {
 	Line    int         `json:"l"`
-	UserID  string      `json:"u,omitempty"`
-	RunID   string      `json:"r,omitempty"`
+	UserID  compactID   `json:"u,omitempty"`
+	RunID   compactID   `json:"r,omitempty"`
 	Outcome ItemOutcome `json:"o"`
 	// Waiting is set once the run has waited on people or time: from then on it no longer counts
 	// as in flight, even when it works again after a decision.
@@ -28,6 +31,39 @@ type itemState struct {
 	AccessEndedMs int64  `json:"a,omitempty"`
 	FinishedMs    int64  `json:"f,omitempty"`
 	Error         string `json:"e,omitempty"`
+}
+
+// compactID is an ID that travels as 22 base64url characters when it is a UUID in canonical
+// form (Genesys user IDs and run IDs are), as itself otherwise.
+type compactID string
+
+// compactPrefix marks a compacted UUID; no UUID or Genesys ID begins with it.
+const compactPrefix = "~"
+
+// MarshalJSON writes id, compacted when it is a canonical UUID.
+func (id compactID) MarshalJSON() ([]byte, error) {
+	if u, err := uuid.Parse(string(id)); err == nil && u.String() == string(id) {
+		return json.Marshal(compactPrefix + base64.RawURLEncoding.EncodeToString(u[:]))
+	}
+	return json.Marshal(string(id))
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (id *compactID) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	if rest, ok := strings.CutPrefix(s, compactPrefix); ok {
+		raw, err := base64.RawURLEncoding.DecodeString(rest)
+		u, uerr := uuid.FromBytes(raw)
+		if err != nil || uerr != nil {
+			return fmt.Errorf("a compacted ID %q is not a UUID", truncate(s, 40))
+		}
+		s = u.String()
+	}
+	*id = compactID(s)
+	return nil
 }
 
 // started reports whether the item's run started: its outcome is then a Stage.
@@ -59,7 +95,7 @@ func (b *batch) index() {
 	for i, it := range b.st.Items {
 		b.byLine[it.Line] = i
 		if it.UserID != "" && it.Outcome != ItemInFlight {
-			b.usersIndex[it.UserID] = i
+			b.usersIndex[string(it.UserID)] = i
 		}
 	}
 }
@@ -125,7 +161,8 @@ func (b *batch) nextItem(ctx workflow.Context) (BatchItem, *itemState, error) {
 		it := itemState{Line: i + k + 1, Outcome: ItemPending}
 		if err := decodeItem(r, &b.page[k]); err != nil {
 			it.Outcome, it.Error = ItemRefused, err.Error()
-		} else if b.page[k].Line > 0 {
+		}
+		if b.page[k].Line > 0 {
 			it.Line = b.page[k].Line
 		}
 		b.st.Items = append(b.st.Items, it)
@@ -139,6 +176,9 @@ func decodeItem(raw json.RawMessage, it *BatchItem) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(it); err != nil {
+		var line struct{ Line int }
+		_ = json.Unmarshal(raw, &line)
+		*it = BatchItem{Line: line.Line}
 		return errors.New("the stored item is not a batch item")
 	}
 	switch {
@@ -166,7 +206,7 @@ func (b *batch) startNext(ctx workflow.Context) error {
 			return nil
 		}
 	}
-	st.UserID = req.UserID
+	st.UserID = compactID(req.UserID)
 	if prev, dup := b.usersIndex[req.UserID]; dup {
 		st.Outcome, st.Error = ItemInFlight, fmt.Sprintf("the same person as line %d of this batch", b.st.Items[prev].Line)
 		return nil
@@ -235,7 +275,7 @@ func (b *batch) startChild(ctx workflow.Context, req Request, i int) {
 		st.Outcome, st.Error = ItemRefused, "the offboarding could not start: "+errorType(err)
 		return
 	}
-	st.RunID, st.Outcome = exec.RunID, ItemOutcome(StageChecking)
+	st.RunID, st.Outcome = compactID(exec.RunID), ItemOutcome(StageChecking)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		var res Result
 		b.childEnded(ctx, i, res, f.Get(ctx, &res))
@@ -311,13 +351,13 @@ func (b *batch) receiveProgress(ctx workflow.Context) bool {
 	}
 	b.signals++
 	i, ok := b.byLine[p.Line]
-	if !ok || i >= len(b.st.Items) || !b.st.Items[i].started() || WorkflowID(b.st.Items[i].UserID) != p.WorkflowID {
+	if !ok || i >= len(b.st.Items) || !b.st.Items[i].started() || WorkflowID(string(b.st.Items[i].UserID)) != p.WorkflowID {
 		b.logger.Warn("ignored the progress of a run that is not this batch's", "line", p.Line, "workflowId", truncate(p.WorkflowID, 64))
 		return true
 	}
 	st := &b.st.Items[i]
 	if st.RunID == "" {
-		st.RunID = p.RunID
+		st.RunID = compactID(p.RunID)
 	}
 	if st.AccessEndedMs == 0 {
 		st.AccessEndedMs = b.millis(p.AccessEndedAt)
