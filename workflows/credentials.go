@@ -349,6 +349,9 @@ func RequestDigest(req Request) string {
 // checkRequester proves who asked for this offboarding with the request's start credential,
 // checked at the time the server accepted the start.
 func (o *offboarding) checkRequester(ctx workflow.Context) error {
+	if o.req.Credential == "" && o.req.Batch != nil {
+		return o.checkBatchRequester(ctx)
+	}
 	if o.req.Credential == "" {
 		if o.st.Policy.UnsignedDecisions {
 			o.noteForAudit("the request carries no start credential: requestedBy %q is only what the caller claimed (unsigned decisions allowed)", o.req.RequestedBy)

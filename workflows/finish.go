@@ -42,6 +42,7 @@ func (o *offboarding) finish(ctx workflow.Context, outcome Stage, detail string,
 	done.OAuthClients = o.oauthClients()
 	o.send(ctx, done)
 	o.settle(ctx)
+	o.tellBatch(ctx, outcome, errText)
 
 	res := o.result()
 	switch {

@@ -332,7 +332,7 @@ func (f *fixture) mock() {
 		if v, ok := sa.GetTime(workflows.KeyRetentionUntil); ok {
 			f.retentionSA = append(f.retentionSA, v)
 		}
-		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.KeyGenesysUserID, workflows.KeyDisposition, workflows.KeyRequestedBy} {
+		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.KeyGenesysUserID, workflows.KeyDisposition, workflows.KeyRequestedBy, workflows.KeyBatchID} {
 			if v, ok := sa.GetKeyword(k); ok {
 				f.startSA[k.GetName()] = v
 			}

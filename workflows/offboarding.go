@@ -76,6 +76,7 @@ func (w *Workflows) Offboarding(ctx workflow.Context, req Request) (Result, erro
 	// 3. Validate input.
 	if err := o.validate(ctx, req.Resume != nil); err != nil {
 		o.enterStage(ctx, OutcomeFailed, err.Error())
+		o.tellBatch(ctx, OutcomeFailed, err.Error())
 		return Result{}, err
 	}
 
@@ -256,6 +257,9 @@ func (o *offboarding) enterStage(ctx workflow.Context, stage Stage, detail strin
 	o.recordEvent(ctx, detail)
 	o.version++
 	o.logger.Info("offboarding stage", "stage", string(stage), "detail", detail)
+	if !stage.Final() {
+		o.tellBatch(ctx, stage, "")
+	}
 }
 
 // recordEvent adds an event within the current stage to the history.

@@ -47,6 +47,21 @@ func heartbeating(attempt, total, heartbeat time.Duration) workflow.ActivityOpti
 // MaxHeartbeatThrottleInterval), so 30 s tolerates two lost or late ones.
 const keepAliveTimeout = 30 * time.Second
 
+// Task priorities (Temporal's PriorityKey: 1 is served first, 3 is the default). Access-ending
+// work goes before bulk reads, so that when many runs share the Genesys budget every leaver's
+// access ends before any export's calls: Temporal's matching dispatches by it when activities
+// queue, and the worker's Genesys limiter serves waiting calls by it (workerproc passes it on).
+var (
+	priorityAccess = temporal.Priority{PriorityKey: 1}
+	priorityBulk   = temporal.Priority{PriorityKey: 4}
+)
+
+// withPriority is opts at priority p.
+func withPriority(opts workflow.ActivityOptions, p temporal.Priority) workflow.ActivityOptions {
+	opts.Priority = p
+	return opts
+}
+
 // Per-activity options. StartToClose bounds one attempt; ScheduleToClose bounds all retries.
 // Short activities (one or two Genesys calls, one store write, one POST) have a short
 // start-to-close and no heartbeat: checkOptions, changeOptions, auditOptions, notifyOptions and
@@ -54,16 +69,16 @@ const keepAliveTimeout = 30 * time.Second
 // revokeOptions, restoreAccessOptions, exportOptions and countOptions.
 var (
 	// checkOptions: CheckAccess and SnapshotUser are one or two GETs each.
-	checkOptions = bounded(30*time.Second, 15*time.Minute)
+	checkOptions = withPriority(bounded(30*time.Second, 15*time.Minute), priorityAccess)
 	// snapshotOptions: SnapshotAccess reads every part of the user's access, each listing paged,
 	// and the org's OAuth clients.
-	snapshotOptions = heartbeating(5*time.Minute, time.Hour, keepAliveTimeout)
+	snapshotOptions = withPriority(heartbeating(5*time.Minute, time.Hour, keepAliveTimeout), priorityAccess)
 	// changeOptions: DeactivateUser, RestoreUser and DeleteUser are a GET and a PATCH or DELETE,
 	// retried on version conflicts inside the activity; an hour absorbs a Genesys incident.
-	changeOptions = bounded(time.Minute, time.Hour)
+	changeOptions = withPriority(bounded(time.Minute, time.Hour), priorityAccess)
 	// accessStepOptions: a RevokeAccess or RestoreAccess step pages through a part of the user's
 	// access, changes it and reads it back for up to about 8 s of waits.
-	accessStepOptions = heartbeating(time.Minute, time.Hour, keepAliveTimeout)
+	accessStepOptions = withPriority(heartbeating(time.Minute, time.Hour, keepAliveTimeout), priorityAccess)
 	// revokeOptions: RevokeAccess; a cancelled run waits for a step in flight to end (the
 	// cancellation reaches it with its next heartbeat), so that the restore that follows sees
 	// what it did.
@@ -79,10 +94,10 @@ var (
 	// poll holds it, so a lost worker is noticed within two minutes and the next attempt resumes
 	// from the cursor instead of starting over. Longer than the others: a heartbeat that does not
 	// reach the server loses no work here, a restart from an old cursor does.
-	exportOptions = heartbeating(6*time.Hour, 48*time.Hour, 2*time.Minute)
+	exportOptions = withPriority(heartbeating(6*time.Hour, 48*time.Hour, 2*time.Minute), priorityBulk)
 	// countOptions: CountInteractions and VerifyOutcome page through the synchronous query,
 	// under keepAlive.
-	countOptions = heartbeating(15*time.Minute, 2*time.Hour, keepAliveTimeout)
+	countOptions = withPriority(heartbeating(15*time.Minute, 2*time.Hour, keepAliveTimeout), priorityBulk)
 	// auditOptions: WriteAudit must eventually succeed, so it retries for a day of store outage.
 	auditOptions = bounded(time.Minute, 24*time.Hour)
 	// notifyOptions: a notification is best effort: five attempts, then the run carries on.

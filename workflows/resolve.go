@@ -37,6 +37,8 @@ var resolveOptions = workflow.ActivityOptions{
 		MaximumAttempts:        5,
 		NonRetryableErrorTypes: activities.NonRetryableErrorTypes(),
 	},
+	// A person is resolved before their access can end.
+	Priority: priorityAccess,
 }
 
 // ResolvePerson resolves how HR named a person to the one Genesys user it names

@@ -97,4 +97,7 @@ type State struct {
 	Ignored *activities.IgnoredMessages `json:"ignored,omitempty"`
 	// Spent are the credentials the run has seen, each of which counts once.
 	Spent []SpentCredential `json:"spent,omitempty"`
+	// ToldBatch lists what the run has told its batch ("access", "waiting"), so that a continued
+	// run does not tell it again.
+	ToldBatch []string `json:"toldBatch,omitempty"`
 }

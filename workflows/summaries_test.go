@@ -19,6 +19,8 @@ import (
 type uiRecorder struct {
 	interceptor.WorkerInterceptorBase
 	activities, timers []string
+	// priorities are the task priority keys each activity type was scheduled with.
+	priorities map[string][]int
 }
 
 func (r *uiRecorder) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
@@ -41,7 +43,12 @@ type uiOutbound struct {
 
 func (o *uiOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
 	if !workflow.IsReplaying(ctx) {
-		o.r.activities = append(o.r.activities, activityType+": "+workflow.GetActivityOptions(ctx).Summary)
+		opts := workflow.GetActivityOptions(ctx)
+		o.r.activities = append(o.r.activities, activityType+": "+opts.Summary)
+		if o.r.priorities == nil {
+			o.r.priorities = map[string][]int{}
+		}
+		o.r.priorities[activityType] = append(o.r.priorities[activityType], opts.Priority.PriorityKey)
 	}
 	return o.Next.ExecuteActivity(ctx, activityType, args...)
 }
@@ -138,4 +145,25 @@ func Test_GivenRunningRun_ShouldNameTheStageInItsCurrentDetails(t *testing.T) {
 	assert.True(t, strings.HasPrefix(summaries[0], "awaiting-approval: "), summaries[0])
 	assert.True(t, strings.HasPrefix(summaries[1], "retention: "), summaries[1])
 	assert.True(t, strings.HasPrefix(f.status().Summary, "deleted: "), f.status().Summary)
+}
+
+// Access-ending work is served before bulk reads: the access steps ask for priority 1, the export
+// and the counts for 4, and the rest keep Temporal's default.
+func Test_GivenDeleteRun_ShouldScheduleAccessEndingActivitiesBeforeBulkReads(t *testing.T) {
+	f := newFixture(t, testPolicy())
+	f.at(3*day, func() { f.update(workflows.UpdateApprove, decide("alice")) })
+
+	_, err := f.run(deleteRequest())
+
+	require.NoError(t, err)
+	want := map[string]int{
+		"CheckAccess": 1, "SnapshotUser": 1, "SnapshotAccess": 1, "RevokeAccess": 1, "DeleteUser": 1,
+		"ExportInteractions": 4, "VerifyOutcome": 4, "WriteAudit": 0, "Notify": 0,
+	}
+	for activity, key := range want {
+		require.NotEmpty(t, f.ui.priorities[activity], "%s did not run", activity)
+		for _, got := range f.ui.priorities[activity] {
+			assert.Equal(t, key, got, "priority of %s", activity)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -109,6 +110,7 @@ func WorkerOptions(b config.Budget, stopTimeout time.Duration, d config.Deployme
 		// Export activities heartbeat; throttling keeps heartbeats cheap but timely.
 		MaxHeartbeatThrottleInterval: 10 * time.Second,
 		DeploymentOptions:            deploymentOptions(d),
+		Interceptors:                 []interceptor.WorkerInterceptor{&priorityInterceptor{}},
 	}
 }
 

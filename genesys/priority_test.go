@@ -1,0 +1,64 @@
+package genesys
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Requests that queue for the budget are served best priority first, then oldest first, and a
+// request whose context ends leaves the queue without blocking the others.
+func Test_GivenRequestsQueuedForTheBudget_ShouldServeAccessBeforeExportsAndOlderExportsFirst(t *testing.T) {
+	var a admission
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	take := func(name string) func(context.Context) error {
+		return func(context.Context) error {
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			<-release
+			return nil
+		}
+	}
+	// The first request holds the token while the others queue behind it.
+	first := make(chan error, 1)
+	go func() { first <- a.admit(context.Background(), Priority{Key: 4}, take("first")) }()
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 }, time.Second, time.Millisecond)
+
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	queue := []struct {
+		name string
+		p    Priority
+	}{
+		{"export-young", Priority{Key: 4, Since: t0.Add(time.Minute)}},
+		{"export-old", Priority{Key: 4, Since: t0}},
+		{"default", Priority{}},
+		{"access", Priority{Key: 1, Since: t0.Add(time.Hour)}},
+	}
+	var wg sync.WaitGroup
+	for _, q := range queue {
+		wg.Add(1)
+		go func() { defer wg.Done(); assert.NoError(t, a.admit(context.Background(), q.p, take(q.name))) }()
+		require.Eventually(t, func() bool { return a.queued() >= 1 }, time.Second, time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return a.queued() == len(queue) }, time.Second, time.Millisecond)
+
+	gone, cancel := context.WithCancel(context.Background())
+	left := make(chan error, 1)
+	go func() { left <- a.admit(gone, Priority{Key: 1}, take("cancelled")) }()
+	require.Eventually(t, func() bool { return a.queued() == len(queue)+1 }, time.Second, time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-left, context.Canceled)
+
+	close(release)
+	wg.Wait()
+	require.NoError(t, <-first)
+	assert.Equal(t, []string{"first", "access", "default", "export-old", "export-young"}, order)
+	assert.Zero(t, a.queued())
+}
