@@ -22,7 +22,7 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-const batchID = "b-1"
+const testBatchID = "b-1"
 
 // childPlan is how the fake offboarding of one user behaves.
 type childPlan struct {
@@ -58,7 +58,7 @@ func newBatchFixture(t *testing.T) *batchFixture {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.BatchWorkflowID(batchID), TaskQueue: workflows.TaskQueue})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.BatchWorkflowID(testBatchID), TaskQueue: workflows.TaskQueue})
 	return &batchFixture{t: t, env: env, store: store, policy: testPolicy(), plans: map[string]childPlan{}, emails: map[string]string{}}
 }
 
@@ -87,9 +87,9 @@ func (f *batchFixture) input(reqs ...workflows.Request) workflows.BatchInput {
 }
 
 func (f *batchFixture) inputOf(raw []json.RawMessage) workflows.BatchInput {
-	ref, err := f.store.WriteBatchItems(context.Background(), batchID, raw)
+	ref, err := f.store.WriteBatchItems(context.Background(), testBatchID, raw)
 	require.NoError(f.t, err)
-	in := workflows.BatchInput{BatchID: batchID, RequestedBy: requester, RequestedAt: start, Items: ref}
+	in := workflows.BatchInput{BatchID: testBatchID, RequestedBy: requester, RequestedAt: start, Items: ref}
 	return in
 }
 
@@ -227,7 +227,7 @@ func (f *batchFixture) control(action credential.Action) workflows.SignedDecisio
 func (f *batchFixture) controlUntil(action credential.Action, exp time.Time) workflows.SignedDecision {
 	t := f.env.Now().UTC()
 	tok, err := testSigner.Issue(credential.Claims{Issuer: "test-hrapi", Identity: "hr-lead", Role: credential.RoleHR, Action: action,
-		WorkflowID: workflows.BatchWorkflowID(batchID), RunID: testRunID, IssuedAt: t, ExpiresAt: exp})
+		WorkflowID: workflows.BatchWorkflowID(testBatchID), RunID: testRunID, IssuedAt: t, ExpiresAt: exp})
 	require.NoError(f.t, err)
 	return workflows.SignedDecision{Credential: tok}
 }

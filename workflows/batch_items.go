@@ -126,19 +126,8 @@ func (b *batch) at(ms int64) time.Time {
 	return b.in.RequestedAt.Add(time.Duration(ms) * time.Millisecond).UTC()
 }
 
-// readOptions read a page of stored items: a store outage is retried for an hour.
-var readOptions = func() workflow.ActivityOptions {
-	o := bounded(time.Minute, time.Hour)
-	o.Priority = temporal.Priority{PriorityKey: 1}
-	return o
-}()
-
-// batchResolveOptions resolve a batch's person like a single request's, ahead of exports.
-var batchResolveOptions = func() workflow.ActivityOptions {
-	o := resolveOptions
-	o.Priority = temporal.Priority{PriorityKey: 1}
-	return o
-}()
+// readOptions read a page of stored items, ahead of exports: a store outage is retried for an hour.
+var readOptions = withPriority(bounded(time.Minute, time.Hour), priorityAccess)
 
 // nextItem returns the item at st.Next, reading the next page of stored items when needed.
 func (b *batch) nextItem(ctx workflow.Context) (BatchItem, *itemState, error) {
@@ -226,7 +215,7 @@ func (b *batch) resolve(ctx workflow.Context, req *Request, st *itemState) bool 
 	id := *req.IdentifiedBy
 	var r activities.Resolution
 	summary := fmt.Sprintf("resolve the person of line %d of batch %s by %s", st.Line, b.in.BatchID, id.By)
-	err := activity(ctx, batchResolveOptions, summary, acts.ResolvePerson, activities.ResolveInput{By: id.By, Value: id.Value}).Get(ctx, &r)
+	err := activity(ctx, resolveOptions, summary, acts.ResolvePerson, activities.ResolveInput{By: id.By, Value: id.Value}).Get(ctx, &r)
 	var ae *temporal.ApplicationError
 	switch {
 	case err == nil:

@@ -65,7 +65,7 @@ func Test_GivenABatch_ShouldStartItemsInOrderWithAtMostMaxInFlightWorking(t *tes
 	for _, r := range f.started {
 		require.NotNil(t, r.Batch)
 		assert.Equal(t, requester, r.RequestedBy)
-		assert.Equal(t, workflows.BatchRef{ID: batchID, Line: r.Batch.Line, Credential: in.Credential, AcceptedAt: start, Digest: workflows.BatchDigest(in)}, *r.Batch)
+		assert.Equal(t, workflows.BatchRef{ID: testBatchID, Line: r.Batch.Line, Credential: in.Credential, AcceptedAt: start, Digest: workflows.BatchDigest(in)}, *r.Batch)
 		assert.Equal(t, start, r.RequestedAt)
 	}
 }
@@ -259,7 +259,7 @@ func Test_GivenAReconciliationParent_ShouldRunTheBatchWithoutACredential(t *test
 	f.register()
 	f.env.RegisterWorkflowWithOptions(func(ctx workflow.Context) (workflows.BatchStatus, error) {
 		var s workflows.BatchStatus
-		ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: workflows.BatchWorkflowID(batchID)})
+		ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: workflows.BatchWorkflowID(testBatchID)})
 		err := workflow.ExecuteChildWorkflow(ctx, workflows.BatchWorkflowType, in).Get(ctx, &s)
 		return s, err
 	}, workflow.RegisterOptions{Name: workflows.ReconciliationWorkflowType})
