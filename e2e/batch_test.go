@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,6 +68,23 @@ func Test_GivenABatchOfSix_ShouldArchiveEachThroughTheWorkersAndTagEveryRunWithT
 	assert.Equal(t, 3, res.MaxInFlight)
 	assert.Equal(t, map[workflows.ItemOutcome]int{"archived": 6}, res.Items, "problems: %d", res.Problems)
 	assert.Equal(t, 6, res.AccessEnded)
+	v, err := stk.Client.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryBatchItems, workflows.BatchItemsQuery{Limit: 10})
+	require.NoError(t, err)
+	var page workflows.BatchItemsPage
+	require.NoError(t, v.Get(&page))
+	require.Len(t, page.Items, 6)
+	var done []time.Duration
+	for i, it := range page.Items {
+		assert.Equal(t, i+2, it.Line)
+		assert.Equal(t, workflows.WorkflowID(reqs[i].UserID), it.WorkflowID)
+		require.False(t, it.AccessEndedAt.IsZero(), "line %d", it.Line)
+		require.False(t, it.FinishedAt.IsZero(), "line %d", it.Line)
+		done = append(done, it.FinishedAt.Sub(res.RequestedAt))
+	}
+	slices.Sort(done)
+	t.Logf("batch of 6, 3 in flight: wall %s, outcome p50 %s, p95 %s, last access ended %s after the start",
+		res.FinishedAt.Sub(res.RequestedAt).Round(time.Millisecond), done[2].Round(time.Millisecond), done[5].Round(time.Millisecond),
+		res.LastAccessEndedAt.Sub(res.RequestedAt).Round(time.Millisecond))
 	for _, r := range reqs {
 		st := waitStage(t, r.UserID, workflows.OutcomeArchived)
 		assert.Equal(t, "hr-system", st.RequestedBy)
