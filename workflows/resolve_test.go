@@ -48,10 +48,10 @@ func resolveRun(t *testing.T, emu *emulator.Emulator, in activities.ResolveInput
 	return r, nil
 }
 
-func Test_GivenTheWorkflows_ShouldRegisterOffboardingAndResolvePerson(t *testing.T) {
+func Test_GivenTheWorkflows_ShouldRegisterOffboardingResolvePersonAndTheBatch(t *testing.T) {
 	var r registry
 	(&workflows.Workflows{}).Register(&r)
-	assert.Equal(t, []string{workflows.WorkflowType, workflows.ResolveWorkflowType}, r.names)
+	assert.Equal(t, []string{workflows.WorkflowType, workflows.ResolveWorkflowType, workflows.BatchWorkflowType}, r.names)
 }
 
 func Test_GivenAnEmployeeID_ShouldResolvePersonToItsUser(t *testing.T) {

@@ -26,9 +26,13 @@ import (
 //   - ResolvePerson is AutoUpgrade: a run lasts seconds (workflows.ResolveTimeout), so pinning
 //     it would buy nothing but keep an old version draining; its next task goes to the
 //     current version.
+//   - OffboardingBatch is AutoUpgrade: a batch lasts long but does little (it starts children and
+//     counts), so it moves to the current version rather than keep an old one draining for days;
+//     a change to what it records therefore needs workflow.GetVersion.
 var VersioningBehaviours = map[string]workflow.VersioningBehavior{
 	workflows.WorkflowType:        workflow.VersioningBehaviorPinned,
 	workflows.ResolveWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
+	workflows.BatchWorkflowType:   workflow.VersioningBehaviorAutoUpgrade,
 }
 
 // behaviourRegistry registers each workflow with its VersioningBehaviours entry.

@@ -26,7 +26,7 @@ func (r *behaviours) RegisterWorkflowWithOptions(_ any, o workflow.RegisterOptio
 
 func (r *behaviours) RegisterActivity(any) {}
 
-func Test_GivenTheWorkflows_ShouldRegisterOffboardingPinnedAndResolvePersonAutoUpgrade(t *testing.T) {
+func Test_GivenTheWorkflows_ShouldRegisterOffboardingPinnedAndResolvePersonAndBatchAutoUpgrade(t *testing.T) {
 	r := &behaviours{got: map[string]workflow.VersioningBehavior{}}
 
 	Register(r, workflows.DefaultPolicy(), &activities.Activities{})
@@ -34,6 +34,7 @@ func Test_GivenTheWorkflows_ShouldRegisterOffboardingPinnedAndResolvePersonAutoU
 	assert.Equal(t, map[string]workflow.VersioningBehavior{
 		workflows.WorkflowType:        workflow.VersioningBehaviorPinned,
 		workflows.ResolveWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
+		workflows.BatchWorkflowType:   workflow.VersioningBehaviorAutoUpgrade,
 	}, r.got, "every workflow type has its behaviour; a new one needs an entry in VersioningBehaviours")
 }
 
