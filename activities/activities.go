@@ -30,6 +30,8 @@ type Activities struct {
 	Export ExportOptions
 	// Access tunes the read-backs of RevokeAccess and RestoreAccess.
 	Access AccessOptions
+	// Temporal reads visibility for Reconcile; nil refuses a reconciliation.
+	Temporal WorkflowLister
 }
 
 // ExportOptions tunes the export; zero values mean the defaults.

@@ -10,6 +10,9 @@ import (
 // MaxUsersPageSize is the largest page GET /api/v2/users serves (the emulator refuses more).
 const MaxUsersPageSize = 500
 
+// StateAny lists users in every state, deleted ones included (ListUsers only).
+const StateAny UserState = "any"
+
 // DirectoryUser is one user of a users listing: what a reconciliation matches HR's roster on.
 // Email and EmployeeID are personal data.
 type DirectoryUser struct {

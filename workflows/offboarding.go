@@ -27,6 +27,8 @@ var acts *activities.Activities
 // method runs under the type name WorkflowType.
 type Workflows struct {
 	Policy Policy
+	// Reconcile is the reconciliation policy (Reconciliation).
+	Reconcile ReconcileSettings
 }
 
 // Registry is the part of worker.Worker (and the test environment) that Register needs.
@@ -34,11 +36,12 @@ type Registry interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 }
 
-// Register registers the Offboarding workflow under WorkflowType and ResolvePerson under
-// ResolveWorkflowType.
+// Register registers the Offboarding workflow under WorkflowType, ResolvePerson under
+// ResolveWorkflowType and Reconciliation under ReconciliationWorkflowType.
 func (w *Workflows) Register(r Registry) {
 	r.RegisterWorkflowWithOptions(w.Offboarding, workflow.RegisterOptions{Name: WorkflowType})
 	r.RegisterWorkflowWithOptions(w.ResolvePerson, workflow.RegisterOptions{Name: ResolveWorkflowType})
+	r.RegisterWorkflowWithOptions(w.Reconciliation, workflow.RegisterOptions{Name: ReconciliationWorkflowType})
 }
 
 // Offboarding takes one Genesys user out of service as docs/design.md describes: checking,

@@ -26,9 +26,11 @@ import (
 //   - ResolvePerson is AutoUpgrade: a run lasts seconds (workflows.ResolveTimeout), so pinning
 //     it would buy nothing but keep an old version draining; its next task goes to the
 //     current version.
+//   - Reconciliation is AutoUpgrade: a run lasts minutes and starts its batch as an abandoned child.
 var VersioningBehaviours = map[string]workflow.VersioningBehavior{
-	workflows.WorkflowType:        workflow.VersioningBehaviorPinned,
-	workflows.ResolveWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
+	workflows.WorkflowType:               workflow.VersioningBehaviorPinned,
+	workflows.ResolveWorkflowType:        workflow.VersioningBehaviorAutoUpgrade,
+	workflows.ReconciliationWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
 }
 
 // behaviourRegistry registers each workflow with its VersioningBehaviours entry.
