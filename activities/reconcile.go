@@ -259,7 +259,7 @@ func (a *Activities) readOffboardings(ctx context.Context, in ReconcileInput) (m
 	var token []byte
 	for {
 		resp, err := a.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: activity.GetInfo(ctx).WorkflowNamespace, Query: in.Offboardings, PageSize: 1000, NextPageToken: token})
+			Namespace: activity.GetInfo(ctx).Namespace, Query: in.Offboardings, PageSize: 1000, NextPageToken: token})
 		if err != nil {
 			return nil, fmt.Errorf("list offboardings in visibility: %w", err)
 		}

@@ -32,8 +32,9 @@ func Test_GivenTheWorkflows_ShouldRegisterOffboardingPinnedAndResolvePersonAutoU
 	Register(r, workflows.DefaultPolicy(), &activities.Activities{})
 
 	assert.Equal(t, map[string]workflow.VersioningBehavior{
-		workflows.WorkflowType:        workflow.VersioningBehaviorPinned,
-		workflows.ResolveWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
+		workflows.WorkflowType:               workflow.VersioningBehaviorPinned,
+		workflows.ResolveWorkflowType:        workflow.VersioningBehaviorAutoUpgrade,
+		workflows.ReconciliationWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
 	}, r.got, "every workflow type has its behaviour; a new one needs an entry in VersioningBehaviours")
 }
 
