@@ -87,14 +87,14 @@ func Test_GivenARosterOfEachKind_ShouldReportTerminatedActiveOffboardedUnknownAn
 	h.a.Temporal = vis
 	roster := writeRoster(t, "leavers.csv", strings.Join([]string{
 		"email,employeeId,userId,status,terminationDate,disposition",
-		strings.ToUpper(u[0].Email) + ",,,terminated,2026-01-31,",  // 2: terminated, active
-		"," + u[1].EmployeeID + ",,terminated,,delete",             // 3: terminated, active
-		",,," + u[2].ID + ",terminated,2026-02-01,",                // 4: already offboarded (wrong column count: fixed below)
-		"nobody@example.com,,,terminated,,",                        // 5: unknown
-		u[3].Email + ",,,active,,",                                 // 6: rehire in flight
-		",," + u[4].ID + ",terminated,,",                           // 7: in flight
-		u[5].Email + ",,,terminated,2099-01-01,",                   // 8: not yet due
-		inactive.Email + ",,,terminated,,",                         // 9: consistent
+		strings.ToUpper(u[0].Email) + ",,,terminated,2026-01-31,", // 2: terminated, active
+		"," + u[1].EmployeeID + ",,terminated,,delete",            // 3: terminated, active
+		",,," + u[2].ID + ",terminated,2026-02-01,",               // 4: already offboarded (wrong column count: fixed below)
+		"nobody@example.com,,,terminated,,",                       // 5: unknown
+		u[3].Email + ",,,active,,",                                // 6: rehire in flight
+		",," + u[4].ID + ",terminated,,",                          // 7: in flight
+		u[5].Email + ",,,terminated,2099-01-01,",                  // 8: not yet due
+		inactive.Email + ",,,terminated,,",                        // 9: consistent
 	}, "\n"))
 	// Line 4 above has one field too many on purpose: the roster is refused whole, naming it.
 	_, err := h.env.ExecuteActivity(h.a.Reconcile, reconcileInput(roster))
