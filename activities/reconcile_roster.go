@@ -222,6 +222,22 @@ func checkRosterRows(p *rosterProblems, rows []RosterRow, dispositions []string)
 }
 
 func checkRosterRow(p *rosterProblems, r RosterRow, dispositions []string) {
+	checkRosterIdentifier(p, r)
+	if r.Status != RosterTerminated && r.Status != RosterActive {
+		p.add(r.Line, "status", "%q is not %q or %q", clipValue(r.Status), RosterTerminated, RosterActive)
+	}
+	if r.TerminationDate != "" {
+		if _, err := time.Parse(time.DateOnly, r.TerminationDate); err != nil {
+			p.add(r.Line, "terminationDate", "is not a date such as 2026-03-31")
+		}
+	}
+	if r.Disposition != "" && !slices.Contains(dispositions, r.Disposition) {
+		p.add(r.Line, "disposition", "%q is not one of %s (or empty: the worker's)", clipValue(r.Disposition), strings.Join(dispositions, ", "))
+	}
+}
+
+// checkRosterIdentifier checks that the row names the person exactly one well-formed way.
+func checkRosterIdentifier(p *rosterProblems, r RosterRow) {
 	n := 0
 	for _, v := range []string{r.UserID, r.Email, r.EmployeeID} {
 		if v != "" {
@@ -237,17 +253,6 @@ func checkRosterRow(p *rosterProblems, r RosterRow, dispositions []string) {
 		p.add(r.Line, "email", "is not an email address such as name@example.org")
 	case r.EmployeeID != "" && strings.TrimSpace(r.EmployeeID) != r.EmployeeID:
 		p.add(r.Line, "employeeId", "starts or ends with white space: remove it (employee IDs match exactly)")
-	}
-	if r.Status != RosterTerminated && r.Status != RosterActive {
-		p.add(r.Line, "status", "%q is not %q or %q", clipValue(r.Status), RosterTerminated, RosterActive)
-	}
-	if r.TerminationDate != "" {
-		if _, err := time.Parse(time.DateOnly, r.TerminationDate); err != nil {
-			p.add(r.Line, "terminationDate", "is not a date such as 2026-03-31")
-		}
-	}
-	if r.Disposition != "" && !slices.Contains(dispositions, r.Disposition) {
-		p.add(r.Line, "disposition", "%q is not one of %s (or empty: the worker's)", clipValue(r.Disposition), strings.Join(dispositions, ", "))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -77,4 +78,17 @@ func EnsureReconcileSchedule(ctx context.Context, sc client.ScheduleClient, r co
 		return "", fmt.Errorf("update the reconciliation schedule %s: %w", config.ReconcileScheduleID, err)
 	}
 	return outcome, nil
+}
+
+// keepReconcileSchedule ensures the Schedule when r has a roster, and logs what it did.
+func keepReconcileSchedule(ctx context.Context, c client.Client, r config.Reconcile, logger *slog.Logger) error {
+	if !r.Enabled() {
+		return nil
+	}
+	did, err := EnsureReconcileSchedule(ctx, c.ScheduleClient(), r)
+	if err != nil {
+		return err
+	}
+	logger.Info("reconciliation schedule "+did, "scheduleId", config.ReconcileScheduleID, "action", r.Settings.Action)
+	return nil
 }

@@ -173,12 +173,8 @@ func Run(ctx context.Context, cfg Config) error {
 		Links: cfg.Links, Export: cfg.Export, Temporal: c}
 	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout, cfg.Deployment))
 	registerWorkflows(w, &workflows.Workflows{Policy: cfg.Policy, Reconcile: cfg.Reconcile.Settings}, acts)
-	if cfg.Reconcile.Enabled() {
-		did, err := EnsureReconcileSchedule(ctx, c.ScheduleClient(), cfg.Reconcile)
-		if err != nil {
-			return err
-		}
-		logger.Info("reconciliation schedule "+did, "scheduleId", config.ReconcileScheduleID, "action", cfg.Reconcile.Settings.Action)
+	if err := keepReconcileSchedule(ctx, c, cfg.Reconcile, logger); err != nil {
+		return err
 	}
 
 	var running atomic.Bool
