@@ -34,7 +34,9 @@ func (s *schedules) Create(_ context.Context, o client.ScheduleOptions) (client.
 	return nil, nil
 }
 
-func (s *schedules) GetHandle(context.Context, string) client.ScheduleHandle { return &scheduleHandle{s: s} }
+func (s *schedules) GetHandle(context.Context, string) client.ScheduleHandle {
+	return &scheduleHandle{s: s}
+}
 
 type scheduleHandle struct {
 	client.ScheduleHandle
