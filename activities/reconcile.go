@@ -196,7 +196,7 @@ type directory struct {
 }
 
 // emailKey buckets emails; a match within a bucket is confirmed with genesys.FieldEmail.Same.
-func emailKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+func emailKey(s string) string { return strings.ToLower(strings.ToUpper(strings.TrimSpace(s))) }
 
 // readDirectory pages every Genesys user (state any, so that an inactive or deleted user is
 // told apart from an unknown one), heartbeating each page.

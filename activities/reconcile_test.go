@@ -145,3 +145,37 @@ func mustRead(t *testing.T, fileURL string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+func Test_GivenMoreUsersThanAPage_ShouldPageTheDirectoryAtTheLargestPageAndFindTheLastUser(t *testing.T) {
+	h := newHarnessOf(t, emulator.DevClientID, emulator.DevClientSecret, emulator.Options{RequestsPerMinute: -1, Users: 1100, Conversations: 100})
+	h.a.Temporal = &fakeVisibility{}
+	emu := h.emu
+
+	// The last user in the listing's order (by name) is on its third page.
+	seed := emu.SeedUsers()
+	last := seed[0]
+	for _, u := range seed {
+		if u.State == "active" && u.Name > last.Name {
+			last = u
+		}
+	}
+	rec, _ := emu.User(last.ID)
+	roster := writeRoster(t, "leavers.json", `[{"email":"`+rec.Email+`","status":"terminated"}]`)
+	var got activities.Reconciliation
+	require.NoError(t, run(t, h, &got, h.a.Reconcile, reconcileInput(roster)))
+	assert.Equal(t, []activities.Finding{{Line: 1, Kind: activities.FindingTerminatedActive, UserID: last.ID}}, got.Findings)
+	assert.Equal(t, 1100, got.Counts[activities.CountUsers])
+
+	var pages []string
+	for _, c := range emu.Calls() {
+		if c.Method == "GET" && c.Path == "/api/v2/users" {
+			pages = append(pages, c.Query)
+		}
+	}
+	require.Len(t, pages, 3, "1100 users are three pages of 500")
+	for i, q := range pages {
+		assert.Contains(t, q, "pageSize=500")
+		assert.Contains(t, q, fmt.Sprintf("pageNumber=%d", i+1))
+		assert.Contains(t, q, "state=any")
+	}
+}
