@@ -23,6 +23,7 @@ import (
 // The worker keeps the reconciliation Schedule (its roster set in TestMain); `starter reconcile
 // run` triggers it, and the report in the export store names each kind of row.
 func Test_GivenARosterOfLeavers_ShouldReportTerminatedActiveOffboardedUnknownAndRehire(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	active1, active2, offboarded, rehired := users.take(t), users.take(t), users.take(t), users.take(t)
 	startOffboarding(t, hrapi.OffboardingRequest{UserID: offboarded.ID, Disposition: "archive", Reason: "left", HREventID: "e2e-reconcile-done"})
