@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/genesys"
 	"github.com/offboard/offboard/internal/webhook"
@@ -32,9 +30,9 @@ type Activities struct {
 	Export ExportOptions
 	// Access tunes the read-backs of RevokeAccess and RestoreAccess.
 	Access AccessOptions
-	// Temporal is the worker's client, by which an export reports its progress to its run; nil
-	// leaves the run without those reports.
-	Temporal client.Client
+	// Temporal is the worker's client: Reconcile reads visibility with it (nil refuses a
+	// reconciliation), and an export reports its progress to its run (nil: no reports).
+	Temporal TemporalClient
 }
 
 // ExportOptions tunes the export; zero values mean the defaults.

@@ -34,7 +34,13 @@ type harness struct {
 // newHarness runs the emulator on loopback and the activities over the real client as clientID.
 func newHarness(t *testing.T, clientID, secret string) *harness {
 	t.Helper()
-	emu := emulator.New(emulator.Options{RequestsPerMinute: -1, Conversations: 2000})
+	return newHarnessOf(t, clientID, secret, emulator.Options{RequestsPerMinute: -1, Conversations: 2000})
+}
+
+// newHarnessOf is newHarness over an emulator with opts.
+func newHarnessOf(t *testing.T, clientID, secret string, opts emulator.Options) *harness {
+	t.Helper()
+	emu := emulator.New(opts)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	h := &harness{emu: emu, srv: srv}

@@ -200,7 +200,8 @@ type AuditRef struct {
 
 // Notification is a JSON event POSTed to the configured webhook.
 type Notification struct {
-	// Event is e.g. "approval.requested", "approval.reminder", "approval.escalated", "offboarding.completed".
+	// Event is e.g. "approval.requested", "approval.reminder", "approval.escalated", "offboarding.completed",
+	// "reconciliation.completed".
 	Event      string    `json:"event"`
 	WorkflowID string    `json:"workflowId"`
 	UserID     string    `json:"userId"`
@@ -216,6 +217,9 @@ type Notification struct {
 	// LinksFor are the approvers an approval.requested or approval.reminder carries approve and
 	// reject links for: allow-listed approvers who may still decide.
 	LinksFor []string `json:"linksFor,omitempty"`
+	// Counts and ReportURL are a reconciliation.completed's counts by kind and its report.
+	Counts    map[string]int `json:"counts,omitempty"`
+	ReportURL string         `json:"reportUrl,omitempty"`
 }
 
 // NotificationBody is what Notify POSTs: the notification, its event ID and approval links.

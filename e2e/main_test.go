@@ -47,11 +47,13 @@ const (
 )
 
 var (
-	stk     *stack.Stack
-	bins    string // directory of the built worker and starter binaries
-	hooks   *webhook
-	users   userPool
-	runWait = 90 * time.Second
+	stk   *stack.Stack
+	bins  string // directory of the built worker and starter binaries
+	hooks *webhook
+	users userPool
+	// rosterPath is the HR roster the worker's reconciliation reads (reconcile_test.go).
+	rosterPath string
+	runWait    = 90 * time.Second
 )
 
 func TestMain(m *testing.M) {
@@ -86,9 +88,12 @@ func run(m *testing.M) int {
 	opts.RequestsPerMinute = 1200
 	opts.WebhookURL = hooks.URL
 	opts.PolicyEnv = policyEnv()
+	rosterPath = filepath.Join(dir, "hr", "leavers.csv")
+	env := config.MapEnv{config.EnvReconcileRosterURL: "file://" + filepath.ToSlash(rosterPath)}
 	if *updateHistory {
-		opts.Env = config.MapEnv{config.EnvPayloadKeysFile: filepath.Join("..", "workflows", "testdata", replayKeys)}
+		env[config.EnvPayloadKeysFile] = filepath.Join("..", "workflows", "testdata", replayKeys)
 	}
+	opts.Env = env
 	logFile, err := os.Create(filepath.Join(dir, "stack.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

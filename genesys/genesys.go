@@ -170,6 +170,8 @@ type Client interface {
 	// FindUsers lists the active and inactive users whose field equals value (emails compare
 	// case-insensitively), each confirmed by reading it back, since the search index lags.
 	FindUsers(ctx context.Context, field SearchField, value string) (Matches, error)
+	// ListUsers reads one page (1-based) of the users in state, at most MaxUsersPageSize a page.
+	ListUsers(ctx context.Context, state UserState, pageSize, pageNumber int) (UsersPage, error)
 
 	// CreateConversationJob starts an async conversation-details job for the conversations
 	// whose segments have userID and whose lifetime overlaps the interval; it returns the job ID.

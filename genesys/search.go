@@ -43,9 +43,9 @@ type Matches struct {
 	Stale int `json:"stale,omitempty"`
 }
 
-// matchValue is how a field's values compare: emails case-insensitively after trimming,
-// employee IDs exactly.
-func (f SearchField) matchValue(have, want string) bool {
+// Same is how a field's values compare: emails case-insensitively after trimming, employee
+// IDs exactly.
+func (f SearchField) Same(have, want string) bool {
 	if f == FieldEmail {
 		return strings.EqualFold(strings.TrimSpace(have), strings.TrimSpace(want))
 	}
@@ -130,7 +130,7 @@ func (c *SDKClient) confirm(ctx context.Context, userID string, field SearchFiel
 			have = deref(u.EmployerInfo.EmployeeId)
 		}
 	}
-	if !field.matchValue(have, value) {
+	if !field.Same(have, value) {
 		return UserMatch{}, false, nil
 	}
 	return UserMatch{ID: deref(u.Id), State: state}, true, nil

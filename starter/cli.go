@@ -57,7 +57,7 @@ func newRootCmd(d deps) *cobra.Command {
 		c.decisionCmd(workflows.UpdateCancel, "Cancel an offboarding; a user this run deactivated is restored", "reason", reason),
 		c.decisionCmd(workflows.UpdateHold, "Place a legal hold: retention pauses", "reason", reason),
 		c.decisionCmd(workflows.UpdateRelease, "Release a legal hold", "reason", reason),
-		c.keysCmd(), c.statusCmd(), c.listCmd(), c.verifyCmd(), c.healthcheckCmd(), c.deploymentCmd(), c.batchCmd())
+		c.keysCmd(), c.statusCmd(), c.listCmd(), c.verifyCmd(), c.healthcheckCmd(), c.deploymentCmd(), c.batchCmd(), c.reconcileCmd())
 	return root
 }
 

@@ -333,7 +333,9 @@ func Test_GivenUnsignedDecisions_ShouldRunWithoutCredentialsAndTakeControlsByThe
 	in := f.input(byID(user(1)), byID(user(2)))
 	in.MaxInFlight = 1
 	var cancel *updateResult
-	f.at(30*time.Minute, func() { cancel = f.update(workflows.UpdateCancelBatch, workflows.ControlInput{By: "hr-lead", Reason: "wrong list"}) })
+	f.at(30*time.Minute, func() {
+		cancel = f.update(workflows.UpdateCancelBatch, workflows.ControlInput{By: "hr-lead", Reason: "wrong list"})
+	})
 
 	res, err := f.run(in)
 

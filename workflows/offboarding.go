@@ -29,6 +29,8 @@ type Workflows struct {
 	Policy Policy
 	// Batches tunes the batch workflow.
 	Batches BatchOptions
+	// Reconcile is the reconciliation policy (Reconciliation).
+	Reconcile ReconcileSettings
 }
 
 // Registry is the part of worker.Worker (and the test environment) that Register needs.
@@ -37,11 +39,13 @@ type Registry interface {
 }
 
 // Register registers the Offboarding workflow under WorkflowType, ResolvePerson under
-// ResolveWorkflowType and Batch under BatchWorkflowType.
+// ResolveWorkflowType, Batch under BatchWorkflowType and Reconciliation under
+// ReconciliationWorkflowType.
 func (w *Workflows) Register(r Registry) {
 	r.RegisterWorkflowWithOptions(w.Offboarding, workflow.RegisterOptions{Name: WorkflowType})
 	r.RegisterWorkflowWithOptions(w.ResolvePerson, workflow.RegisterOptions{Name: ResolveWorkflowType})
 	r.RegisterWorkflowWithOptions(w.Batch, workflow.RegisterOptions{Name: BatchWorkflowType})
+	r.RegisterWorkflowWithOptions(w.Reconciliation, workflow.RegisterOptions{Name: ReconciliationWorkflowType})
 }
 
 // Offboarding takes one Genesys user out of service as docs/design.md describes: checking,

@@ -51,7 +51,7 @@ func resolveRun(t *testing.T, emu *emulator.Emulator, in activities.ResolveInput
 func Test_GivenTheWorkflows_ShouldRegisterOffboardingResolvePersonAndTheBatch(t *testing.T) {
 	var r registry
 	(&workflows.Workflows{}).Register(&r)
-	assert.Equal(t, []string{workflows.WorkflowType, workflows.ResolveWorkflowType, workflows.BatchWorkflowType}, r.names)
+	assert.Equal(t, []string{workflows.WorkflowType, workflows.ResolveWorkflowType, workflows.BatchWorkflowType, workflows.ReconciliationWorkflowType}, r.names)
 }
 
 func Test_GivenAnEmployeeID_ShouldResolvePersonToItsUser(t *testing.T) {

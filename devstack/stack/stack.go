@@ -326,6 +326,9 @@ func (s *Stack) startParts(ctx context.Context, o Options, ls *listeners) error 
 	}
 	wcfg := s.workerConfig(o, policy, ls.metricsAddr)
 	wcfg.WebhookSecrets, wcfg.Links = secrets, links
+	if wcfg.Reconcile, err = (config.Source{Env: o.env()}).Reconcile(); err != nil {
+		return fmt.Errorf("reconciliation: %w", err)
+	}
 	s.group.Go(func() error {
 		if err := workerproc.Run(s.ctx, wcfg); err != nil {
 			return fmt.Errorf("worker: %w", err)

@@ -189,11 +189,7 @@ func (e *Emulator) handleSearchUsers(q *request) {
 	results := []userJSON{}
 	if from := (s.PageNumber - 1) * s.PageSize; from < total {
 		for _, u := range matched[from:min(from+s.PageSize, total)] {
-			j := e.userJSONLocked(u, expand)
-			if slices.Contains(s.Expand, "employerInfo") {
-				j.EmployerInfo = &employerInfoJSON{EmployeeID: u.employeeID}
-			}
-			results = append(results, j)
+			results = append(results, withEmployerInfo(e.userJSONLocked(u, expand), u, slices.Contains(s.Expand, "employerInfo")))
 		}
 	}
 	q.json(http.StatusOK, map[string]any{

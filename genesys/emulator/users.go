@@ -83,6 +83,14 @@ func (e *Emulator) userJSONLocked(u *userRec, withRoles bool) userJSON {
 	return j
 }
 
+// withEmployerInfo adds u's employerInfo to j when asked (expand=employerInfo).
+func withEmployerInfo(j userJSON, u *userRec, asked bool) userJSON {
+	if asked {
+		j.EmployerInfo = &employerInfoJSON{EmployeeID: u.employeeID}
+	}
+	return j
+}
+
 func expandsAuthorization(q url.Values) bool { return expands(q, "authorization") }
 
 // expands reports whether the query's expand parameter names field.
@@ -133,10 +141,7 @@ func (e *Emulator) handleGetUser(q *request) {
 	defer e.mu.Unlock()
 	if u := e.userLocked(q, id, func(deleted bool) bool { return deleted == (state == "deleted") }); u != nil {
 		j := e.userJSONLocked(u, expandsAuthorization(qs))
-		if expands(qs, "employerInfo") {
-			j.EmployerInfo = &employerInfoJSON{EmployeeID: u.employeeID}
-		}
-		q.json(http.StatusOK, j)
+		q.json(http.StatusOK, withEmployerInfo(j, u, expands(qs, "employerInfo")))
 	}
 }
 
@@ -147,10 +152,11 @@ type userListing struct {
 	state                string
 	ids                  []string
 	expand               bool
+	employerInfo         bool
 }
 
 func parseUserListing(qs url.Values) (userListing, error) {
-	l := userListing{state: qs.Get("state"), expand: expandsAuthorization(qs)}
+	l := userListing{state: qs.Get("state"), expand: expandsAuthorization(qs), employerInfo: expands(qs, "employerInfo")}
 	var err1, err2 error
 	l.pageSize, err1 = intParam(qs, "pageSize", 25)
 	l.pageNumber, err2 = intParam(qs, "pageNumber", 1)
@@ -229,7 +235,7 @@ func (e *Emulator) handleListUsers(q *request) {
 	entities := []userJSON{}
 	if from := (l.pageNumber - 1) * l.pageSize; from < total {
 		for _, u := range matched[from:min(from+l.pageSize, total)] {
-			entities = append(entities, e.userJSONLocked(u, l.expand))
+			entities = append(entities, withEmployerInfo(e.userJSONLocked(u, l.expand), u, l.employerInfo))
 		}
 	}
 	resp := map[string]any{

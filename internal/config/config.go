@@ -124,7 +124,7 @@ func Vars() []Var {
 	for _, s := range workflows.PolicySettings() {
 		vars = append(vars, Var{Name: s.Env, Flag: s.Flag, Default: formatValue(s.Field(&d)), Used: ws, Usage: s.Usage, Type: flagType(s.Field(&d))})
 	}
-	return append(vars, []Var{
+	return append(append(vars, []Var{
 		{Name: EnvAPIAddr, Flag: "addr", Default: DefaultAPIAddr, Used: s + " serve", Usage: "Listen address of the HR API."},
 		{Name: EnvAPITokens, Secret: true, Used: s + " serve", Usage: "Bearer tokens: token:role:identity,... (role hr, approver or auditor)."},
 		{Name: EnvAPITokensFile, Flag: "tokens-file", Used: s + " serve", Usage: "File of token:role:identity lines (# comments); adds to " + EnvAPITokens + "."},
@@ -137,7 +137,7 @@ func Vars() []Var {
 		{Name: EnvAPIToken, Secret: true, Used: s, Usage: "Your HR API bearer token: the CLI decides as the identity bound to it."},
 		{Name: EnvLogLevel, Flag: "log-level", Default: "info", Used: ws, Usage: "debug, info, warn or error."},
 		{Name: EnvLogFormat, Flag: "log-format", Default: "json", Used: ws, Usage: "json or text."},
-	}...)
+	}...), reconcileVars(w)...)
 }
 
 // Env looks variables up; envconfig.EnvLookupOS is the process environment.

@@ -29,10 +29,12 @@ import (
 //   - OffboardingBatch is AutoUpgrade: a batch lasts long but does little (it starts children and
 //     counts), so it moves to the current version rather than keep an old one draining for days;
 //     a change to what it records therefore needs workflow.GetVersion.
+//   - Reconciliation is AutoUpgrade: a run lasts minutes and starts its batch as an abandoned child.
 var VersioningBehaviours = map[string]workflow.VersioningBehavior{
-	workflows.WorkflowType:        workflow.VersioningBehaviorPinned,
-	workflows.ResolveWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
-	workflows.BatchWorkflowType:   workflow.VersioningBehaviorAutoUpgrade,
+	workflows.WorkflowType:               workflow.VersioningBehaviorPinned,
+	workflows.ResolveWorkflowType:        workflow.VersioningBehaviorAutoUpgrade,
+	workflows.BatchWorkflowType:          workflow.VersioningBehaviorAutoUpgrade,
+	workflows.ReconciliationWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
 }
 
 // behaviourRegistry registers each workflow with its VersioningBehaviours entry.

@@ -32,9 +32,10 @@ func Test_GivenTheWorkflows_ShouldRegisterOffboardingPinnedAndResolvePersonAndBa
 	Register(r, workflows.DefaultPolicy(), &activities.Activities{})
 
 	assert.Equal(t, map[string]workflow.VersioningBehavior{
-		workflows.WorkflowType:        workflow.VersioningBehaviorPinned,
-		workflows.ResolveWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
-		workflows.BatchWorkflowType:   workflow.VersioningBehaviorAutoUpgrade,
+		workflows.WorkflowType:               workflow.VersioningBehaviorPinned,
+		workflows.ResolveWorkflowType:        workflow.VersioningBehaviorAutoUpgrade,
+		workflows.BatchWorkflowType:          workflow.VersioningBehaviorAutoUpgrade,
+		workflows.ReconciliationWorkflowType: workflow.VersioningBehaviorAutoUpgrade,
 	}, r.got, "every workflow type has its behaviour; a new one needs an entry in VersioningBehaviours")
 }
 

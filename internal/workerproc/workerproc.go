@@ -53,6 +53,9 @@ type Config struct {
 	Export activities.ExportOptions
 	// Policy is the offboarding policy; Run refuses an invalid one.
 	Policy workflows.Policy
+	// Reconcile is the reconciliation's policy and timing; with a roster URL, Run keeps its
+	// Schedule in line.
+	Reconcile config.Reconcile
 	// Budget is the fleet's Genesys request budget.
 	Budget config.Budget
 	// Deployment is the worker's Worker Deployment version; without a build ID it is unversioned.
@@ -72,7 +75,7 @@ type Config struct {
 // FromSource reads a worker Config from the environment and flags. Every error names its setting.
 func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
 	cfg := Config{Addr: src.String(config.EnvWorkerAddr, config.DefaultWorkerAddr), Logger: logger}
-	var errs [10]error
+	var errs [11]error
 	cfg.Temporal, errs[0] = src.Temporal()
 	cfg.Policy, errs[1] = src.Policy()
 	cfg.Budget, errs[2] = src.Budget()
@@ -83,6 +86,7 @@ func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
 	cfg.WebhookSecrets, errs[7] = src.WebhookSecrets()
 	cfg.Links, errs[8] = src.Links()
 	cfg.Deployment, errs[9] = src.Deployment()
+	cfg.Reconcile, errs[10] = src.Reconcile()
 	if err := errors.Join(errs[:]...); err != nil {
 		return Config{}, err
 	}
@@ -93,7 +97,11 @@ func FromSource(src config.Source, logger *slog.Logger) (Config, error) {
 // with its VersioningBehaviours entry, and every activity method of acts on r. Tests use it to
 // build a worker of their own.
 func Register(r worker.Registry, policy workflows.Policy, acts *activities.Activities) {
-	(&workflows.Workflows{Policy: policy}).Register(behaviourRegistry{r})
+	registerWorkflows(r, &workflows.Workflows{Policy: policy}, acts)
+}
+
+func registerWorkflows(r worker.Registry, w *workflows.Workflows, acts *activities.Activities) {
+	w.Register(behaviourRegistry{r})
 	r.RegisterActivity(acts)
 }
 
@@ -166,7 +174,10 @@ func Run(ctx context.Context, cfg Config) error {
 	acts := &activities.Activities{Genesys: gc, Store: store, WebhookURL: cfg.WebhookURL, WebhookSecrets: cfg.WebhookSecrets,
 		Links: cfg.Links, Export: cfg.Export, Temporal: c}
 	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg.Budget, cfg.ShutdownTimeout, cfg.Deployment))
-	Register(w, cfg.Policy, acts)
+	registerWorkflows(w, &workflows.Workflows{Policy: cfg.Policy, Reconcile: cfg.Reconcile.Settings}, acts)
+	if err := keepReconcileSchedule(ctx, c, cfg.Reconcile, logger); err != nil {
+		return err
+	}
 
 	var running atomic.Bool
 	srv, addr, err := serveHealth(cfg.Addr, m.httpHandler(), c, &running, logger)
