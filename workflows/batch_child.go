@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/offboard/offboard/internal/credential"
 )
 
 // checkBatchRequester proves the requester of a run that a batch started: its parent must be
@@ -36,16 +34,8 @@ func (o *offboarding) checkBatchRequester(ctx workflow.Context) error {
 	if err != nil {
 		return fmt.Errorf("the run's decision keys are unusable: %w", err)
 	}
-	c, err := keys.Verify(b.Credential, b.AcceptedAt)
-	switch {
-	case err != nil:
-		return fmt.Errorf("the batch's start credential is refused: %w", err)
-	case c.Action != credential.ActionStart || c.Role != credential.RoleHR:
-		return fmt.Errorf("the batch's start credential is a %s credential of role %s, not a start by role hr", c.Action, c.Role)
-	case c.WorkflowID != parent.ID || c.Request != b.Digest:
-		return errors.New("the batch's start credential is for another batch")
-	case c.Identity != o.req.RequestedBy:
-		return fmt.Errorf("the batch's start credential proves %q, not the requester %q", c.Identity, truncate(o.req.RequestedBy, 64))
+	if err := verifyStart(keys, b.Credential, b.AcceptedAt, parent.ID, b.Digest, o.req.RequestedBy); err != nil {
+		return fmt.Errorf("batch %s: %w", b.ID, err)
 	}
 	return nil
 }

@@ -38,24 +38,6 @@ func (b *batch) checkRequester(ctx workflow.Context) error {
 	return verifyStart(b.keys, b.in.Credential, b.in.RequestedAt, info.WorkflowExecution.ID, b.digest, b.in.RequestedBy)
 }
 
-// verifyStart checks a start credential at time at: signed by one of keys, a start by role hr,
-// for the workflow workflowID over the input whose digest is digest, by requestedBy. An
-// Offboarding's checkRequester checks the same of a single start.
-func verifyStart(keys credential.KeySet, tok string, at time.Time, workflowID, digest, requestedBy string) error {
-	c, err := keys.Verify(tok, at)
-	switch {
-	case err != nil:
-		return fmt.Errorf("the start credential is refused: %w", err)
-	case c.Action != credential.ActionStart || c.Role != credential.RoleHR:
-		return fmt.Errorf("the start credential is a %s credential of role %s, not a start by role hr", c.Action, c.Role)
-	case c.WorkflowID != workflowID || c.Request != digest:
-		return errors.New("the start credential is for another request: it was changed after it was signed")
-	case c.Identity != requestedBy:
-		return fmt.Errorf("the start credential proves %q, not the requester %q", c.Identity, truncate(requestedBy, 64))
-	}
-	return nil
-}
-
 // batchControls are the batch's controls and the credential action each needs.
 var batchControls = []struct {
 	name   string

@@ -364,16 +364,23 @@ func (o *offboarding) checkRequester(ctx workflow.Context) error {
 		return fmt.Errorf("the run's decision keys are unusable: %w", err)
 	}
 	info := workflow.GetInfo(ctx)
-	c, err := keys.Verify(o.req.Credential, info.WorkflowStartTime)
+	return verifyStart(keys, o.req.Credential, info.WorkflowStartTime, info.WorkflowExecution.ID, RequestDigest(o.req), o.req.RequestedBy)
+}
+
+// verifyStart checks a start credential at time at: signed by one of keys, a start by role hr,
+// for the workflow workflowID over the input whose digest is digest, by requestedBy. A single
+// start, a batch and a run a batch started are all proved by it.
+func verifyStart(keys credential.KeySet, tok string, at time.Time, workflowID, digest, requestedBy string) error {
+	c, err := keys.Verify(tok, at)
 	switch {
 	case err != nil:
 		return fmt.Errorf("the start credential is refused: %w", err)
 	case c.Action != credential.ActionStart || c.Role != credential.RoleHR:
 		return fmt.Errorf("the start credential is a %s credential of role %s, not a start by role hr", c.Action, c.Role)
-	case c.WorkflowID != info.WorkflowExecution.ID || c.Request != RequestDigest(o.req):
-		return errors.New("the start credential is for another request: the request was changed after it was signed")
-	case c.Identity != o.req.RequestedBy:
-		return fmt.Errorf("the start credential proves %q, not the requester %q", c.Identity, truncate(o.req.RequestedBy, 64))
+	case c.WorkflowID != workflowID || c.Request != digest:
+		return errors.New("the start credential is for another request: it was changed after it was signed")
+	case c.Identity != requestedBy:
+		return fmt.Errorf("the start credential proves %q, not the requester %q", c.Identity, truncate(requestedBy, 64))
 	}
 	return nil
 }
