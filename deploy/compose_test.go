@@ -189,6 +189,11 @@ func Test_GivenTheComposeFile_ShouldSetOnlyVariablesTheBinariesRead(t *testing.T
 		require.Contains(t, c.Services["worker"].Environment, key)
 	}
 	require.Contains(t, c.Services["hr-api"].Environment, config.EnvAPITokensFile)
+	// The HR API stores a batch's items where the workers read them.
+	api, worker := c.Services["hr-api"], c.Services["worker"]
+	require.Equal(t, worker.Environment[config.EnvExportURL], api.Environment[config.EnvExportURL])
+	require.Contains(t, api.Volumes, "exports:/var/lib/offboard/exports")
+	require.Contains(t, worker.Volumes, "exports:/var/lib/offboard/exports")
 }
 
 func Test_GivenTheComposeFile_ShouldPublishThePortsTheCodeListensOn(t *testing.T) {
