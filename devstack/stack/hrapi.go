@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/offboard/offboard/activities/bundle"
 	"github.com/offboard/offboard/internal/config"
 	"github.com/offboard/offboard/starter/hrapi"
 	"github.com/offboard/offboard/workflows"
@@ -27,9 +28,18 @@ func (s *Stack) newHRAPI(env config.Env, policy workflows.Policy) (http.Handler,
 	if dev {
 		s.EventSecret = DevEventSecret
 	}
+	// Batches store their items in the worker's store; it closes when the stack stops.
+	store, err := bundle.Open(s.ctx, s.ExportURL)
+	if err != nil {
+		return nil, fmt.Errorf("open the export store for batches: %w", err)
+	}
+	s.group.Go(func() error {
+		<-s.ctx.Done()
+		return store.Close()
+	})
 	h, err := hrapi.New(hrapi.Options{Temporal: s.Client, Policy: policy, Tokens: DevTokens(), Signer: s.Signer, Development: true,
 		Logger: s.logger.With("component", "hrapi"), EventSecrets: events.Secrets, EventTolerance: events.Tolerance,
-		Codec: s.payloads, CodecOrigin: s.Temporal.UIURL})
+		Codec: s.payloads, CodecOrigin: s.Temporal.UIURL, Store: store})
 	if err != nil {
 		return nil, fmt.Errorf("build the HR API: %w", err)
 	}
