@@ -291,6 +291,7 @@ func (c *cluster) fleetEnv(ctx context.Context) ([]string, map[string]string, er
 		workflows.EnvRetentionDefault+"="+c.s.retention,
 		workflows.EnvRetentionMin+"=PT0S",
 		workflows.EnvExportWindow+"="+c.s.exportWindow,
+		workflows.EnvExportLookback+"="+c.s.exportLookback,
 		config.EnvLogFormat+"=text",
 	)
 	return env, tokens, nil

@@ -50,8 +50,9 @@ type settings struct {
 	timeout         time.Duration
 	faults          []string
 	// workload is "faults" (the cluster test) or "batch" (the batch benchmark).
-	workload    string
-	maxInFlight int
+	workload       string
+	maxInFlight    int
+	exportLookback string
 }
 
 func newRoot() *cobra.Command {
@@ -99,6 +100,7 @@ func newRoot() *cobra.Command {
 	f.DurationVar(&s.pause, "pause", 10*time.Second, "pause between two faults")
 	f.DurationVar(&s.timeout, "timeout", 20*time.Minute, "the whole test's bound")
 	f.StringVar(&s.workload, "workload", workloadFaults, "faults: offboard people one by one under faults and check everything; batch: one batch of archives through the HR API, no faults, measured against the rate limit (the batch benchmark)")
+	f.StringVar(&s.exportLookback, "export-lookback", "P1095D", "how far back each export reads (ISO 8601), the policy's default lookback")
 	f.IntVar(&s.maxInFlight, "max-in-flight", 0, "the batch's bound of offboardings working at once; 0 is the batch's default")
 	f.StringSliceVar(&s.faults, "faults", faultNames, "the faults to inject, in this order whatever the flag's: "+strings.Join(faultNames, ", "))
 	return cmd
