@@ -73,9 +73,12 @@ type batchState struct {
 }
 
 // Batch runs an OffboardingBatch: one Offboarding child per person of HR's stored list, in the
-// list's order, with at most MaxInFlight of them working at once. A child stops counting once it
-// waits on people or time (scheduled, awaiting approval, retention) or ends, so that deletions
-// waiting months for approval and retention never hold the batch up; the batch completes when
+// list's order, with at most MaxInFlight of them ending access at once. A child stops counting
+// once its access has ended (its export then waits for the Genesys budget behind every
+// access-ending call and behind older exports, so every leaver's access ends first and the
+// exports finish one after another), once it waits on people or time (scheduled, awaiting
+// approval, retention) or once it ends, so that deletions waiting months for approval and
+// retention never hold the batch up; the batch completes when
 // every item is started and every started run has ended or is waiting, and returns its final
 // BatchStatus (later progress of waiting runs is theirs alone: find them by OffboardingBatchId).
 //
@@ -226,10 +229,10 @@ func (b *batch) run(ctx workflow.Context) (BatchStatus, error) {
 	if b.st.State == BatchCancelled {
 		b.notStarted()
 	}
-	if err := workflow.Await(ctx, func() bool { return b.active() == 0 || b.mustContinue(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return b.unsettled() == 0 || b.mustContinue(ctx) }); err != nil {
 		return b.status(), err
 	}
-	if b.active() > 0 {
+	if b.unsettled() > 0 {
 		return b.continueAsNew(ctx)
 	}
 	return b.complete(ctx)

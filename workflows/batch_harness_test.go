@@ -166,9 +166,10 @@ func (f *batchFixture) child(ctx workflow.Context, req workflows.Request) (workf
 		return workflows.Result{}, err
 	}
 	ended := workflow.Now(ctx).UTC()
+	// Access has ended: the run no longer counts as in flight.
+	done()
 	report(workflows.BatchProgress{Stage: workflows.StageExporting, AccessEndedAt: ended})
 	if plan.wait {
-		done()
 		report(workflows.BatchProgress{Stage: workflows.StageAwaitingApproval, Waiting: true})
 		_ = workflow.Sleep(ctx, 30*day)
 		report(workflows.BatchProgress{Stage: workflows.OutcomeDeleted, Outcome: workflows.OutcomeDeleted})
@@ -181,7 +182,6 @@ func (f *batchFixture) child(ctx workflow.Context, req workflows.Request) (workf
 	if err := workflow.Sleep(ctx, work); err != nil {
 		return workflows.Result{}, err
 	}
-	done()
 	report(workflows.BatchProgress{Stage: workflows.OutcomeArchived, Outcome: workflows.OutcomeArchived})
 	return workflows.Result{Outcome: workflows.OutcomeArchived, Report: workflows.Report{AccessEndedAt: ended}}, nil
 }

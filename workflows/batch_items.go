@@ -75,8 +75,15 @@ func (it itemState) started() bool {
 	return true
 }
 
-// working reports whether the item's run counts as in flight.
-func (it itemState) working() bool {
+// working reports whether the item's run counts as in flight: it is still ending the person's
+// access. Once that is done its export waits its turn for the Genesys budget behind every
+// access-ending call (task priority) and behind older exports, so the bound is on the work that
+// must come first, not on the exports that follow it.
+func (it itemState) working() bool { return it.open() && it.AccessEndedMs == 0 }
+
+// open reports whether the item's run has yet to end or to wait on people or time: the batch
+// completes when none is.
+func (it itemState) open() bool {
 	return it.started() && !Stage(it.Outcome).Final() && !it.Waiting
 }
 
@@ -100,11 +107,16 @@ func (b *batch) index() {
 	}
 }
 
-// active counts the started runs still working.
-func (b *batch) active() int {
+// active counts the started runs still working (ending access).
+func (b *batch) active() int { return b.count(itemState.working) }
+
+// unsettled counts the started runs still open.
+func (b *batch) unsettled() int { return b.count(itemState.open) }
+
+func (b *batch) count(is func(itemState) bool) int {
 	n := 0
 	for _, it := range b.st.Items[:b.st.Next] {
-		if it.working() {
+		if is(it) {
 			n++
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/offboard/offboard/workflows"
 )
 
-func Test_GivenABatch_ShouldStartItemsInOrderWithAtMostMaxInFlightWorking(t *testing.T) {
+func Test_GivenABatch_ShouldStartItemsInOrderWithAtMostMaxInFlightEndingAccess(t *testing.T) {
 	f := newBatchFixture(t)
 	var reqs []workflows.Request
 	var want []string
@@ -32,12 +32,13 @@ func Test_GivenABatch_ShouldStartItemsInOrderWithAtMostMaxInFlightWorking(t *tes
 	in := f.input(reqs...)
 	in.MaxInFlight = 3
 	in = f.sign(in)
-	f.at(30*time.Minute, func() {
+	// Children end access ten minutes after they start, and then stop counting.
+	f.at(15*time.Minute, func() {
 		s := f.status()
 		assert.Equal(t, workflows.BatchRunning, s.State)
 		assert.Equal(t, 3, s.InFlight)
 		assert.Equal(t, 3, s.MaxInFlight)
-		assert.Equal(t, 4, s.Items[workflows.ItemPending], "the two waiting no longer count")
+		assert.Equal(t, 3, s.Items[workflows.ItemPending], "the first three have ended access and no longer count")
 	})
 
 	res, err := f.run(in)
@@ -189,7 +190,8 @@ func Test_GivenCancelMidBatch_ShouldLeaveTheRestNotStartedAndLetStartedRunsFinis
 	f := newBatchFixture(t)
 	in := f.input(byID(user(1)), byID(user(2)), byID(user(3)), byID(user(4)), byID(user(5)))
 	in.MaxInFlight = 2
-	f.at(30*time.Minute, func() { f.env.SignalWorkflow(workflows.UpdateCancelBatch, f.control(credential.ActionCancel)) })
+	// Children end access ten minutes after they start: the first two have, and are exporting.
+	f.at(5*time.Minute, func() { f.env.SignalWorkflow(workflows.UpdateCancelBatch, f.control(credential.ActionCancel)) })
 	var late *updateResult
 	f.at(40*time.Minute, func() { late = f.update(workflows.UpdatePauseBatch, f.control(credential.ActionHold)) })
 
