@@ -1,10 +1,7 @@
 package workflows
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -81,12 +78,7 @@ type BatchInput struct {
 // without its credential and resume state, base64url.
 func BatchDigest(in BatchInput) string {
 	in.Credential, in.Resume = "", nil
-	b, err := json.Marshal(in)
-	if err != nil {
-		panic(fmt.Sprintf("a BatchInput always marshals: %v", err))
-	}
-	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	return digestJSON(in)
 }
 
 // BatchRef is what an offboarding started by a batch knows of it (Request.Batch): the batch's

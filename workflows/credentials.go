@@ -338,9 +338,14 @@ func (o *offboarding) refreshKeys(ctx workflow.Context) {
 // its credential and resume state, base64url.
 func RequestDigest(req Request) string {
 	req.Credential, req.Resume = "", nil
-	b, err := json.Marshal(req)
+	return digestJSON(req)
+}
+
+// digestJSON is SHA-256 over v's JSON, base64url: the digest a start credential binds.
+func digestJSON(v any) string {
+	b, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("a Request always marshals: %v", err))
+		panic(fmt.Sprintf("a %T always marshals: %v", v, err))
 	}
 	sum := sha256.Sum256(b)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
