@@ -137,8 +137,9 @@ func Test_GivenPauseThenResume_ShouldStartNothingWhilePaused(t *testing.T) {
 	in := f.input(byID(user(1)), byID(user(2)), byID(user(3)))
 	in.MaxInFlight = 1
 	var paused, again, resumed *updateResult
-	f.at(30*time.Minute, func() { paused = f.update(workflows.UpdatePauseBatch, f.control(credential.ActionHold)) })
-	f.at(40*time.Minute, func() { again = f.update(workflows.UpdatePauseBatch, f.control(credential.ActionHold)) })
+	// The first child ends access at ten minutes, when the next would start.
+	f.at(5*time.Minute, func() { paused = f.update(workflows.UpdatePauseBatch, f.control(credential.ActionHold)) })
+	f.at(8*time.Minute, func() { again = f.update(workflows.UpdatePauseBatch, f.control(credential.ActionHold)) })
 	f.at(5*time.Hour, func() {
 		s := f.status()
 		assert.Equal(t, workflows.BatchPaused, s.State)
@@ -155,7 +156,8 @@ func Test_GivenPauseThenResume_ShouldStartNothingWhilePaused(t *testing.T) {
 	assert.True(t, resumed.accepted)
 	assert.Equal(t, workflows.BatchCompleted, res.State)
 	assert.Equal(t, map[workflows.ItemOutcome]int{"archived": 3}, res.Items)
-	assert.Equal(t, start.Add(5*time.Hour+2*70*time.Minute), res.FinishedAt, "the second item started at the resume")
+	assert.Equal(t, start.Add(5*time.Hour+10*time.Minute+70*time.Minute), res.FinishedAt,
+		"the second item started at the resume, the third once the second's access had ended")
 }
 
 func Test_GivenABadControl_ShouldRefuseItInTheValidator(t *testing.T) {
@@ -279,7 +281,7 @@ func Test_GivenAReconciliationParent_ShouldRunTheBatchWithoutACredential(t *test
 
 func Test_GivenSignalsPastTheThreshold_ShouldContinueAsNewKeepingItsState(t *testing.T) {
 	first := newBatchFixture(t)
-	first.opts.MaxSignalsPerRun = 5
+	first.opts.MaxSignalsPerRun = 3
 	in := first.input(byID(user(1)), byID(user(2)), byID(user(3)), byID(user(4)))
 	in.MaxInFlight = 1
 	in = first.sign(in)
@@ -290,7 +292,7 @@ func Test_GivenSignalsPastTheThreshold_ShouldContinueAsNewKeepingItsState(t *tes
 	_, err := first.run(in)
 
 	var can *workflow.ContinueAsNewError
-	require.ErrorAs(t, err, &can, "each child signals twice: the fifth signal continues the run")
+	require.ErrorAs(t, err, &can, "each child signals when its access has ended: the third signal continues the run")
 	assert.Equal(t, workflows.BatchWorkflowType, can.WorkflowType.Name)
 	var next workflows.BatchInput
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
@@ -299,7 +301,7 @@ func Test_GivenSignalsPastTheThreshold_ShouldContinueAsNewKeepingItsState(t *tes
 	assert.Equal(t, in.Credential, next.Credential)
 	assert.Equal(t, []string{user(1), user(2), user(3)}, first.startedUsers())
 
-	// The next run takes over: the run the first one left working reports to it by workflow ID.
+	// The next run takes over: the runs the first one started report to it by workflow ID.
 	second := newBatchFixture(t)
 	second.store = first.store
 	second.env.SetStartTime(first.env.Now())
@@ -307,16 +309,18 @@ func Test_GivenSignalsPastTheThreshold_ShouldContinueAsNewKeepingItsState(t *tes
 	var reused *updateResult
 	second.at(time.Minute, func() {
 		s := second.status()
-		assert.Equal(t, 3, s.Started, "the started items are carried")
+		assert.Equal(t, 4, s.Started, "the started items are carried, and the next one starts")
 		assert.Equal(t, 1, s.InFlight)
 		assert.Equal(t, 1, s.MaxInFlight)
 		assert.Equal(t, 3, s.AccessEnded)
-		assert.Equal(t, map[workflows.ItemOutcome]int{"archived": 2, "exporting": 1, "pending": 1}, s.Items)
+		assert.Equal(t, 3, s.Items["exporting"])
 		reused = second.update(workflows.UpdatePauseBatch, pause)
 	})
 	second.at(2*time.Minute, func() {
-		second.env.SignalWorkflow(workflows.SignalBatchProgress, workflows.BatchProgress{Line: 4, WorkflowID: workflows.WorkflowID(user(3)),
-			Stage: workflows.OutcomeArchived, Outcome: workflows.OutcomeArchived})
+		for n := 1; n <= 3; n++ {
+			second.env.SignalWorkflow(workflows.SignalBatchProgress, workflows.BatchProgress{Line: n + 1, WorkflowID: workflows.WorkflowID(user(n)),
+				Stage: workflows.OutcomeArchived, Outcome: workflows.OutcomeArchived})
+		}
 	})
 
 	res, err := second.run(next)
@@ -335,7 +339,7 @@ func Test_GivenUnsignedDecisions_ShouldRunWithoutCredentialsAndTakeControlsByThe
 	in := f.input(byID(user(1)), byID(user(2)))
 	in.MaxInFlight = 1
 	var cancel *updateResult
-	f.at(30*time.Minute, func() {
+	f.at(5*time.Minute, func() {
 		cancel = f.update(workflows.UpdateCancelBatch, workflows.ControlInput{By: "hr-lead", Reason: "wrong list"})
 	})
 
