@@ -92,4 +92,3 @@ func Test_GivenASlotAfterTheWindowsEnd_ShouldFailAtOnceWhenItPassesTheDeadline(t
 	assert.Less(t, time.Since(started), 100*time.Millisecond, "refused at once, not at the deadline")
 	assert.Equal(t, KindTransient, KindOf(err))
 }
-
