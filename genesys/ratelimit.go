@@ -107,7 +107,9 @@ func (l *limiter) waitRate(ctx context.Context, op string) (bool, error) {
 			res.CancelAt(now)
 		}
 		if err := sleep(ctx, op, slot); err != nil {
-			res.Cancel()
+			if slot == d {
+				res.Cancel()
+			}
 			return false, err
 		}
 		if slot == d {

@@ -20,6 +20,9 @@ const (
 	priorFraction = 0.1
 	// staleAfter windows without a reported count, the process goes back to its fallback rate.
 	staleAfter = 2
+	// A count older than a window / probeEvery is read anew (one request in that time) rather than
+	// projected to the budget.
+	probeEvery = 20
 )
 
 // fleetWindow is what this process knows of the client's current rate-limit window.
@@ -107,6 +110,10 @@ func (l *limiter) pace(now time.Time) (r rate.Limit, left time.Duration, spent b
 	}
 	rest := float64(l.capacity(w.allowed)) - w.estimate(now, l.length)
 	if rest < 1 && !w.end.IsZero() {
+		if now.Sub(w.seen) > l.length/probeEvery {
+			// The count is too old to trust its projection: one request reads it anew.
+			return rate.Limit(probeEvery / l.length.Seconds()), left, false
+		}
 		return l.lim.Limit(), left, true
 	}
 	share := w.shareOf(l.priorWeight(w.allowed)) + probeShare

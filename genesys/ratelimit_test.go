@@ -81,7 +81,7 @@ func Test_GivenTheOrgBudgetSpent_ShouldRefuseAWaitLongerThanAllowed(t *testing.T
 
 func Test_GivenASlotAfterTheWindowsEnd_ShouldFailAtOnceWhenItPassesTheDeadline(t *testing.T) {
 	l := newLimiter(100, 300)
-	l.observe(hdr("300", "298", "30")) // others spend the budget; this process's next slot is far off
+	l.observe(hdr("300", "290", "30")) // others spend the budget; this process's next slot is far off
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	require.NoError(t, l.wait(ctx, "op", 5*time.Second), "the first request goes at once")
@@ -91,4 +91,25 @@ func Test_GivenASlotAfterTheWindowsEnd_ShouldFailAtOnceWhenItPassesTheDeadline(t
 
 	assert.Less(t, time.Since(started), 100*time.Millisecond, "refused at once, not at the deadline")
 	assert.Equal(t, KindTransient, KindOf(err))
+}
+
+func Test_GivenAnOldCountProjectedPastTheBudget_ShouldSendOneRequestToReadItAnew(t *testing.T) {
+	l := newLimiter(100, 300)
+	l.observe(hdr("300", "150", "50")) // the others sent 150 in 10 s
+	l.win.seen = l.win.seen.Add(-20 * time.Second)
+
+	_, spent := l.refresh(time.Now())
+
+	assert.False(t, spent, "twenty seconds on, the others may have stopped")
+	assert.InDelta(t, float64(probeEvery)/60, float64(l.limit()), 1e-9)
+}
+
+func Test_GivenAFreshCountProjectedPastTheBudget_ShouldPauseUntilTheWindowResets(t *testing.T) {
+	l := newLimiter(100, 300)
+	l.observe(hdr("300", "299", "50")) // the others sent 298 in 10 s
+
+	_, spent := l.refresh(time.Now().Add(time.Second))
+
+	assert.True(t, spent)
+	assert.WithinDuration(t, time.Now().Add(50*time.Second), l.pausedUntil, time.Second)
 }
