@@ -8,9 +8,9 @@ import (
 
 // The fleet's controller. Each process paces at (share + probeShare) of the rate that would spend
 // what is left of the budget by the window's end, where share is its own requests in the window
-// over the client's count. Busy processes converge on equal shares (one above its share gains,
-// one below loses) and an idle one's share decays, so a busy process takes what an idle one
-// leaves; probeShare is also the floor at which a new process starts. Pacing above the rate
+// over the client's count. Busy processes converge on equal shares (the probe adds more to a small
+// share, in proportion, than to a large one) and an idle one's share decays, so a busy process takes
+// what an idle one leaves; probeShare is also the floor at which a new process starts. Pacing above the rate
 // that is left makes the fleet spend faster, which shrinks the rate that is left: the count
 // approaches the budget at the window's end rather than passing it, and reaching it pauses all.
 const (
@@ -20,9 +20,10 @@ const (
 	priorFraction = 0.1
 	// staleAfter windows without a reported count, the process goes back to its fallback rate.
 	staleAfter = 2
-	// A count older than a window / probeEvery is read anew (one request in that time) rather than
-	// projected to the budget.
+	// A count older than a window / probeEvery and below nearBudget of the budget is read anew (one
+	// request in that time) rather than projected to the budget: the others may have stopped.
 	probeEvery = 20
+	nearBudget = 0.9
 )
 
 // fleetWindow is what this process knows of the client's current rate-limit window.
@@ -108,10 +109,11 @@ func (l *limiter) pace(now time.Time) (r rate.Limit, left time.Duration, spent b
 		left = max(w.end.Sub(now), 10*time.Millisecond)
 		span = left
 	}
-	rest := float64(l.capacity(w.allowed)) - w.estimate(now, l.length)
+	capacity := float64(l.capacity(w.allowed))
+	rest := capacity - w.estimate(now, l.length)
 	if rest < 1 && !w.end.IsZero() {
-		if now.Sub(w.seen) > l.length/probeEvery {
-			// The count is too old to trust its projection: one request reads it anew.
+		if now.Sub(w.seen) > l.length/probeEvery && float64(w.count) < nearBudget*capacity {
+			// The projection rests on an old count far from the budget: one request reads it anew.
 			return rate.Limit(probeEvery / l.length.Seconds()), left, false
 		}
 		return l.lim.Limit(), left, true
