@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*SDKClient, error) {
 		cfg:      cfg,
 		basePath: base,
 		http:     hc,
-		limiter:  newLimiter(cfg.RequestsPerMinute),
+		limiter:  newLimiter(cfg.RequestsPerMinute, cfg.FleetRequestsPerMinute),
 		log:      slog.Default(),
 		observer: nopObserver{},
 		maxWait:  5 * time.Second,

@@ -64,8 +64,12 @@ type Config struct {
 	Region string `json:"region,omitempty"`
 	// APIURL is any API base URL, e.g. the emulator's http://127.0.0.1:9090.
 	APIURL string `json:"apiUrl,omitempty"`
-	// RequestsPerMinute caps this process's request rate (default 300, the Genesys per-client limit).
+	// RequestsPerMinute is this process's request rate while Genesys reports no rate-limit count,
+	// and the share a new process starts from (default 300, the Genesys per-client limit).
 	RequestsPerMinute int `json:"requestsPerMinute,omitempty"`
+	// FleetRequestsPerMinute is the budget of every process that shares the OAuth client: the
+	// client's count that Genesys reports stays under it (default RequestsPerMinute, one process).
+	FleetRequestsPerMinute int `json:"fleetRequestsPerMinute,omitempty"`
 	// Timeout bounds each HTTP request (default 30 s).
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// PageSize is the conversation-details query and job-results page size used when a caller
@@ -128,6 +132,9 @@ func (c Config) Validate() error {
 	if c.RequestsPerMinute < 0 {
 		errs = append(errs, fmt.Errorf("%s=%d: want a positive number, e.g. 300", EnvRequestsPerMinute, c.RequestsPerMinute))
 	}
+	if c.FleetRequestsPerMinute < 0 {
+		errs = append(errs, fmt.Errorf("fleet budget %d requests a minute is negative: want a positive number, e.g. 300", c.FleetRequestsPerMinute))
+	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative: use a positive duration such as 30s", c.Timeout))
 	}
@@ -163,6 +170,9 @@ func (c Config) BaseURL() (string, error) {
 func (c Config) withDefaults() Config {
 	if c.RequestsPerMinute == 0 {
 		c.RequestsPerMinute = DefaultRequestsPerMinute
+	}
+	if c.FleetRequestsPerMinute == 0 {
+		c.FleetRequestsPerMinute = c.RequestsPerMinute
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout

@@ -14,7 +14,8 @@ type Observer interface {
 	// when none came) and how long it took.
 	Request(endpoint string, status int, took time.Duration)
 	// LimiterWait reports how long the limiter held a request before it could be sent: reason is
-	// "rate" for the request rate, "retry-after" for a pause after a 429.
+	// "rate" for the request rate, "retry-after" for a pause after a 429 or for the rest of a
+	// window whose budget the fleet has spent.
 	LimiterWait(reason string, held time.Duration)
 }
 

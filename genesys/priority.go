@@ -92,6 +92,13 @@ func (a *admission) queued() int {
 	return len(a.waiting)
 }
 
+// taking reports whether a request is taking its slot, for tests.
+func (a *admission) taking() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.busy
+}
+
 func (a *admission) notifyLocked() {
 	if a.changed != nil {
 		close(a.changed)

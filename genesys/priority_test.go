@@ -62,3 +62,33 @@ func Test_GivenRequestsQueuedForTheBudget_ShouldServeAccessBeforeExportsAndOlder
 	assert.Equal(t, []string{"first", "access", "default", "export-old", "export-young"}, order)
 	assert.Zero(t, a.queued())
 }
+
+// The limiter itself serves its waiting requests in that order: an access-ending request that
+// comes last goes before an export's that waited longer.
+func Test_GivenALimiterWithRequestsWaiting_ShouldGiveTheNextSlotToTheBestPriority(t *testing.T) {
+	l := newLimiter(60, 60) // a slot a second and no burst beyond one, before Genesys reports a count
+	ctx := context.Background()
+	require.NoError(t, l.wait(ctx, "first", time.Minute)) // the burst
+	var mu sync.Mutex
+	var order []string
+	done := make(chan struct{}, 3)
+	send := func(name string, key int) {
+		go func() {
+			assert.NoError(t, l.wait(WithPriority(ctx, Priority{Key: key}), name, time.Minute))
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			done <- struct{}{}
+		}()
+	}
+	send("export-1", 4)
+	require.Eventually(t, func() bool { return l.queue.queued() == 0 && l.queue.taking() }, time.Second, time.Millisecond)
+	send("export-2", 4)
+	require.Eventually(t, func() bool { return l.queue.queued() == 1 }, time.Second, time.Millisecond)
+	send("access", 1)
+	require.Eventually(t, func() bool { return l.queue.queued() == 2 }, time.Second, time.Millisecond)
+	for range 3 {
+		<-done
+	}
+	assert.Equal(t, []string{"export-1", "access", "export-2"}, order)
+}

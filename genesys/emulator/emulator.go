@@ -99,6 +99,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// RequestsPerMinute is the per-client rate limit. Default 300; negative disables it.
 	RequestsPerMinute int
+	// RateLimitWindow is the length of the rate limit's fixed windows, each allowing its part of
+	// RequestsPerMinute. Default a minute, as Genesys; tests shorten it to see many windows.
+	RateLimitWindow time.Duration
 	// CallLog is how many calls the call log keeps, newest last; older calls are dropped first.
 	// Default DefaultCallLog.
 	CallLog int
@@ -132,6 +135,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RequestsPerMinute == 0 {
 		o.RequestsPerMinute = 300
+	}
+	if o.RateLimitWindow <= 0 {
+		o.RateLimitWindow = time.Minute
 	}
 	if o.CallLog <= 0 {
 		o.CallLog = DefaultCallLog

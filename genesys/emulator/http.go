@@ -261,7 +261,7 @@ func (e *Emulator) authenticate(q *request) bool {
 	return true
 }
 
-// window is one client's fixed one-minute rate-limit window.
+// window is one client's fixed rate-limit window (Options.RateLimitWindow, a minute by default).
 type window struct {
 	start time.Time
 	count int
@@ -278,12 +278,14 @@ func (e *Emulator) rateLimit(q *request) bool {
 		e.mu.Unlock()
 		return true
 	}
+	length := e.opts.RateLimitWindow
+	limit = max(1, int(int64(limit)*int64(length)/int64(time.Minute)))
 	w := e.limits[q.clientID]
-	if w == nil || !now.Before(w.start.Add(time.Minute)) {
+	if w == nil || !now.Before(w.start.Add(length)) {
 		w = &window{start: now}
 		e.limits[q.clientID] = w
 	}
-	reset := int(math.Ceil(w.start.Add(time.Minute).Sub(now).Seconds()))
+	reset := int(math.Ceil(w.start.Add(length).Sub(now).Seconds()))
 	reset = max(reset, 1)
 	over := w.count >= limit
 	if !over {

@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -45,6 +46,25 @@ func Test_GivenTheRateLimitSpent_ShouldAnswer429WithRetryAfter(t *testing.T) {
 		_, resp, err = tokens.GetTokensMe(false)
 		ok(t, resp, err)
 	}
+}
+
+func Test_GivenAShorterRateLimitWindow_ShouldAllowItsPartOfTheMinutesLimit(t *testing.T) {
+	e := newEnv(t, emulator.Options{RequestsPerMinute: 120, RateLimitWindow: time.Second})
+	tokens := platformclientv2.NewTokensApiWithConfig(e.dev())
+	for n := 1; n <= 2; n++ { // 120 a minute is 2 a second
+		_, resp, err := tokens.GetTokensMe(false)
+		ok(t, resp, err)
+		h := http.Header(resp.Header)
+		if h.Get("inin-ratelimit-count") != strconv.Itoa(n) || h.Get("inin-ratelimit-allowed") != "2" || h.Get("inin-ratelimit-reset") != "1" {
+			t.Errorf("headers = count %s, allowed %s, reset %s; want %d, 2, 1", h.Get("inin-ratelimit-count"),
+				h.Get("inin-ratelimit-allowed"), h.Get("inin-ratelimit-reset"), n)
+		}
+	}
+	_, resp, err := tokens.GetTokensMe(false)
+	wantStatus(t, resp, err, 429, "too.many.requests.retry.after")
+	e.clock.Add(time.Second)
+	_, resp, err = tokens.GetTokensMe(false)
+	ok(t, resp, err)
 }
 
 func Test_GivenInjectedFaults_ShouldAnswer5xxInBurstsAndAtTheirRate(t *testing.T) {

@@ -106,9 +106,9 @@ func Vars() []Var {
 		{Name: genesys.EnvClientSecret, Secret: true, Used: w, Usage: "Secret of that OAuth client."},
 		{Name: genesys.EnvRegion, Used: w, Usage: "Genesys Cloud domain (mypurecloud.ie) or AWS region (eu-west-1)."},
 		{Name: genesys.EnvAPIURL, Used: w, Usage: "API base URL instead of the region, e.g. the emulator's."},
-		{Name: genesys.EnvRequestsPerMinute, Used: w, Usage: "Per-process client limiter; default: fleet budget / replicas."},
+		{Name: genesys.EnvRequestsPerMinute, Used: w, Usage: "This process's rate while Genesys reports no rate-limit count; default: fleet budget / replicas."},
 		{Name: EnvFleetRequestsPerMin, Flag: "fleet-requests-per-minute", Default: strconv.Itoa(genesys.DefaultRequestsPerMinute), Used: w, Type: "int", Usage: "Genesys requests/minute for the whole worker fleet (one OAuth client)."},
-		{Name: EnvWorkerReplicas, Flag: "worker-replicas", Default: "1", Used: w, Type: "int", Usage: "How many worker processes share the fleet budget."},
+		{Name: EnvWorkerReplicas, Flag: "worker-replicas", Default: "1", Used: w, Type: "int", Usage: "How many worker processes share the fleet budget: each one's share while Genesys reports no count (with the count, shares follow the load)."},
 		{Name: EnvExportURL, Flag: "export-url", Default: DefaultExportURL, Used: ws, Usage: "Export store URL: file://, s3://, gs:// or azblob://. The HR API keeps each batch's items there for the workers: give both the same store."},
 		{Name: EnvWebhookURL, Flag: "webhook-url", Used: w, Usage: "http(s) URL that receives notifications; empty disables them."},
 		{Name: EnvWebhookSecretFile, Flag: "webhook-secret-file", Used: w, Usage: "File of whsec_ secrets (comma, space or line separated; the first signs) that sign notifications the Standard Webhooks way; required with a webhook URL."},
@@ -263,8 +263,9 @@ func (s Source) temporalConnection() (client.Options, error) {
 	return opts, nil
 }
 
-// Genesys reads the Genesys client configuration (GENESYSCLOUD_*). When
-// GENESYSCLOUD_REQUESTS_PER_MINUTE is unset, the process gets its share of the fleet budget.
+// Genesys reads the Genesys client configuration (GENESYSCLOUD_*) and gives it the fleet's budget.
+// When GENESYSCLOUD_REQUESTS_PER_MINUTE is unset, the rate without Genesys's count is the process's
+// share of the budget.
 func (s Source) Genesys(budget Budget) (genesys.Config, error) {
 	cfg, err := genesys.ConfigFromEnv()
 	if err != nil {
@@ -273,18 +274,20 @@ func (s Source) Genesys(budget Budget) (genesys.Config, error) {
 	if v, ok := os.LookupEnv(genesys.EnvRequestsPerMinute); !ok || strings.TrimSpace(v) == "" {
 		cfg.RequestsPerMinute = budget.PerProcess()
 	}
+	cfg.FleetRequestsPerMinute = budget.FleetRequestsPerMinute
 	return cfg, nil
 }
 
 // Budget is the Genesys request budget of the worker fleet.
 type Budget struct {
-	// FleetRequestsPerMinute is the budget of every worker together.
+	// FleetRequestsPerMinute is the budget of every worker together: the client's count that
+	// Genesys reports stays under it.
 	FleetRequestsPerMinute int
-	// Replicas is how many worker processes share it.
+	// Replicas is how many worker processes share it while Genesys reports no count.
 	Replicas int
 }
 
-// PerProcess is one worker's share, at least 1.
+// PerProcess is one worker's share while Genesys reports no count, at least 1.
 func (b Budget) PerProcess() int { return max(1, b.FleetRequestsPerMinute/max(1, b.Replicas)) }
 
 // Budget reads the fleet budget.

@@ -106,14 +106,14 @@ func registerWorkflows(r worker.Registry, w *workflows.Workflows, acts *activiti
 }
 
 // WorkerOptions are the worker options for the budget, stop timeout and deployment version. The
-// task queue rate is enforced by the server across every worker of the queue; the worker rate is
-// this process's share. Both count activity starts; the Genesys client's limiter bounds the
-// requests inside them.
+// task queue rate is enforced by the server across every worker of the queue; one worker may
+// start as many, so that a busy one takes what idle ones leave. Both count activity starts; the
+// Genesys client's limiter keeps the fleet's requests inside them under the budget.
 func WorkerOptions(b config.Budget, stopTimeout time.Duration, d config.Deployment) worker.Options {
 	fleet := float64(b.FleetRequestsPerMinute) / 60
 	return worker.Options{
 		TaskQueueActivitiesPerSecond: fleet,
-		WorkerActivitiesPerSecond:    float64(b.PerProcess()) / 60,
+		WorkerActivitiesPerSecond:    fleet,
 		WorkerStopTimeout:            stopTimeout,
 		// Export activities heartbeat; throttling keeps heartbeats cheap but timely.
 		MaxHeartbeatThrottleInterval: 10 * time.Second,
@@ -201,7 +201,7 @@ func Run(ctx context.Context, cfg Config) error {
 	running.Store(true)
 	logger.Info("worker started",
 		"taskQueue", workflows.TaskQueue, "namespace", opts.Namespace, "temporal", opts.HostPort,
-		"fleetRequestsPerMinute", cfg.Budget.FleetRequestsPerMinute, "processRequestsPerMinute", cfg.Budget.PerProcess(),
+		"fleetRequestsPerMinute", cfg.Budget.FleetRequestsPerMinute, "fallbackRequestsPerMinute", cfg.Budget.PerProcess(),
 		"healthAddr", addr, "deploymentVersion", cfg.Deployment.String())
 	reportRouting(ctx, c, cfg.Deployment, logger)
 	<-ctx.Done()

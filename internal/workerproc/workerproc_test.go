@@ -46,3 +46,25 @@ func Test_GivenAConfigWithoutADataConverter_ShouldRefuseToConnect(t *testing.T) 
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "payload encryption")
 }
+
+func Test_GivenAFleetBudgetAndReplicas_ShouldLetOneWorkerStartAsManyActivitiesAsTheFleet(t *testing.T) {
+	opts := WorkerOptions(config.Budget{FleetRequestsPerMinute: 600, Replicas: 3}, 0, config.Deployment{Name: "offboard"})
+
+	assert.InDelta(t, 10.0, opts.TaskQueueActivitiesPerSecond, 1e-9)
+	assert.InDelta(t, 10.0, opts.WorkerActivitiesPerSecond, 1e-9, "a busy worker may take what idle ones leave")
+}
+
+func Test_GivenAFleetBudgetAndReplicas_ShouldGiveTheGenesysClientTheBudgetAndTheFallbackShare(t *testing.T) {
+	t.Setenv(genesys.EnvClientID, "client")
+	t.Setenv(genesys.EnvClientSecret, "secret")
+	t.Setenv(genesys.EnvAPIURL, "http://127.0.0.1:9")
+	keys := "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+	env := config.MapEnv{"TEMPORAL_CONFIG_FILE": "/nonexistent", config.EnvPayloadKeys: keys,
+		config.EnvFleetRequestsPerMin: "600", config.EnvWorkerReplicas: "3"}
+
+	cfg, err := FromSource(config.Source{Env: env}, nil)
+
+	require.NoError(t, err)
+	assert.Equal(t, 600, cfg.Genesys.FleetRequestsPerMinute, "the client's count stays under the fleet's budget")
+	assert.Equal(t, 200, cfg.Genesys.RequestsPerMinute, "the share while Genesys reports no count")
+}
