@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -53,26 +52,18 @@ func measureBatch(start time.Time, items []workflows.BatchItemStatus, calls []em
 	if !last.IsZero() {
 		f.accessEnded = last.Sub(start)
 	}
-	created, deleted := 0, 0
+	var batch []emulator.Call
 	for _, c := range calls {
 		if c.Time.Before(start) || c.Path == "/oauth/token" {
 			continue
 		}
-		f.calls++
-		analytics := strings.Contains(c.Path, "/api/v2/analytics/")
-		if !analytics {
+		batch = append(batch, c)
+		if !strings.Contains(c.Path, "/api/v2/analytics/") {
 			f.access++
 		}
-		ok := c.Status >= 200 && c.Status <= 299
-		switch {
-		case c.Status == http.StatusTooManyRequests:
-			f.limited++
-		case ok && analytics && c.Method == http.MethodPost && strings.HasSuffix(c.Path, "/details/jobs"):
-			created++
-		case ok && analytics && c.Method == http.MethodDelete && strings.Contains(c.Path, "/details/jobs/"):
-			deleted++
-		}
 	}
+	var created, deleted int
+	f.calls, f.limited, created, deleted = tally(batch)
 	f.jobsLeft = created - deleted
 	perCall := time.Minute / time.Duration(perMinute)
 	f.bound, f.accessBound = time.Duration(f.calls)*perCall, time.Duration(f.access)*perCall

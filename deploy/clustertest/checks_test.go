@@ -57,13 +57,13 @@ func Test_GivenACallLog_ShouldCountCalls429sAndJobsCreatedAndDeleted(t *testing.
 }
 
 func Test_GivenSettingsTheTestCannotRunWith_ShouldRefuseThemNamingTheFlag(t *testing.T) {
-	ok := settings{bin: "b", work: "w", runs: 1, workers: 1, apis: 2, rateLimit: 1, budget: 1, deletesPerFive: 2, faults: faultNames}
+	ok := settings{bin: "b", work: "w", runs: 1, workers: 1, apis: 2, rateLimit: 1, budget: 1, deletesPerFive: 2, faults: faultNames, workload: workloadFaults}
 	assert.NoError(t, ok.check())
 
 	bad := ok
-	bad.apis, bad.deletesPerFive, bad.faults, bad.work = 1, 6, []string{"kill", "flood"}, ""
+	bad.apis, bad.deletesPerFive, bad.faults, bad.work, bad.workload = 1, 6, []string{"kill", "flood"}, "", "bulk"
 	err := bad.check()
-	for _, want := range []string{"--apis 1", "--deletes-per-five 6", `unknown fault "flood"`, "--work are required"} {
+	for _, want := range []string{"--apis 1", "--deletes-per-five 6", `unknown fault "flood"`, "--work are required", `--workload "bulk"`} {
 		assert.ErrorContains(t, err, want)
 	}
 }
