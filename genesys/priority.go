@@ -4,15 +4,16 @@ import (
 	"container/heap"
 	"context"
 	"sync"
-	"time"
 )
 
 // Priority orders a request among those waiting for the Genesys budget: the lower Key first
-// (Temporal's PriorityKey: 1 is served first; 0 means the default, 3), then the earlier Since,
-// so that of two exports the older one finishes first rather than both in lockstep.
+// (Temporal's PriorityKey: 1 is served first; 0 means the default, 3), then the lower Order, then
+// the order of arrival. Order is the same for every request of one run (the worker gives its run
+// ID, whose UUIDv7 form sorts by when the run began), so that of many runs at one priority the
+// earliest go ahead and finish first, rather than all advancing in lockstep.
 type Priority struct {
 	Key   int
-	Since time.Time
+	Order string
 }
 
 // defaultPriorityKey is Temporal's default PriorityKey, which a zero Key stands for.
@@ -52,7 +53,7 @@ type admission struct {
 // blocks until the token is there). It fails with ctx's error if ctx ends first.
 func (a *admission) admit(ctx context.Context, p Priority, take func(context.Context) error) error {
 	a.mu.Lock()
-	w := &waiter{key: p.key(), since: p.Since, seq: a.arrived}
+	w := &waiter{key: p.key(), order: p.Order, seq: a.arrived}
 	a.arrived++
 	heap.Push(&a.waiting, w)
 	for a.busy || a.waiting[0] != w {
@@ -108,7 +109,7 @@ func (a *admission) notifyLocked() {
 
 type waiter struct {
 	key   int
-	since time.Time
+	order string
 	seq   uint64
 	index int
 }
@@ -122,8 +123,8 @@ func (h waiters) Less(i, j int) bool {
 	switch {
 	case a.key != b.key:
 		return a.key < b.key
-	case !a.since.Equal(b.since):
-		return a.since.Before(b.since)
+	case a.order != b.order:
+		return a.order < b.order
 	}
 	return a.seq < b.seq
 }

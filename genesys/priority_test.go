@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Requests that queue for the budget are served best priority first, then oldest first, and a
+// Requests that queue for the budget are served best priority first, then the oldest run's, and a
 // request whose context ends leaves the queue without blocking the others.
 func Test_GivenRequestsQueuedForTheBudget_ShouldServeAccessBeforeExportsAndOlderExportsFirst(t *testing.T) {
 	var a admission
@@ -31,15 +31,15 @@ func Test_GivenRequestsQueuedForTheBudget_ShouldServeAccessBeforeExportsAndOlder
 	go func() { first <- a.admit(context.Background(), Priority{Key: 4}, take("first")) }()
 	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 1 }, time.Second, time.Millisecond)
 
-	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	// Run IDs in UUIDv7 form sort by when the run began.
 	queue := []struct {
 		name string
 		p    Priority
 	}{
-		{"export-young", Priority{Key: 4, Since: t0.Add(time.Minute)}},
-		{"export-old", Priority{Key: 4, Since: t0}},
+		{"export-young", Priority{Key: 4, Order: "019ad6f0-0000-7000-8000-000000000002"}},
+		{"export-old", Priority{Key: 4, Order: "019ad6f0-0000-7000-8000-000000000001"}},
 		{"default", Priority{}},
-		{"access", Priority{Key: 1, Since: t0.Add(time.Hour)}},
+		{"access", Priority{Key: 1, Order: "019ad6f0-0000-7000-8000-000000000009"}},
 	}
 	var wg sync.WaitGroup
 	for _, q := range queue {

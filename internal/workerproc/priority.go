@@ -11,7 +11,7 @@ import (
 
 // priorityInterceptor hands each activity's Temporal task priority to its Genesys requests, so
 // that the worker's limiter serves them in the order Temporal's matching does: access-ending
-// calls before export calls, older runs before newer ones.
+// calls before export calls, then earlier runs before later ones.
 type priorityInterceptor struct {
 	interceptor.WorkerInterceptorBase
 }
@@ -28,8 +28,11 @@ func (p *priorityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	return p.Next.ExecuteActivity(genesys.WithPriority(ctx, requestPriority(activity.GetInfo(ctx))), in)
 }
 
-// requestPriority is the priority of an activity's Genesys requests: its task priority, and its
-// schedule time to put older work first.
+// requestPriority is the priority of an activity's Genesys requests: its task priority, then its
+// run, whose ID (a UUIDv7 from Temporal's server) sorts by when the run began, so that the runs
+// that began first finish first. An activity's own schedule time would not do: each step of a
+// run is scheduled anew, so the laggards would always go first and every run would advance in
+// lockstep.
 func requestPriority(info activity.Info) genesys.Priority {
-	return genesys.Priority{Key: info.Priority.PriorityKey, Since: info.ScheduledTime}
+	return genesys.Priority{Key: info.Priority.PriorityKey, Order: info.WorkflowExecution.RunID}
 }

@@ -38,11 +38,12 @@ func Test_GivenWorkerOptions_ShouldGiveActivitiesGenesysRequestsTheirPriority(t 
 	require.NoError(t, env.GetWorkflowError())
 	var got genesys.Priority
 	require.NoError(t, env.GetWorkflowResult(&got))
-	require.False(t, got.Since.IsZero(), "the activity's requests carry its schedule time")
+	require.NotEmpty(t, got.Order, "the activity's requests carry its run")
 }
 
 func Test_GivenActivityWithATaskPriority_ShouldWaitForGenesysAtThatPriority(t *testing.T) {
-	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	got := requestPriority(activity.Info{Priority: temporal.Priority{PriorityKey: 1}, ScheduledTime: at})
-	require.Equal(t, genesys.Priority{Key: 1, Since: at}, got)
+	const run = "019ad6f0-0000-7000-8000-000000000001"
+	got := requestPriority(activity.Info{Priority: temporal.Priority{PriorityKey: 1}, ScheduledTime: time.Now(),
+		WorkflowExecution: workflow.Execution{ID: "offboarding-u1", RunID: run}})
+	require.Equal(t, genesys.Priority{Key: 1, Order: run}, got)
 }
