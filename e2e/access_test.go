@@ -29,7 +29,9 @@ type access struct {
 func readAccess(t *testing.T, userID string) access {
 	t.Helper()
 	ctx := context.Background()
-	g, err := genesys.New(ctx, genesys.Config{ClientID: emulator.DevClientID, ClientSecret: emulator.DevClientSecret, APIURL: stk.EmulatorURL})
+	// The workers' OAuth client: this reader shares their budget, as another integration would.
+	g, err := genesys.New(ctx, genesys.Config{ClientID: emulator.DevClientID, ClientSecret: emulator.DevClientSecret, APIURL: stk.EmulatorURL,
+		RequestsPerMinute: requestsPerMinute, FleetRequestsPerMinute: requestsPerMinute})
 	require.NoError(t, err)
 	var a access
 	a.Grants, err = g.UserGrants(ctx, userID)

@@ -56,6 +56,10 @@ var (
 	runWait    = 90 * time.Second
 )
 
+// requestsPerMinute is the emulator's limit and the fleet's budget: every client of the tests'
+// OAuth client, the tests' own inspection ones too, keeps Genesys's count under it.
+const requestsPerMinute = 1200
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	os.Exit(run(m))
@@ -85,7 +89,7 @@ func run(m *testing.M) int {
 	opts.Users, opts.Conversations = 60, 3000
 	// The tests run in parallel on one emulator: Genesys's default 300 a minute would make them
 	// queue for each other's count queries (31 days each); the rate-limit tests inject their 429s.
-	opts.RequestsPerMinute = 1200
+	opts.RequestsPerMinute = requestsPerMinute
 	opts.WebhookURL = hooks.URL
 	opts.PolicyEnv = policyEnv()
 	rosterPath = filepath.Join(dir, "hr", "leavers.csv")
