@@ -16,7 +16,7 @@ import (
 
 // BatchOptions tunes the batch workflow on a worker; zero values mean the defaults.
 type BatchOptions struct {
-	// MaxInFlight bounds the children working at once when the batch's input sets none
+	// MaxInFlight bounds the children ending access at once when the batch's input sets none
 	// (default 50).
 	MaxInFlight int `json:"maxInFlight,omitempty"`
 	// PageSize is how many stored items one activity reads (default 200).

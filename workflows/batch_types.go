@@ -65,7 +65,7 @@ type BatchInput struct {
 	RequestedBy string            `json:"requestedBy"`
 	RequestedAt time.Time         `json:"requestedAt"`
 	Items       bundle.BatchItems `json:"items"`
-	// MaxInFlight bounds the children actively working at once; 0 means the default.
+	// MaxInFlight bounds the children ending access at once; 0 means the default.
 	MaxInFlight int `json:"maxInFlight,omitempty"`
 	// Credential proves the requester: a start credential of role hr for BatchWorkflowID(BatchID)
 	// over BatchDigest(input), verified at RequestedAt.
@@ -140,8 +140,9 @@ type BatchStatus struct {
 	State       BatchState `json:"state"`
 	Total       int        `json:"total"`
 	Started     int        `json:"started"`
-	InFlight    int        `json:"inFlight"`
-	MaxInFlight int        `json:"maxInFlight"`
+	// InFlight counts the started runs still ending access (bounded by MaxInFlight).
+	InFlight    int `json:"inFlight"`
+	MaxInFlight int `json:"maxInFlight"`
 	// Items counts the items by where they are (an ItemOutcome, or a run's stage or outcome).
 	Items map[ItemOutcome]int `json:"items"`
 	// Problems counts items that failed, were refused, unresolved or already in flight.
