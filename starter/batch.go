@@ -67,7 +67,7 @@ func (c *cli) batchCmd() *cobra.Command {
 	c.jsonFlag(cmd)
 	f := cmd.Flags()
 	f.StringVar(&file, "file", "", "the leavers: a .csv file, or a .json file (anything else is read as CSV unless it begins with [ or {)")
-	f.IntVar(&opts.MaxInFlight, "max-in-flight", 0, "offboardings working at once (default: the batch's)")
+	f.IntVar(&opts.MaxInFlight, "max-in-flight", 0, "offboardings ending access at once (default: the batch's, 50)")
 	f.StringVar(&opts.IdempotencyKey, "idempotency-key", "", "names the batch: submitting the same file again under it starts nothing new (default: a random batch ID)")
 	f.BoolVar(&wait, "wait", isTerminal(os.Stdout), "follow the batch's progress until it ends (default on a terminal)")
 	cmd.AddCommand(c.batchStatusCmd(), c.batchControlCmd(workflows.UpdatePauseBatch, "Pause a batch: no more offboardings start"),
