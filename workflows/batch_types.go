@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"time"
 
@@ -39,6 +40,25 @@ const (
 	// ReconciliationRequester is the requester of a batch a reconciliation starts.
 	ReconciliationRequester = "reconciliation"
 )
+
+// batchIDPattern is what a batch ID may be: it travels in URLs, object keys and search attributes.
+var batchIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidBatchID reports whether id may name a batch: 1 to 64 letters, digits, '.', '_' and '-',
+// beginning with a letter or digit.
+func ValidBatchID(id string) bool { return batchIDPattern.MatchString(id) }
+
+// BatchIDFrom makes a valid batch ID of s (a workflow ID, say): each other character becomes
+// '-', and it is cut to 64.
+func BatchIDFrom(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	return string(b[:min(len(b), 64)])
+}
 
 // BatchWorkflowID is the workflow ID of the batch batchID.
 func BatchWorkflowID(batchID string) string { return batchIDPrefix + batchID }

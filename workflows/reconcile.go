@@ -132,12 +132,13 @@ func startReconciliationBatch(ctx workflow.Context, cfg ReconcileSettings, run s
 		return "", nil
 	}
 	var ref BatchInput
-	ref.BatchID, ref.RequestedBy, ref.RequestedAt = run, ReconciliationRequester, now(ctx)
-	write := activities.ReconciliationBatchInput{BatchID: run, Items: items}
+	// The run's ID holds the schedule's time, colons included: the batch's ID may not.
+	ref.BatchID, ref.RequestedBy, ref.RequestedAt = BatchIDFrom(run), ReconciliationRequester, now(ctx)
+	write := activities.ReconciliationBatchInput{BatchID: ref.BatchID, Items: items}
 	if err := activity(ctx, auditOptions, "store the batch's items", acts.WriteReconciliationBatch, write).Get(ctx, &ref.Items); err != nil {
 		return "", err
 	}
-	id := BatchWorkflowID(run)
+	id := BatchWorkflowID(ref.BatchID)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:        id,
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,

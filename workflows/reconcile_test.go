@@ -107,12 +107,15 @@ func Test_GivenTheOffboardPolicy_ShouldStartOneBatchOfTheTerminatedActivePeopleA
 	settings := reportOnly
 	settings.Action = workflows.ReconcileOffboard
 	f := newReconcileFixture(t, settings)
+	// The run's ID holds the schedule's time, whose colons no batch ID may hold.
+	batchID := "reconciliation-scheduled-2026-11-02T09-00-00Z"
+	require.True(t, workflows.ValidBatchID(batchID))
 	res, err := f.run(t)
 	require.NoError(t, err)
-	assert.Equal(t, workflows.BatchWorkflowID(reconcileRun), res.BatchWorkflowID)
+	assert.Equal(t, workflows.BatchWorkflowID(batchID), res.BatchWorkflowID)
 
 	require.Len(t, f.stored, 1)
-	assert.Equal(t, reconcileRun, f.stored[0].BatchID)
+	assert.Equal(t, batchID, f.stored[0].BatchID)
 	var items []workflows.BatchItem
 	for _, raw := range f.stored[0].Items {
 		var it workflows.BatchItem
@@ -126,12 +129,12 @@ func Test_GivenTheOffboardPolicy_ShouldStartOneBatchOfTheTerminatedActivePeopleA
 	}, items, "the rehire and the unknown row are reported only")
 
 	require.Len(t, f.batches, 1)
-	assert.Equal(t, []string{workflows.BatchWorkflowID(reconcileRun)}, f.batchIDs)
+	assert.Equal(t, []string{workflows.BatchWorkflowID(batchID)}, f.batchIDs)
 	b := f.batches[0]
-	assert.Equal(t, workflows.BatchInput{BatchID: reconcileRun, RequestedBy: workflows.ReconciliationRequester, RequestedAt: start,
-		Items: bundle.BatchItems{Key: bundle.BatchItemsKey(reconcileRun), Count: 2, SHA256: "feed"}}, b, "no credential: the batch trusts its reconciliation parent")
+	assert.Equal(t, workflows.BatchInput{BatchID: batchID, RequestedBy: workflows.ReconciliationRequester, RequestedAt: start,
+		Items: bundle.BatchItems{Key: bundle.BatchItemsKey(batchID), Count: 2, SHA256: "feed"}}, b, "no credential: the batch trusts its reconciliation parent")
 	require.Len(t, f.notified, 1)
-	assert.Contains(t, f.notified[0].Message, "started batch "+workflows.BatchWorkflowID(reconcileRun))
+	assert.Contains(t, f.notified[0].Message, "started batch "+workflows.BatchWorkflowID(batchID))
 }
 
 func Test_GivenNoRosterURL_ShouldFailWithoutReadingAnything(t *testing.T) {

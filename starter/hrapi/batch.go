@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -69,12 +68,9 @@ type BatchView struct {
 // DefaultBatchPageSize is the page size of GET /v1/batches/{batchId} without pageSize.
 const DefaultBatchPageSize = 100
 
-// batchIDPattern is what an Idempotency-Key, and so a batch ID, may be.
-var batchIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // checkBatchID refuses a batch ID that the API would never make or take.
 func checkBatchID(field, id string) *Problem {
-	if !batchIDPattern.MatchString(id) {
+	if !workflows.ValidBatchID(id) {
 		return invalid("the batch ID is invalid", workflows.FieldError{Field: field,
 			Message: fmt.Sprintf("%q is not 1 to 64 letters, digits, '.', '_' or '-' beginning with a letter or digit", clip(id))})
 	}
