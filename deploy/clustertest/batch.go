@@ -37,7 +37,7 @@ func runBatchBenchmark(ctx context.Context, c *cluster, users []emulator.UserSum
 		return "", err
 	}
 	f := measureBatch(start, items, calls, c.s.rateLimit)
-	line := fmt.Sprintf("batch benchmark (%d workers, %d requests/minute, budget %d): %v", len(c.workers), c.s.rateLimit, c.s.budget, f)
+	line := fmt.Sprintf("batch benchmark (workers %d, %d requests/minute, budget %d): %v", len(c.workers), c.s.rateLimit, c.s.budget, f)
 	if p := f.problems(); len(p) > 0 {
 		for _, s := range p {
 			fmt.Println("FAIL:", s)
