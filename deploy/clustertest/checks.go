@@ -228,7 +228,8 @@ func tally(calls []emulator.Call) (total, limited, created, deleted int) {
 const killSlack = 20 * time.Second
 
 // measureKill finds, in the histories, when each activity lost with the killed worker started
-// again, keeps the longest wait, and requires each within its heartbeat timeout and killSlack.
+// again, keeps the longest wait, and requires each within the timeout that notices the loss and
+// killSlack: its heartbeat timeout, or for one that does not heartbeat its start-to-close timeout.
 func (c *cluster) measureKill(ctx context.Context, kill *killReport, f *findings) {
 	for _, a := range kill.lost {
 		attempt, err := c.lastAttempt(ctx, a)
@@ -242,20 +243,28 @@ func (c *cluster) measureKill(ctx context.Context, kill *killReport, f *findings
 		delay := attempt.started.Sub(kill.at)
 		f.killRetried++
 		f.killDelay = max(f.killDelay, delay)
-		if delay > attempt.heartbeatTimeout+killSlack {
-			f.problem("%s of %s started again %v after the SIGKILL: more than its heartbeat timeout %v", a.activityType, a.workflowID, delay, attempt.heartbeatTimeout)
+		if delay > attempt.lossNoticed()+killSlack {
+			f.problem("%s of %s started again %v after the SIGKILL: more than its timeout %v", a.activityType, a.workflowID, delay, attempt.lossNoticed())
 		}
 	}
 }
 
 // attempt is an activity's last attempt as the history records it.
 type attempt struct {
-	number           int32
-	started          time.Time
-	heartbeatTimeout time.Duration
+	number                             int32
+	started                            time.Time
+	heartbeatTimeout, startToCloseTime time.Duration
 }
 
-// lastAttempt reads the activity's last attempt and its heartbeat timeout from the run's history.
+// lossNoticed is how long Temporal takes at most to notice that the attempt's worker is gone.
+func (a attempt) lossNoticed() time.Duration {
+	if a.heartbeatTimeout > 0 {
+		return a.heartbeatTimeout
+	}
+	return a.startToCloseTime
+}
+
+// lastAttempt reads the activity's last attempt and its timeouts from the run's history.
 func (c *cluster) lastAttempt(ctx context.Context, a inFlight) (attempt, error) {
 	it := c.tc.GetWorkflowHistory(ctx, a.workflowID, a.runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var scheduled int64
@@ -266,7 +275,7 @@ func (c *cluster) lastAttempt(ctx context.Context, a inFlight) (attempt, error) 
 			return out, err
 		}
 		if s := e.GetActivityTaskScheduledEventAttributes(); s != nil && s.GetActivityId() == a.activityID {
-			scheduled, out.heartbeatTimeout = e.GetEventId(), s.GetHeartbeatTimeout().AsDuration()
+			scheduled, out.heartbeatTimeout, out.startToCloseTime = e.GetEventId(), s.GetHeartbeatTimeout().AsDuration(), s.GetStartToCloseTimeout().AsDuration()
 		}
 		if s := startedOf(e, scheduled); s != nil {
 			out.number, out.started = s.GetAttempt(), e.GetEventTime().AsTime()
