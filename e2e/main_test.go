@@ -58,7 +58,7 @@ var (
 
 // requestsPerMinute is the emulator's limit and the fleet's budget: every client of the tests'
 // OAuth client, the tests' own inspection ones too, keeps Genesys's count under it.
-const requestsPerMinute = 1200
+const requestsPerMinute = 2400
 
 func TestMain(m *testing.M) {
 	flag.Parse()
